@@ -1,0 +1,33 @@
+# Two entry points for a fresh clone: `make check-protocols` and `make test`.
+# Both create the virtual environment (.venv) themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: check-protocols test test-pure lint sweep bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,sweep]'
+	touch $(STAMP)
+
+check-protocols: $(STAMP)
+	$(BIN)/mmcheck check specs/models.toml
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-pure: $(STAMP)
+	$(BIN)/pytest -q -m "not java and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check gen runner tests bench
+	$(BIN)/mypy gen runner
+
+sweep: $(STAMP)
+	$(BIN)/mmcheck sweep specs/sweeps/growth.toml
+
+clean:
+	rm -rf $(VENV) results
