@@ -7,12 +7,13 @@ gen.tla only.  Nothing here runs Java.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from gen.model import LIVENESS, Model, Protocol, Thread, ThreadKind
+from gen.model import LIVENESS, PROTOCOL_DESCRIPTIONS, Model, Protocol, Thread, ThreadKind
 from gen.tla import ModelValue, tla
 from runner.errors import TemplateError
 
@@ -90,6 +91,7 @@ def _range_case(groups: list[Group], index: int) -> str:
     return "CASE " + " [] ".join(f"m \\in {c} -> {v}" for c, v in values)
 
 
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -133,7 +135,7 @@ def render(model: Model) -> Rendered:
         "model": model,
         "module": model.protocol.value,
         "protocol": model.protocol.value,
-        "protocol_description": _describe(model.protocol),
+        "protocol_description": PROTOCOL_DESCRIPTIONS[model.protocol],
         "kernel_ref": KERNEL_REFS[model.protocol],
         "groups": groups,
         "munmap_groups": by_kind[ThreadKind.MUNMAP],
@@ -153,12 +155,6 @@ def render(model: Model) -> Rendered:
     if left:
         raise TemplateError(f"rendered {model.protocol.value} still holds jinja delimiter {left[0]!r}")
     return Rendered(model, model.protocol.value, text, tuple(groups))
-
-
-def _describe(protocol: Protocol) -> str:
-    from gen.model import PROTOCOL_DESCRIPTIONS
-
-    return PROTOCOL_DESCRIPTIONS[protocol]
 
 
 def _constants(rendered: Rendered) -> list[str]:

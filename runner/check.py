@@ -1,0 +1,225 @@
+"""Check models: the one module that joins rendering (gen/) to running (TLC).
+
+For each model: render the spec, translate the PlusCal (pcal.trans), run the
+safety configs until every invariant and deadlock freedom is decided, then the
+liveness configs; write everything under OUT/<model>/ and a result.json.
+Models run in parallel (one thread each, TLC in its own process group); every
+TLC run and every translation is cached by a hash of what determines it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gen.model import INVARIANTS, PROPERTIES, Model
+from gen.render import Rendered, liveness_cfg, render, safety_cfg
+from runner import judge
+from runner.cache import Cache, digest
+from runner.java import JavaTools
+from runner.pcal import translate
+from runner.tlc import run_tlc
+from runner.tlc_output import Outcome, TlcResult, parse_tlc_output
+
+DEFAULT_TIMEOUT = 600.0  # seconds per TLC run
+MAX_WRITE_HOLD = re.compile(r'<<"max_write_hold", (\d+)>>')
+
+Event = Callable[[str, Model, str], None]  # (kind, model, text): "start", "run", "done"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One TLC run of a model: which config, what came out, whether from the cache."""
+
+    name: str  # safety-1, safety-2, ..., liveness-1, ...
+    cfg: str
+    log: str
+    outcome: str
+    violated: str | None
+    distinct_states: int | None
+    states_generated: int | None
+    depth: int | None
+    fp_collision: float | None
+    seconds: float | None
+    cached: bool
+    deadlock_checked: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    model: Model
+    directory: Path
+    spec: str  # the translated spec's file name
+    spec_sha256: str
+    verdicts: dict[str, judge.Verdict]
+    runs: tuple[RunRecord, ...]
+    max_write_hold: int | None  # over the complete state space, when a safety run completed
+    distinct_states: int | None  # of the last safety run (the most complete one)
+    depth: int | None
+    seconds: float
+    tlc_version: str | None
+    tlc_revision: str | None
+
+    @property
+    def status(self) -> int:
+        """0 every verdict as expected, 1 one differs, 2 something undecided."""
+        if any(v.verdict in ("error", "timeout") for v in self.verdicts.values()):
+            return 2
+        return 0 if all(v.matches for v in self.verdicts.values()) else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.model.name,
+            "protocol": self.model.protocol.value,
+            "max_write_hold": self.max_write_hold,
+            "distinct_states": self.distinct_states,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 3),
+            "tlc_version": self.tlc_version,
+            "tlc_revision": self.tlc_revision,
+            "spec": self.spec,
+            "spec_sha256": self.spec_sha256,
+            "directory": str(self.directory),
+            "model": self.model.to_dict(),
+            "properties": {p: v.to_dict() for p, v in self.verdicts.items()},
+            "runs": [r.to_dict() for r in self.runs],
+        }
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class _ModelCheck:
+    """The runs of one model, in order."""
+
+    def __init__(self, model: Model, directory: Path, tools: JavaTools, cache: Cache | None,
+                 timeout: float, workers: int, on_event: Event | None):
+        self.model, self.dir, self.tools, self.cache = model, directory, tools, cache
+        self.timeout, self.workers, self.on_event = timeout, workers, on_event
+        self.runs: list[RunRecord] = []
+        self.results: dict[str, TlcResult] = {}
+
+    def event(self, kind: str, text: str) -> None:
+        if self.on_event:
+            self.on_event(kind, self.model, text)
+
+    def translate(self, rendered: Rendered) -> str:
+        """Write the PlusCal as rendered and its translation; return the translated text."""
+        write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
+        spec = self.dir / rendered.filename
+        key = digest("pcal.trans -nocfg", rendered.text, self.tools.jar_sha256)
+        cached = self.cache.get_text(key) if self.cache else None
+        if cached is not None:
+            write_atomic(spec, cached)
+            return cached
+        write_atomic(spec, rendered.text)
+        translate(spec, tools=self.tools)
+        text = spec.read_text()
+        for leftover in (spec.with_suffix(".old"),):
+            leftover.unlink(missing_ok=True)
+        if self.cache:
+            self.cache.put_text(key, text)
+        return text
+
+    def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool) -> TlcResult:
+        cfg = self.dir / f"{name}.cfg"
+        log = self.dir / f"{name}.log"
+        write_atomic(cfg, cfg_text)
+        key = digest("tlc", spec_text, cfg_text, self.tools.jar_sha256, f"deadlock={deadlock}")
+        hit = self.cache.get_run(key) if self.cache else None
+        if hit is not None:
+            output, exit_code = hit
+            write_atomic(log, output)
+            result = parse_tlc_output(output, exit_code)
+        else:
+            self.event("run", f"{name} ...")
+            result = run_tlc(spec, cfg, tools=self.tools, workers=self.workers,
+                             timeout=self.timeout, deadlock=deadlock, log_path=log)
+            if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
+                                                     Outcome.OUT_OF_MEMORY):
+                self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
+        s = result.stats
+        self.runs.append(RunRecord(
+            name, cfg.name, log.name, result.outcome.value, result.violated, s.distinct_states,
+            s.states_generated, s.depth, s.fp_collision, s.seconds, hit is not None, deadlock))
+        self.results[name] = result
+        self.event("run", f"{name}: {result.outcome.value}"
+                   + (f" {result.violated}" if result.violated else "")
+                   + (" (cached)" if hit is not None else ""))
+        return result
+
+    def check(self) -> ModelResult:
+        started = time.monotonic()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.event("start", "")
+        rendered = render(self.model)
+        spec_text = self.translate(rendered)
+        spec = self.dir / rendered.filename
+
+        safety = judge.SafetyState(INVARIANTS, True)
+        max_write_hold = distinct = depth = None
+        n = 0
+        while not safety.done:
+            n += 1
+            cfg = safety_cfg(rendered, list(safety.invariants))
+            result = self.tlc(f"safety-{n}", spec, spec_text, cfg, safety.check_deadlock)
+            safety = judge.next_safety(safety, result, f"safety-{n}")
+            if result.stats.distinct_states is not None:
+                distinct, depth = result.stats.distinct_states, result.stats.depth
+            if result.outcome is Outcome.OK:
+                log = (self.dir / f"safety-{n}.log").read_text(errors="replace")
+                max_write_hold = max((int(x) for x in MAX_WRITE_HOLD.findall(log)), default=0)
+
+        live = judge.start_liveness()
+        n = 0
+        while not live.done:
+            n += 1
+            cfg = liveness_cfg(rendered, live.properties)
+            result = self.tlc(f"liveness-{n}", spec, spec_text, cfg, False)
+            live = judge.next_liveness(live, result, f"liveness-{n}")
+
+        verdicts = judge.verdicts({**safety.decided, **live.decided}, self.model.expect,
+                                  PROPERTIES)
+        first = next(iter(self.results.values()), None)
+        res = ModelResult(
+            model=self.model, directory=self.dir, spec=rendered.filename,
+            spec_sha256=digest(spec_text), verdicts=verdicts, runs=tuple(self.runs),
+            max_write_hold=max_write_hold, distinct_states=distinct, depth=depth,
+            seconds=time.monotonic() - started,
+            tlc_version=first.tlc_version if first else None,
+            tlc_revision=first.tlc_revision if first else None,
+        )
+        write_atomic(self.dir / "result.json", json.dumps(res.to_dict(), indent=2) + "\n")
+        self.event("done", "")
+        return res
+
+
+def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: int | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
+                 on_event: Event | None = None) -> list[ModelResult]:
+    """Check models, `jobs` at a time; results in the order of `models`."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(model: Model) -> ModelResult:
+        return _ModelCheck(model, out / model.name, tools, cache, timeout, workers,
+                           on_event).check()
+
+    if jobs == 1:
+        return [one(m) for m in models]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, models))

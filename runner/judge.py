@@ -1,0 +1,143 @@
+"""Judge: turn parsed TLC results into per-property verdicts.  Pure: no processes.
+
+Several properties are checked per TLC run.  A safety run checks every
+invariant still undecided (and deadlock freedom); TLC stops at the first
+violation, so the violated one is recorded and the run repeated without it
+until a run completes.  Liveness is one run of both properties; only if it
+fails is MunmapCompletes checked alone (TLC 2.15 does not name the violated
+temporal property).  AllThreadsComplete implies MunmapCompletes (every munmap
+thread is a thread that does not repeat), so one failed combined run and one
+passing MunmapCompletes run mean AllThreadsComplete is the one violated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gen.model import DEADLOCK, LIVENESS
+from runner.tlc_output import Outcome, TlcResult, Trace
+
+UNDECIDED = {
+    Outcome.TIMEOUT: "timeout",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What is known of one property of one model."""
+
+    prop: str
+    verdict: str  # holds | violated | error | timeout
+    expected: str  # holds | violated
+    run: str | None = None  # the TLC run (cfg name) that decided it
+    trace: Trace | None = None
+    message: str = ""
+
+    @property
+    def matches(self) -> bool:
+        return self.verdict == self.expected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "expected": self.expected,
+            "matches": self.matches,
+            "run": self.run,
+            "message": self.message,
+            "trace": self.trace.to_dict() if self.trace is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class SafetyState:
+    """The safety check between runs: what is still to check and what is known."""
+
+    invariants: tuple[str, ...]  # still undecided
+    check_deadlock: bool  # deadlock freedom still undecided
+    decided: dict[str, tuple[str, str | None, Trace | None, str]] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return not self.invariants and not self.check_deadlock
+
+
+def _undecided(result: TlcResult) -> str:
+    return UNDECIDED.get(result.outcome, "error")
+
+
+def _why(result: TlcResult) -> str:
+    return f"TLC: {result.outcome.value}" + (f": {result.message}" if result.message else "")
+
+
+def next_safety(state: SafetyState, result: TlcResult, run: str) -> SafetyState:
+    """Fold one safety run into what is known."""
+    decided = dict(state.decided)
+    invariants, deadlock = state.invariants, state.check_deadlock
+    if result.outcome is Outcome.OK:
+        for inv in invariants:
+            decided[inv] = ("holds", run, None, "")
+        if deadlock:
+            decided[DEADLOCK] = ("holds", run, None, "")
+        return SafetyState((), False, decided)
+    if result.outcome is Outcome.INVARIANT and result.violated in invariants:
+        decided[result.violated] = ("violated", run, result.trace, result.message)
+        return SafetyState(tuple(i for i in invariants if i != result.violated), deadlock, decided)
+    if result.outcome is Outcome.DEADLOCK and deadlock:
+        decided[DEADLOCK] = ("violated", run, result.trace, result.message)
+        return SafetyState(invariants, False, decided)
+    # Anything else decides nothing: every open property is an error (or a timeout).
+    verdict = _undecided(result)
+    for prop in invariants + ((DEADLOCK,) if deadlock else ()):
+        decided[prop] = (verdict, run, None, _why(result))
+    return SafetyState((), False, decided)
+
+
+@dataclass(frozen=True)
+class LivenessState:
+    properties: tuple[str, ...]  # to check in the next run; () when done
+    decided: dict[str, tuple[str, str | None, Trace | None, str]] = field(default_factory=dict)
+    combined: tuple[str, Trace | None] | None = None  # the failed combined run
+
+    @property
+    def done(self) -> bool:
+        return not self.properties
+
+
+def start_liveness() -> LivenessState:
+    return LivenessState(LIVENESS)
+
+
+def next_liveness(state: LivenessState, result: TlcResult, run: str) -> LivenessState:
+    munmap, all_threads = LIVENESS
+    decided = dict(state.decided)
+    if result.outcome not in (Outcome.OK, Outcome.LIVENESS):
+        verdict = _undecided(result)
+        for prop in state.properties:
+            decided[prop] = (verdict, run, None, _why(result))
+        if state.combined is not None:  # the combined run failed, the single one said nothing
+            decided[all_threads] = ("violated", state.combined[0], state.combined[1],
+                                    "the combined liveness run failed")
+        return replace(state, properties=(), decided=decided)
+    holds = result.outcome is Outcome.OK
+    if state.properties == LIVENESS:
+        if holds:
+            decided.update({p: ("holds", run, None, "") for p in LIVENESS})
+            return LivenessState((), decided)
+        return LivenessState((munmap,), decided, (run, result.trace))
+    # The second run: MunmapCompletes alone, after the combined run failed.
+    assert state.combined is not None
+    decided[munmap] = ("holds", run, None, "") if holds else \
+        ("violated", run, result.trace, result.message)
+    trace_run, trace = (state.combined if holds else (run, result.trace))
+    decided[all_threads] = ("violated", trace_run, trace,
+                            "" if not holds else "MunmapCompletes holds, so another thread starves")
+    return LivenessState((), decided)
+
+
+def verdicts(decided: dict[str, tuple[str, str | None, Trace | None, str]],
+             expected: dict[str, str], props: tuple[str, ...]) -> dict[str, Verdict]:
+    out = {}
+    for prop in props:
+        verdict, run, trace, message = decided.get(prop, ("error", None, None, "not checked"))
+        out[prop] = Verdict(prop, verdict, expected.get(prop, "holds"), run, trace, message)
+    return out

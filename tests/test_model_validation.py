@@ -1,0 +1,148 @@
+"""Model files: every kind of bad input is a one-line ConfigError naming file, model and key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gen.model import Flag, Protocol, Rwsem, ThreadKind, load_models
+from runner.errors import ConfigError
+
+GOOD = """
+[[model]]
+name = "third-state-madvise"
+protocol = "madvise_user"
+pages = 5
+ptes_per_table = 2
+munmap = { start = 1, end = 5 }
+vmas = [ { start = 1, end = 5, flags = [] } ]
+threads = [
+  { kind = "fault", access = "read", addr = 2 },
+  { kind = "mmap_fixed", start = 1, end = 3 },
+  { kind = "munmap", start = 2, end = 4 },
+  { kind = "madvise", start = 1, end = 3 },
+]
+section_pages = 1
+threshold_pages = 0
+write_hold_bound = 0
+rwsem = "writer-preferring"
+[model.expect]
+NoThirdState = "violated"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "m.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_schema_of_the_issue_loads(tmp_path: Path) -> None:
+    [m] = load_models(write(tmp_path, GOOD))
+    assert m.name == "third-state-madvise"
+    assert m.protocol is Protocol.MADVISE_USER
+    assert m.munmap == (1, 5)
+    assert [t.kind for t in m.threads] == [ThreadKind.FAULT, ThreadKind.MMAP_FIXED,
+                                           ThreadKind.MUNMAP, ThreadKind.MADVISE]
+    assert m.threads[0].addr == 2 and m.threads[0].access == "read"
+    assert m.rwsem is Rwsem.WRITER_PREFERRING
+    assert m.expected("NoThirdState") == "violated"
+    assert m.expected("TypeOK") == "holds"
+
+
+def test_flags_and_defaults(tmp_path: Path) -> None:
+    text = GOOD.replace('flags = []', 'flags = ["growsdown", "locked"]').replace(
+        'section_pages = 1\nthreshold_pages = 0\nwrite_hold_bound = 0\nrwsem = "writer-preferring"\n', "")
+    [m] = load_models(write(tmp_path, text))
+    assert m.vmas[0].flags == (Flag.GROWSDOWN, Flag.LOCKED)
+    assert (m.section_pages, m.threshold_pages, m.write_hold_bound) == (1, 0, 0)
+    assert m.rwsem is Rwsem.WRITER_PREFERRING
+
+
+BAD = [
+    # (what to replace, with what, the key the message must name, a word it must contain)
+    ('protocol = "madvise_user"', 'protocol = "madvise"', "protocol", "unknown value"),
+    ('flags = []', 'flags = ["mlocked"]', "vmas[0].flags", "unknown value"),
+    ('flags = []', 'flags = ["locked", "locked"]', "vmas[0].flags", "twice"),
+    ('flags = []', 'flags = ["growsdown", "growsup"]', "vmas[0].flags", "both"),
+    ('kind = "madvise"', 'kind = "mremap"', "threads[3].kind", "unknown value"),
+    ('NoThirdState = "violated"', 'NoZeroPage = "violated"', "expect.NoZeroPage", "unknown property"),
+    ('NoThirdState = "violated"', 'NoThirdState = "fails"', "expect.NoThirdState", "holds"),
+    ('vmas = [ { start = 1, end = 5, flags = [] } ]',
+     'vmas = [ { start = 1, end = 4, flags = [] }, { start = 3, end = 5, flags = [] } ]',
+     "vmas", "overlap"),
+    ('vmas = [ { start = 1, end = 5, flags = [] } ]', 'vmas = [ { start = 3, end = 3, flags = [] } ]',
+     "vmas[0]", "empty range"),
+    ('vmas = [ { start = 1, end = 5, flags = [] } ]', 'vmas = [ { start = 1, end = 7, flags = [] } ]',
+     "vmas[0].end", "out of range"),
+    ('munmap = { start = 1, end = 5 }', 'munmap = { start = 0, end = 5 }', "munmap.start", "out of range"),
+    ('munmap = { start = 1, end = 5 }', 'munmap = { start = 4, end = 2 }', "munmap", "empty range"),
+    ('addr = 2', 'addr = 9', "threads[0].addr", "out of range"),
+    ('{ kind = "mmap_fixed", start = 1, end = 3 }', '{ kind = "mmap_fixed", start = 1, end = 8 }',
+     "threads[1].end", "out of range"),
+    ('access = "read"', 'access = "exec"', "threads[0].access", "read"),
+    ('addr = 2 }', 'addr = 2, repeat = "yes" }', "threads[0].repeat", "true or false"),
+    ('addr = 2 }', 'addr = 2, count = 0 }', "threads[0].count", "out of range"),
+    ('addr = 2 }', 'addr = 2, count = 20 }', "threads[0].count", "out of range"),
+    ('{ kind = "munmap", start = 2, end = 4 }', '{ kind = "munmap", start = 2, end = 4, addr = 3 }',
+     "threads[2].addr", "unknown field"),
+    ('pages = 5', 'pages = 0', "pages", "out of range"),
+    ('pages = 5', 'pages = 500', "pages", "out of range"),
+    ('pages = 5', 'pages = "five"', "pages", "integer"),
+    ('ptes_per_table = 2', 'ptes_per_table = 0', "ptes_per_table", "out of range"),
+    ('section_pages = 1', 'section_pages = 0', "section_pages", "out of range"),
+    ('threshold_pages = 0', 'threshold_pages = -1', "threshold_pages", "out of range"),
+    ('write_hold_bound = 0', 'write_hold_bound = 1.5', "write_hold_bound", "integer"),
+    ('rwsem = "writer-preferring"', 'rwsem = "fair"', "rwsem", "unknown value"),
+    ('section_pages = 1', 'section_pages = 1\nsecton_pages = 2', "secton_pages", "unknown field"),
+    ('munmap = { start = 1, end = 5 }\n', '', "munmap", "missing"),
+]
+
+
+@pytest.mark.parametrize("old,new,key,word", BAD, ids=[b[2] + ":" + b[3] for b in BAD])
+def test_bad_input_is_one_line_naming_file_model_and_key(tmp_path: Path, old: str, new: str,
+                                                         key: str, word: str) -> None:
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(ConfigError) as e:
+        load_models(path)
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path}: model 'third-state-madvise': {key}:"), msg
+    assert word in msg
+
+
+def test_duplicate_names_in_one_file_and_across_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="duplicate model name"):
+        load_models(write(tmp_path, GOOD + GOOD))
+    a, b = write(tmp_path, GOOD, "a.toml"), write(tmp_path, GOOD, "b.toml")
+    with pytest.raises(ConfigError, match=r"duplicate model name \(also in .*a.toml\)"):
+        load_models(a, b)
+
+
+def test_not_toml_missing_file_and_no_models(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_models(write(tmp_path, "[[model]\nname ="))
+    with pytest.raises(ConfigError, match="no such model file"):
+        load_models(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match="no \\[\\[model\\]\\] tables"):
+        load_models(write(tmp_path, "# nothing\n"))
+    with pytest.raises(ConfigError, match="unknown field"):
+        load_models(write(tmp_path, "[settings]\nx = 1\n"))
+
+
+def test_bad_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model\[0\]\.name"):
+        load_models(write(tmp_path, GOOD.replace('name = "third-state-madvise"', 'name = "a b"')))
+
+
+def test_too_many_threads(tmp_path: Path) -> None:
+    text = GOOD.replace('addr = 2 }', 'addr = 2, count = 6 }')
+    with pytest.raises(ConfigError, match="threads: more than 8 threads"):
+        load_models(write(tmp_path, text))
+
+
+def test_the_committed_matrix_is_valid() -> None:
+    models = load_models(Path(__file__).parent.parent / "specs" / "models.toml")
+    assert len({m.name for m in models}) == len(models)
+    assert {m.protocol for m in models} == set(Protocol)
