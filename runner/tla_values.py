@@ -185,9 +185,15 @@ def parse_value(text: str) -> Any:
     return v
 
 
-def _sort_key(v: Any) -> tuple[int, str]:
-    order = {bool: 0, int: 1, ModelValue: 2, str: 3}
-    return order.get(type(v), 4), format_value(v)
+def _sort_key(v: Any) -> tuple[int, int, str]:
+    """Deterministic order across types: booleans, integers (numerically), model values,
+    strings, then everything else by its text."""
+    if isinstance(v, bool):
+        return 0, int(v), ""
+    if isinstance(v, int):
+        return 1, v, ""
+    rank = 2 if isinstance(v, ModelValue) else 3 if isinstance(v, str) else 4
+    return rank, 0, format_value(v)
 
 
 def to_jsonable(v: Any) -> Any:

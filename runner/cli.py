@@ -1,0 +1,47 @@
+"""`mmcheck` entry point: argparse subcommands, and the one place mapping errors to exit codes.
+
+Exit codes (a documented contract): 0 as expected / no violation, 1 a property violated (or a
+verdict differs from its expectation), 2 could not decide (errors, timeouts, tool trouble),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from runner.errors import MmcheckError
+
+# Subcommands, in help order: each is runner/commands/<name>.py.
+COMMANDS = ["check", "listing", "tlc"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mmcheck",
+        description="Generate TLA+/PlusCal models of Linux munmap locking protocols and check "
+                    "them with TLC.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"runner.commands.{name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except MmcheckError as e:
+        print(f"mmcheck: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("mmcheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `mmcheck ... | head`
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

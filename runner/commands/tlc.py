@@ -1,0 +1,175 @@
+"""`mmcheck tlc SPEC.tla`: model-check one spec with TLC and summarise the result.
+
+A PlusCal algorithm in the spec is translated in the private copy TLC runs on: the user's
+file is never modified (run `pcal.trans` yourself to keep the translation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.tlc_output import Progress, TlcResult
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "tlc", help="model-check one TLA+/PlusCal spec with TLC",
+        description="Model-check SPEC.tla with TLC (translating PlusCal first, in a private "
+                    "copy). Exit 0: no violation; 1: a property is violated (invariant, "
+                    "liveness, deadlock, assert, assumption); 2: could not decide.")
+    p.add_argument("spec", type=Path, metavar="SPEC.tla")
+    p.add_argument("--config", type=Path, metavar="CFG",
+                   help="TLC config file (default: SPEC.cfg next to the spec)")
+    p.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="TLC worker threads (default: the number of cores)")
+    p.add_argument("--timeout", type=_positive_float, metavar="S",
+                   help="kill TLC after S seconds (outcome: timeout, exit 2)")
+    p.add_argument("--no-deadlock", action="store_true",
+                   help="do not report deadlocks (TLC's -deadlock)")
+    p.add_argument("--jar", metavar="PATH",
+                   help="use this tla2tools.jar (default: $TLA2TOOLS_JAR, else the bundled one)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the result as JSON")
+    p.add_argument("--log", type=Path, metavar="PATH", help="keep TLC's complete output here")
+    p.add_argument("--heap-mb", type=_positive_int, metavar="MB", help="JVM heap limit (-Xmx)")
+    p.set_defaults(run=run)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner.errors import ConfigError
+    from runner.java import locate_tools
+    from runner.pcal import has_pluscal, translate
+    from runner.tlc import default_workers, run_tlc
+
+    spec: Path = args.spec
+    if spec.suffix != ".tla" or not spec.is_file():
+        raise ConfigError(f"{spec}: no such .tla file")
+    cfg: Path = args.config or spec.with_suffix(".cfg")
+    if not cfg.is_file():
+        raise ConfigError(f"{cfg}: no such config file (give one with --config CFG)")
+    tools = locate_tools(args.jar)
+    try:
+        pluscal = has_pluscal(spec.read_text(encoding="utf-8", errors="replace"))
+    except OSError as e:
+        raise ConfigError(f"{spec}: cannot read ({e.strerror})") from None
+
+    def prepare(work: Path, name: str) -> None:
+        if pluscal:
+            _status(f"translating PlusCal in {spec.name} (private copy)")
+            translate(work / name, tools=tools, source=spec)
+
+    workers = args.workers or default_workers()
+    _status(f"checking {spec} with {cfg.name} (TLC {'bundled' if tools.bundled else tools.jar}, "
+            f"{workers} worker{'s' if workers != 1 else ''}"
+            + (f", timeout {args.timeout:g} s" if args.timeout else "") + ")")
+    result = run_tlc(spec, cfg, tools=tools, workers=workers, timeout=args.timeout,
+                     deadlock=not args.no_deadlock, on_progress=_progress, log_path=args.log,
+                     heap_mb=args.heap_mb, prepare=prepare)
+    print(summary(result))
+    if args.json:
+        write_json_atomically(args.json, json_result(result))
+    if result.outcome.is_violation:
+        return 1
+    return 0 if result.outcome.decided else 2
+
+
+def _status(text: str) -> None:
+    print(f"mmcheck: {text}", file=sys.stderr, flush=True)
+
+
+def _progress(p: Progress) -> None:
+    _status(f"progress: {p.distinct_states:,} distinct states, {p.states_generated:,} "
+            f"generated, {p.states_left:,} left, depth {p.depth}")
+
+
+def summary(r: TlcResult) -> str:
+    from runner.tla_values import format_value
+
+    head = f"outcome: {r.outcome.value}"
+    if r.violated:
+        head += f" ({r.violated} violated)"
+    lines = [head]
+    if not r.outcome.decided or r.outcome.is_violation:
+        lines.append(f"message: {r.message.splitlines()[0] if r.message else '-'}"
+                     + (" ..." if r.message.count("\n") else ""))
+    s = r.stats
+    if s.distinct_states is not None:
+        lines.append(f"states: {s.distinct_states:,} distinct, {s.states_generated:,} generated"
+                     + (f", depth {s.depth}" if s.depth is not None else ""))
+    tlc = f"TLC {r.tlc_version} rev {r.tlc_revision}" if r.tlc_version else "TLC"
+    secs = f"{r.wall_seconds:.2f} s" if r.wall_seconds is not None else "?"
+    lines.append(f"time: {secs} ({tlc}, exit code {r.exit_code})")
+    if r.disagreement:
+        lines.append(f"note: {r.disagreement}; the messages decide")
+    if r.trace:
+        lines.append(f"trace ({len(r.trace.states)} states):")
+        prev: dict[str, Any] = {}
+        for st in r.trace.states:
+            changed = {k: v for k, v in st.values.items() if k not in prev or prev[k] != v}
+            what = "initial" if st.action is None else st.action + (
+                f"({st.action_args})" if st.action_args else "")
+            vals = " ".join(f"{k}={format_value(v)}" for k, v in sorted(changed.items()))
+            lines.append(f"  {st.number:>3} {what}: {vals or '(no change)'}")
+            prev = dict(st.values)
+        if r.trace.loop_to is not None:
+            lines.append(f"      -> back to state {r.trace.loop_to}")
+        if r.trace.stuttering:
+            lines.append("      -> stutters forever")
+    if r.log_path:
+        lines.append(f"log: {r.log_path}")
+    return "\n".join(lines)
+
+
+def json_result(r: TlcResult) -> dict[str, Any]:
+    full = r.to_dict()
+    trace = full["trace"]
+    return {
+        "outcome": r.outcome.value, "violated": r.violated, "message": r.message,
+        "distinct_states": r.stats.distinct_states, "states_generated": r.stats.states_generated,
+        "depth": r.stats.depth, "exit_code": r.exit_code, "tlc_version": r.tlc_version,
+        "tlc_revision": r.tlc_revision, "seconds": r.wall_seconds,
+        "tlc_seconds": r.stats.seconds, "disagreement": r.disagreement,
+        "trace": trace["states"] if trace else [],
+        "loop_to": trace["loop_to"] if trace else None,
+        "stuttering": trace["stuttering"] if trace else False,
+        "log_path": r.log_path,
+    }
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    from runner.errors import ConfigError
+
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent if str(path.parent) else ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2, sort_keys=True)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise ConfigError(f"--json {path}: cannot write ({e.strerror})") from None

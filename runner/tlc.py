@@ -1,0 +1,79 @@
+"""Run TLC on a spec and return the parsed result: the one place joining the wrapper
+(runner.java) and the parser (runner.tlc_output).
+
+TLC 2.15 wants relative file names and a metadir of its own, so each run happens in a private
+working directory holding copies of the spec directory's *.tla files and the cfg; it is
+removed afterwards, also on timeout and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from runner.errors import ConfigError
+from runner.java import JavaTools, ToolRun, run_java
+from runner.tlc_output import Progress, ProgressWatcher, TlcResult, parse_tlc_output
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def stage_spec(spec: Path, cfg: Path | None, work: Path) -> tuple[str, str]:
+    """Copy the spec's directory's modules and the cfg into `work`; return their names there."""
+    spec = Path(spec)
+    if not spec.is_file():
+        raise ConfigError(f"{spec}: no such spec file")
+    cfg = Path(cfg) if cfg is not None else spec.with_suffix(".cfg")
+    if not cfg.is_file():
+        raise ConfigError(f"{cfg}: no such config file (give one with --config)")
+    for module in spec.resolve().parent.glob("*.tla"):
+        shutil.copy2(module, work / module.name)
+    shutil.copy2(cfg, work / cfg.name)
+    return spec.name, cfg.name
+
+
+def tlc_args(spec_name: str, cfg_name: str, metadir: Path, *, workers: int | None,
+             deadlock: bool, extra_args: Sequence[str]) -> list[str]:
+    args = ["-tool", "-metadir", str(metadir), "-workers", str(workers or default_workers()),
+            "-config", cfg_name]
+    if not deadlock:
+        args.append("-deadlock")  # sic: in TLC this flag turns deadlock checking OFF
+    return [*args, *extra_args, spec_name]
+
+
+def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: int | None = None,
+            timeout: float | None = None, deadlock: bool = True,
+            extra_args: Sequence[str] = (),
+            on_progress: Callable[[Progress], None] | None = None,
+            log_path: Path | None = None, heap_mb: int | None = None,
+            prepare: Callable[[Path, str], None] | None = None) -> TlcResult:
+    """Model-check `spec` with `cfg` (default: SPEC.cfg beside it).
+
+    `prepare(workdir, spec_name)` runs after staging, before TLC (e.g. PlusCal translation
+    of the private copy).  The result carries the log path, wall time and argv.
+    """
+    work = Path(tempfile.mkdtemp(prefix="mmcheck-tlc-"))
+    try:
+        spec_name, cfg_name = stage_spec(spec, cfg, work)
+        if prepare is not None:
+            prepare(work, spec_name)
+        args = tlc_args(spec_name, cfg_name, work / "metadir", workers=workers,
+                        deadlock=deadlock, extra_args=extra_args)
+        watcher = ProgressWatcher(on_progress) if on_progress is not None else None
+        run = run_java(tools, "tlc2.TLC", args, cwd=work, timeout=timeout, heap_mb=heap_mb,
+                       on_line=watcher, log_path=log_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result_of(run)
+
+
+def result_of(run: ToolRun) -> TlcResult:
+    result = parse_tlc_output(run.output, run.exit_code, timed_out=run.timed_out)
+    return dataclasses.replace(result, log_path=str(run.log_path) if run.log_path else None,
+                               wall_seconds=run.seconds, argv=tuple(run.argv))
