@@ -1,0 +1,55 @@
+"""Shared fixtures.  Tests marked `java` run the real TLC from the bundled jar (Java >= 11)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CORPUS_SPECS = Path(__file__).parent / "corpus" / "specs"
+
+
+@pytest.fixture(scope="session")
+def tools():  # type: ignore[no-untyped-def]
+    from runner.errors import ToolNotFound
+    from runner.java import locate_tools
+
+    try:
+        return locate_tools()
+    except ToolNotFound as e:  # a failure, not a skip: .ci/run installs Java
+        pytest.fail(f"java tests need Java and the jar: {e} (or run: pytest -m 'not java')")
+
+
+@pytest.fixture
+def corpus_specs() -> Path:
+    return CORPUS_SPECS
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every private directory the runner makes (tempfile) at an empty directory, so a
+    test can assert that nothing was left behind."""
+    root = tmp_path / "private"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    monkeypatch.setenv("TMPDIR", str(root))
+    yield root
+
+
+def jvms_mentioning(marker: str) -> list[int]:
+    """PIDs of live processes whose command line contains `marker` (Linux /proc)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        if marker.encode() in cmdline and "State:\tZ" not in status:
+            pids.append(int(entry))
+    return pids
