@@ -162,6 +162,7 @@ class Model:
             "rwsem": self.rwsem.value,
             "expect": dict(self.expect),
             "description": self.description,
+            "source": self.source,
         }
 
 

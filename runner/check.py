@@ -26,12 +26,40 @@ from runner.cache import Cache, digest
 from runner.java import JavaTools
 from runner.pcal import translate
 from runner.tlc import run_tlc
-from runner.tlc_output import Outcome, TlcResult, parse_tlc_output
+from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
 
 DEFAULT_TIMEOUT = 600.0  # seconds per TLC run
+UNDECIDED = ("error", "timeout", "no-violation", "not-checked")
 MAX_WRITE_HOLD = re.compile(r'<<"max_write_hold", (\d+)>>')
 
 Event = Callable[[str, Model, str], None]  # (kind, model, text): "start", "run", "done"
+ProgressEvent = Callable[[Model, Progress], None]  # TLC's progress reports (code 2200)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Check by TLC's random simulation instead of exhaustively: `behaviours`
+    random behaviours of at most `depth` steps.  A property without a violation
+    is reported as "no-violation" (never "holds"); liveness is not checked."""
+
+    behaviours: int
+    depth: int
+
+    def args(self) -> list[str]:
+        return ["-simulate", f"num={self.behaviours}", "-depth", str(self.depth)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"behaviours": self.behaviours, "depth": self.depth}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run TLC for a model."""
+
+    timeout: float = 600.0  # per TLC run
+    workers: int = 1
+    heap_mb: int | None = None
+    simulate: Simulation | None = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +97,12 @@ class ModelResult:
     seconds: float
     tlc_version: str | None
     tlc_revision: str | None
+    simulate: Simulation | None = None
 
     @property
     def status(self) -> int:
         """0 every verdict as expected, 1 one differs, 2 something undecided."""
-        if any(v.verdict in ("error", "timeout") for v in self.verdicts.values()):
+        if any(v.verdict in UNDECIDED for v in self.verdicts.values()):
             return 2
         return 0 if all(v.matches for v in self.verdicts.values()) else 1
 
@@ -87,6 +116,7 @@ class ModelResult:
             "seconds": round(self.seconds, 3),
             "tlc_version": self.tlc_version,
             "tlc_revision": self.tlc_revision,
+            "simulate": self.simulate.to_dict() if self.simulate else None,
             "spec": self.spec,
             "spec_sha256": self.spec_sha256,
             "directory": str(self.directory),
@@ -106,9 +136,9 @@ class _ModelCheck:
     """The runs of one model, in order."""
 
     def __init__(self, model: Model, directory: Path, tools: JavaTools, cache: Cache | None,
-                 timeout: float, workers: int, on_event: Event | None):
+                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None):
         self.model, self.dir, self.tools, self.cache = model, directory, tools, cache
-        self.timeout, self.workers, self.on_event = timeout, workers, on_event
+        self.options, self.on_event, self.on_progress = options, on_event, on_progress
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
 
@@ -138,7 +168,10 @@ class _ModelCheck:
         cfg = self.dir / f"{name}.cfg"
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
-        key = digest("tlc", spec_text, cfg_text, self.tools.jar_sha256, f"deadlock={deadlock}")
+        opts = self.options
+        extra = opts.simulate.args() if opts.simulate else []
+        key = digest("tlc", spec_text, cfg_text, self.tools.jar_sha256, f"deadlock={deadlock}",
+                     " ".join(extra))
         hit = self.cache.get_run(key) if self.cache else None
         if hit is not None:
             output, exit_code = hit
@@ -146,8 +179,10 @@ class _ModelCheck:
             result = parse_tlc_output(output, exit_code)
         else:
             self.event("run", f"{name} ...")
-            result = run_tlc(spec, cfg, tools=self.tools, workers=self.workers,
-                             timeout=self.timeout, deadlock=deadlock, log_path=log)
+            progress = (lambda p: self.on_progress(self.model, p)) if self.on_progress else None
+            result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
+                             timeout=opts.timeout, deadlock=deadlock, extra_args=extra,
+                             on_progress=progress, log_path=log, heap_mb=opts.heap_mb)
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
                 self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
@@ -176,14 +211,15 @@ class _ModelCheck:
             n += 1
             cfg = safety_cfg(rendered, list(safety.invariants))
             result = self.tlc(f"safety-{n}", spec, spec_text, cfg, safety.check_deadlock)
-            safety = judge.next_safety(safety, result, f"safety-{n}")
+            safety = judge.next_safety(safety, result, f"safety-{n}",
+                                       simulated=self.options.simulate is not None)
             if result.stats.distinct_states is not None:
                 distinct, depth = result.stats.distinct_states, result.stats.depth
             if result.outcome is Outcome.OK:
                 log = (self.dir / f"safety-{n}.log").read_text(errors="replace")
                 max_write_hold = max((int(x) for x in MAX_WRITE_HOLD.findall(log)), default=0)
 
-        live = judge.start_liveness()
+        live = judge.start_liveness(skip=self.options.simulate is not None)
         n = 0
         while not live.done:
             n += 1
@@ -201,23 +237,34 @@ class _ModelCheck:
             seconds=time.monotonic() - started,
             tlc_version=first.tlc_version if first else None,
             tlc_revision=first.tlc_revision if first else None,
+            simulate=self.options.simulate,
         )
         write_atomic(self.dir / "result.json", json.dumps(res.to_dict(), indent=2) + "\n")
         self.event("done", "")
         return res
 
 
+def check_model(model: Model, directory: Path, tools: JavaTools, *,
+                options: Options = Options(), cache: Cache | None = None,
+                on_event: Event | None = None,
+                on_progress: ProgressEvent | None = None) -> ModelResult:
+    """Check one model; its files go to `directory`."""
+    return _ModelCheck(model, directory, tools, cache, options, on_event, on_progress).check()
+
+
 def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
                  on_event: Event | None = None) -> list[ModelResult]:
-    """Check models, `jobs` at a time; results in the order of `models`."""
+    """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
+    the order of `models`, files under out/<model name>/."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
+    options = Options(timeout=timeout, workers=workers)
     out.mkdir(parents=True, exist_ok=True)
 
     def one(model: Model) -> ModelResult:
-        return _ModelCheck(model, out / model.name, tools, cache, timeout, workers,
-                           on_event).check()
+        return check_model(model, out / model.name, tools, options=options, cache=cache,
+                           on_event=on_event)
 
     if jobs == 1:
         return [one(m) for m in models]

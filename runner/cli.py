@@ -13,24 +13,31 @@ import sys
 
 from runner.errors import MmcheckError
 
-# Subcommands, in help order: each is runner/commands/<name>.py.
-COMMANDS = ["check", "listing", "tlc"]
+# Subcommands, in help order: verb -> module runner/commands/<module>.py (which registers the
+# verb in its add_parser).  Only the module of the verb being run is imported, so one verb's
+# imports never slow down another (a TLC run is about a second; startup time counts).
+COMMANDS = {"check": "check", "list": "listing", "tlc": "tlc"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmcheck",
         description="Generate TLA+/PlusCal models of Linux munmap locking protocols and check "
                     "them with TLC.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"runner.commands.{name}")
-        module.add_parser(sub)
+    verb = next((a for a in (argv or []) if not a.startswith("-")), None)
+    for name, module in COMMANDS.items():
+        if verb in COMMANDS and name != verb:
+            sub.add_parser(name)  # a placeholder: keeps argparse's list of choices complete
+        else:
+            importlib.import_module(f"runner.commands.{module}").add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.run(args))
     except MmcheckError as e:

@@ -21,7 +21,8 @@ ABBREV = {
     "RangeUnmapped": "Unmap", "DeadlockFree": "Dlock", "MunmapCompletes": "MCompl",
     "AllThreadsComplete": "AllCo",
 }
-CELL = {"holds": "ok", "violated": "VIOL", "error": "ERR", "timeout": "T/O"}
+CELL = {"holds": "ok", "violated": "VIOL", "error": "ERR", "timeout": "T/O", "no-violation": "nv",
+        "not-checked": "-"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
