@@ -1,0 +1,115 @@
+"""The check pipeline with the real TLC: one small model per protocol, the cache,
+and the exit-code contract of `mmcheck check`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gen.model import PROPERTIES, Protocol, load_models
+from runner.cache import Cache
+from runner.check import check_models
+from runner.cli import main
+
+pytestmark = pytest.mark.java
+ROOT = Path(__file__).resolve().parent.parent
+MATRIX = ROOT / "specs" / "models.toml"
+
+
+@pytest.fixture(scope="module")
+def one_per_protocol(tmp_path_factory: pytest.TempPathFactory, tools):  # type: ignore[no-untyped-def]
+    models = [m for m in load_models(MATRIX) if m.name.endswith("-fault")]
+    assert {m.protocol for m in models} == set(Protocol)
+    out = tmp_path_factory.mktemp("run")
+    cache = Cache(out / ".cache")
+    results = check_models(models, out, tools, jobs=2, cache=cache)
+    return models, out, cache, results
+
+
+def test_one_model_per_protocol_meets_its_committed_expectations(one_per_protocol) -> None:  # type: ignore[no-untyped-def]
+    models, out, _, results = one_per_protocol
+    for model, result in zip(models, results):
+        assert result.model is model
+        for prop in PROPERTIES:
+            v = result.verdicts[prop]
+            assert v.verdict == model.expected(prop), (model.name, prop, v.message)
+            if v.verdict == "violated":
+                assert v.trace is not None and len(v.trace.states) > 1
+        assert result.distinct_states and result.distinct_states > 10
+        assert result.max_write_hold is not None
+        assert result.tlc_version and result.tlc_revision
+        saved = json.loads((out / model.name / "result.json").read_text())
+        assert saved["name"] == model.name and saved["protocol"] == model.protocol.value
+        assert set(saved["properties"]) == set(PROPERTIES)
+        for name in ("rendered.pcal.tla", f"{model.protocol.value}.tla", "safety-1.cfg",
+                     "safety-1.log", "liveness-1.cfg", "liveness-1.log"):
+            assert (out / model.name / name).is_file(), name
+        assert "\\* BEGIN TRANSLATION" in (out / model.name / f"{model.protocol.value}.tla").read_text()
+
+
+def test_write_hold_measurements(one_per_protocol) -> None:  # type: ignore[no-untyped-def]
+    """baseline zaps both pages under down_write; madvise_user zaps at most the refaulted one;
+    vm_dead and the detach protocols zap nothing under it."""
+    models, _, _, results = one_per_protocol
+    wz = {m.protocol: r.max_write_hold for m, r in zip(models, results)}
+    assert wz[Protocol.BASELINE] == 2
+    assert wz[Protocol.MADVISE_USER] == 1
+    assert wz[Protocol.VM_DEAD] == wz[Protocol.DETACH_MERGED] == wz[Protocol.DETACH_POSTED] == 0
+
+
+def test_an_unchanged_model_is_not_checked_again(one_per_protocol, tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    models, _, cache, first = one_per_protocol
+    again = check_models(models[:3], tmp_path, tools, jobs=1, cache=cache)
+    for a, b in zip(first, again):
+        assert all(r.cached for r in b.runs)
+        assert {p: v.verdict for p, v in a.verdicts.items()} == \
+               {p: v.verdict for p, v in b.verdicts.items()}
+        assert a.max_write_hold == b.max_write_hold and a.distinct_states == b.distinct_states
+
+
+def write_models(tmp_path: Path, names: list[str], edit=lambda text: text) -> Path:  # type: ignore[no-untyped-def]
+    blocks = MATRIX.read_text().split("[[model]]")
+    chosen = [b for b in blocks if any(f'name = "{n}"\n' in b for n in names)]
+    path = tmp_path / "models.toml"
+    path.write_text(edit("".join("[[model]]" + b for b in chosen)))
+    return path
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # As expected: 0, with the matrix printed and the JSON written.
+    models = write_models(tmp_path, ["vm_dead-fault"])
+    out_json = tmp_path / "r.json"
+    assert main(["check", str(models), "--out", str(tmp_path / "a"), "--json", str(out_json),
+                 "--no-cache"]) == 0
+    printed = capsys.readouterr().out
+    [row] = [line for line in printed.splitlines() if line.startswith("vm_dead-fault ")]
+    assert row.split()[1:12] == ["ok"] * 11
+    data = json.loads(out_json.read_text())
+    [m] = data["models"]
+    assert {"name", "protocol", "max_write_hold", "distinct_states", "seconds", "properties"} <= set(m)
+    assert m["properties"]["NoThirdState"] == {**m["properties"]["NoThirdState"],
+                                               "verdict": "holds", "expected": "holds", "matches": True}
+
+    # A wrong expectation: 1, and the mismatch is named.
+    wrong = write_models(tmp_path, ["vm_dead-fault"],
+                         lambda t: t + '[model.expect]\nNoThirdState = "violated"\n')
+    assert main(["check", str(wrong), "--out", str(tmp_path / "b"),
+                 "--cache-dir", str(tmp_path / "cache")]) == 1
+    assert "UNEXPECTED: vm_dead-fault: NoThirdState holds (expected violated)" in capsys.readouterr().err
+
+    # Undecidable (every TLC run times out): 2.
+    assert main(["check", str(models), "--out", str(tmp_path / "c"), "--timeout", "0.2",
+                 "--no-cache"]) == 2
+    assert "T/O" in capsys.readouterr().out
+
+
+def test_cli_rejects_bad_input_before_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write_models(tmp_path, ["vm_dead-fault"], lambda t: t.replace('"vm_dead"', '"vm-dead"'))
+    assert main(["check", str(bad), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mmcheck: error: {bad}: model 'vm_dead-fault': protocol: unknown value")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+    assert main(["check", str(MATRIX), "--model", "no-such-model", "--out", str(tmp_path / "y")]) == 2
+    assert "--model no-such-model" in capsys.readouterr().err
