@@ -1,0 +1,96 @@
+"""Benchmark `mmcheck check` on the committed matrix against a naive driver.
+
+Both ways in one run, on the same machine, one after the other:
+  naive: one TLC run per property (each invariant alone, deadlock alone, each
+         liveness property alone), models one at a time, no symmetry, no cache;
+  ours:  check_models cold (an empty cache), then warm (the same cache again).
+Prints the wall times and the ratio.  No assertion: the figures are the output.
+
+    .venv/bin/python bench/bench_check.py [--models specs/models.toml] [--only REGEX]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gen.model import DEADLOCK, INVARIANTS, LIVENESS, Model, load_models  # noqa: E402
+from gen.render import liveness_cfg, render, safety_cfg  # noqa: E402
+from runner.cache import Cache  # noqa: E402
+from runner.check import check_models  # noqa: E402
+from runner.java import JavaTools, locate_tools  # noqa: E402
+from runner.pcal import translate  # noqa: E402
+from runner.tlc import run_tlc  # noqa: E402
+
+
+def naive(models: list[Model], tools: JavaTools, work: Path) -> tuple[float, int]:
+    """One TLC run per property; returns (seconds, TLC runs)."""
+    runs = 0
+    start = time.monotonic()
+    for model in models:
+        rendered = render(model)
+        d = work / model.name
+        d.mkdir(parents=True)
+        spec = d / rendered.filename
+        spec.write_text(rendered.text)
+        translate(spec, tools=tools)
+        configs = [(inv, safety_cfg(rendered, [inv], report_write_hold=False, symmetry=False), False)
+                   for inv in INVARIANTS]
+        configs.append((DEADLOCK, safety_cfg(rendered, [], report_write_hold=False,
+                                             symmetry=False), True))
+        configs += [(p, liveness_cfg(rendered, [p]), False) for p in LIVENESS]
+        for prop, text, deadlock in configs:
+            cfg = d / f"{prop}.cfg"
+            cfg.write_text(text)
+            result = run_tlc(spec, cfg, tools=tools, workers=1, deadlock=deadlock)
+            runs += 1
+            if result.outcome.value not in ("ok", "invariant", "deadlock", "liveness"):
+                print(f"  naive: {model.name} {prop}: {result.outcome.value}", file=sys.stderr)
+        print(f"  naive: {model.name} done ({runs} runs, {time.monotonic() - start:.0f} s)",
+              file=sys.stderr, flush=True)
+    return time.monotonic() - start, runs
+
+
+def ours(models: list[Model], tools: JavaTools, work: Path, cache: Cache) -> tuple[float, int, int]:
+    start = time.monotonic()
+    results = check_models(models, work, tools, cache=cache)
+    elapsed = time.monotonic() - start
+    runs = sum(len(r.runs) for r in results)
+    cached = sum(1 for r in results for run in r.runs if run.cached)
+    return elapsed, runs, cached
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="specs/models.toml")
+    ap.add_argument("--only", help="models whose name matches this regex")
+    ap.add_argument("--skip-naive", action="store_true")
+    args = ap.parse_args()
+    models = load_models(args.models)
+    if args.only:
+        models = [m for m in models if re.search(args.only, m.name)]
+    tools = locate_tools()
+    print(f"{len(models)} models, {os.cpu_count()} cores, TLC jar {tools.jar.name}")
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
+        root = Path(tmp)
+        cache = Cache(root / "cache")
+        cold, runs, _ = ours(models, tools, root / "cold", cache)
+        print(f"mmcheck check, cold: {cold:7.1f} s  ({runs} TLC runs)")
+        warm, wruns, cached = ours(models, tools, root / "warm", cache)
+        print(f"mmcheck check, warm: {warm:7.1f} s  ({cached}/{wruns} TLC runs from the cache)")
+        if args.skip_naive:
+            return 0
+        slow, nruns = naive(models, tools, root / "naive")
+        print(f"naive, one TLC run per property: {slow:7.1f} s  ({nruns} TLC runs)")
+        print(f"speed-up of mmcheck check (cold) over the naive driver: {slow / cold:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
