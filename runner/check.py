@@ -60,6 +60,9 @@ class Options:
     workers: int = 1
     heap_mb: int | None = None
     simulate: Simulation | None = None
+    # time.monotonic() by which the whole model must be done (e.g. a sweep's per-point
+    # timeout): each TLC run gets at most what is left; None: only `timeout` per run.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,12 @@ class ModelResult:
         }
 
 
+def _run_timeout(opts: Options) -> float:
+    if opts.deadline is None:
+        return opts.timeout
+    return max(0.001, min(opts.timeout, opts.deadline - time.monotonic()))
+
+
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text)
@@ -181,7 +190,7 @@ class _ModelCheck:
             self.event("run", f"{name} ...")
             progress = (lambda p: self.on_progress(self.model, p)) if self.on_progress else None
             result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
-                             timeout=opts.timeout, deadlock=deadlock, extra_args=extra,
+                             timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb)
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
