@@ -1,0 +1,118 @@
+"""The model as text: the address space drawn as a map, the threads and the parameters.
+
+Pages 1..N are columns; a row for the page-table pages, one for the VMAs (lettered, with
+their flags in a legend), one per thread that works on a range or faults at a page.
+Ranges are half-open, drawn `[....)` like the kernel's [start, end).
+"""
+from __future__ import annotations
+
+import textwrap
+
+from gen.model import PROTOCOL_DESCRIPTIONS, Model, ThreadKind
+
+WIDTH = 80
+LABEL = 14  # width of the row names
+FLAG_NAMES = {"locked": "VM_LOCKED", "hugetlb": "VM_HUGETLB", "pfnmap": "VM_PFNMAP",
+              "uprobe": "uprobe", "growsdown": "VM_GROWSDOWN", "growsup": "VM_GROWSUP"}
+
+
+def _cell(pages: int) -> int:
+    return 4 if pages <= 12 else 3
+
+
+def _span(start: int, end: int, name: str, fill: str, w: int) -> str:
+    inner = (end - start) * w - 2
+    return "[" + (name[:inner]).ljust(inner, fill) + ")"
+
+
+def _row(name: str, pages: int, spans: list[tuple[int, int, str, str]], note: str = "") -> str:
+    w = _cell(pages)
+    line = [" "] * (pages * w)
+    for start, end, text, fill in spans:
+        drawn = _span(start, end, text, fill, w)
+        line[(start - 1) * w:(start - 1) * w + len(drawn)] = list(drawn)
+    body = "".join(line)
+    text = f"  {name[:LABEL - 3]:<{LABEL - 2}}{body}"
+    return (f"{text}  {note}" if note else text).rstrip()
+
+
+def thread_rows(model: Model) -> list[tuple[str, str, str]]:
+    """(name, members, what it does) for every thread group, the main munmap first."""
+    a, b = model.munmap
+    rows = [("munmap0", "munmap0", f"munmap [{a}, {b}) by the {model.protocol.value} protocol")]
+    for i, t in enumerate(model.threads, start=1):
+        prefix = f"{t.kind.value}{i}"
+        members = prefix if t.count == 1 else ", ".join(f"{prefix}_{j}"
+                                                         for j in range(1, t.count + 1))
+        if t.kind is ThreadKind.FAULT:
+            what = f"{t.access} fault at page {t.addr}" + (", repeating forever" if t.repeat else "")
+        elif t.kind is ThreadKind.MMAP_FIXED:
+            what = f"mmap(MAP_FIXED) of [{t.start}, {t.end}), then a write fault at {t.start}"
+        elif t.kind is ThreadKind.MUNMAP:
+            what = f"a second munmap of [{t.start}, {t.end})"
+        else:
+            what = f"madvise(MADV_DONTNEED) of [{t.start}, {t.end})"
+        rows.append((prefix, members, what))
+    return rows
+
+
+def address_map(model: Model) -> list[str]:
+    n, per = model.pages, model.ptes_per_table
+    w = _cell(n)
+    out = [f"  {'page':<{LABEL - 2}}" + "".join(f"{p:<{w}}" for p in range(1, n + 1)).rstrip()]
+    tables = [(t * per + 1, min((t + 1) * per, n) + 1, f"pt{t + 1}", " ")
+              for t in range((n - 1) // per + 1)]
+    out.append(_row("page tables", n, tables))
+    vmas = sorted(model.vmas, key=lambda v: v.start)
+    letters = [chr(ord("A") + i) for i in range(len(vmas))]
+    out.append(_row("VMAs", n, [(v.start, v.end, ltr, " ") for v, ltr in zip(vmas, letters)]))
+    a, b = model.munmap
+    out.append(_row("munmap0", n, [(a, b, "", "=")], f"munmap [{a}, {b})"))
+    for i, t in enumerate(model.threads, start=1):
+        name = f"{t.kind.value}{i}" + (f" x{t.count}" if t.count > 1 else "")
+        if t.kind is ThreadKind.FAULT:
+            assert t.addr is not None
+            mark = [" "] * (n * w)
+            mark[(t.addr - 1) * w] = "^"
+            note = f"{t.access} fault at {t.addr}" + (", forever" if t.repeat else "")
+            out.append(f"  {name:<{LABEL - 2}}{''.join(mark)}  {note}".rstrip())
+        else:
+            assert t.start is not None and t.end is not None
+            fill = {ThreadKind.MMAP_FIXED: "+", ThreadKind.MUNMAP: "=",
+                    ThreadKind.MADVISE: "-"}[t.kind]
+            what = {ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED)", ThreadKind.MUNMAP: "munmap",
+                    ThreadKind.MADVISE: "madvise"}[t.kind]
+            out.append(_row(name, n, [(t.start, t.end, "", fill)],
+                            f"{what} [{t.start}, {t.end})"))
+    out.append("")
+    for v, ltr in zip(vmas, letters):
+        flags = ", ".join(FLAG_NAMES.get(f.value, f.value) for f in v.flags) or "no flags"
+        out.append(f"  {ltr} = VMA [{v.start}, {v.end}), anonymous, {flags}; every page "
+                   f"populated")
+    return out
+
+
+def model_section(model: Model) -> list[str]:
+    """The model part of an attachment: protocol, map, threads, parameters."""
+    p = model.protocol
+    out = _fill(f"Protocol: {p.value} ({PROTOCOL_DESCRIPTIONS[p]})")
+    if model.description:
+        out += _fill(f"Scenario: {model.description}")
+    out += ["", (f"Address space: pages 1..{model.pages}, {model.ptes_per_table} ptes per "
+                 f"page-table page"), ""]
+    out += address_map(model)
+    out += ["", "Threads:"]
+    for _, members, what in thread_rows(model):
+        out += _fill(f"{members}: {what}", "  ", "    ")
+    params = [f"mmap_sem {model.rwsem.value}", f"write_hold_bound {model.write_hold_bound}"]
+    if p.value == "sections":
+        params.append(f"section_pages {model.section_pages}")
+    if p.value in ("madvise_kernel", "vm_dead"):
+        params.append(f"threshold_pages {model.threshold_pages}")
+    out += [""] + _fill("Parameters: " + ", ".join(params))
+    return out
+
+
+def _fill(text: str, indent: str = "", more: str = "  ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=more,
+                         break_on_hyphens=False) or [""]

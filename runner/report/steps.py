@@ -1,0 +1,290 @@
+"""A TLC trace as the steps of threads: who acted, which kernel function, what changed.
+
+Pure: a function of a stored trace (runner.tlc_output.Trace, values in their JSON form).
+TLC 2.15 names the PlusCal label of each step but not the thread: the acting thread is
+the one whose `pc` changed (or, for a loop that stays at its label, the one that was at
+that label and whose registers changed).  Labels are `<thread prefix>_<kernel function>`;
+`describe` turns the variables a reviewer cares about into short phrases such as
+`pte[2]: orig -> none`.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runner.tlc_output import Trace
+
+# Label (without the thread prefix) -> the name a kernel developer reads in the diagram.
+FUNCTIONS = {
+    "munmap": "munmap()",
+    "down_write": "down_write (queue)",
+    "down_write_killable": "down_write_killable (queue)",
+    "rwsem_down_write_slowpath": "down_write (acquire)",
+    "down_read": "down_read",
+    "up_read": "up_read",
+    "up_write": "up_write",
+    "downgrade_write": "downgrade_write",
+    "find_vma": "find_vma",
+    "munlock_vma_pages_all": "munlock_vma_pages_all",
+    "detach_vmas_to_be_unmapped": "detach_vmas_to_be_unmapped",
+    "unmap_region": "unmap_region",
+    "zap_pte_range": "zap_pte_range",
+    "free_pgtables": "free_pgtables",
+    "remove_vma_list": "remove_vma_list",
+    "return": "munmap returns",
+    "expand_stack": "expand_stack",
+    "handle_mm_fault": "handle_mm_fault (walk)",
+    "handle_pte_fault": "handle_pte_fault",
+    "mmap_region": "mmap(MAP_FIXED)",
+    "vma_link": "mmap(MAP_FIXED) inserts VMA",
+    "madvise": "madvise(MADV_DONTNEED)",
+    "madvise_dontneed": "madvise_dontneed",
+    "zap_page_range": "zap_page_range",
+    "madvise_up_read": "up_read",
+    "next_section": "next section",
+    "section_done": "section done",
+    "set_vm_dead": "set VM_DEAD",
+    "special_mappings": "munlock, uprobe_munmap",
+    "zap_start": "zap_page_range",
+}
+# Labels of a nested path: <prefix>_<sub>_<function>.
+SUBPATHS = {
+    "pf": "page fault: {}",  # mmap(MAP_FIXED)'s own write fault
+    "again": "{} (again)",  # vm_dead's second down_write
+    "do": "do_munmap: {}",  # vm_dead's do_munmap after it
+}
+# Per-thread registers: a change in one of these tells which thread acted.
+REGISTERS = ("cur", "lo", "hi", "det", "fl", "ce", "fv", "res", "walked", "wz", "snap")
+# Variables that are sequences indexed by page (or table), shown index by index.
+BY_INDEX = ("pte", "pt", "mapped_after")
+NO_VMA_START = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the trace: TLC's state `number` is the state it leads to."""
+
+    number: int
+    thread: str | None
+    label: str | None
+    function: str  # the kernel function or operation it models
+    changes: tuple[str, ...]  # what it changed, of what a reviewer cares about
+    raw: tuple[str, ...]  # every variable it changed (the full listing)
+    pc_after: str | None  # the thread's label after the step ("Done" when it finished)
+
+    @property
+    def relevant(self) -> bool:
+        return bool(self.changes)
+
+
+def content(c: Any) -> str:
+    """A pte's content as text: none, orig (the original page), zero page, data(T)."""
+    if c in ("none", "orig"):
+        return str(c)
+    if c == "zero":
+        return "zero page"
+    return f"data({c})"
+
+
+def vma_text(v: Mapping[str, Any]) -> str:
+    flags = ",".join(v.get("flags", []))
+    origin = v.get("origin")
+    text = f"[{v['start']},{v['end']})"
+    if flags:
+        text += " " + flags
+    if origin not in (None, "initial", "none"):
+        text += f" of {origin}"
+    return text
+
+
+def _key(v: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (v["start"], v["end"], tuple(v.get("flags", [])), v.get("origin"))
+
+
+def acting_thread(prev: Mapping[str, Any], cur: Mapping[str, Any], label: str | None) -> str | None:
+    """The thread that took the step from `prev` to `cur` under `label`."""
+    pc0, pc1 = prev.get("pc", {}), cur.get("pc", {})
+    moved = [t for t in pc1 if pc0.get(t) != pc1.get(t)]
+    at_label = [t for t in pc0 if pc0.get(t) == label]
+    both = [t for t in moved if t in at_label]
+    if len(both) == 1 or (both and len(moved) == 1):
+        return both[0]
+    if len(moved) == 1:
+        return moved[0]
+    if len(at_label) == 1:
+        return at_label[0]
+    touched = [t for t in at_label
+               if any(_get(prev, r, t) != _get(cur, r, t) for r in REGISTERS)]
+    if touched:
+        return touched[0]
+    return at_label[0] if at_label else (moved[0] if moved else None)
+
+
+def _get(values: Mapping[str, Any], var: str, thread: str) -> Any:
+    v = values.get(var)
+    return v.get(thread) if isinstance(v, dict) else None
+
+
+def strip_prefix(label: str, prefixes: Sequence[str]) -> str:
+    """A label without its thread prefix (the longest that matches): the kernel function."""
+    for p in sorted(prefixes, key=len, reverse=True):
+        if label.startswith(p + "_"):
+            return label[len(p) + 1:]
+    return label
+
+
+def function_name(label: str | None, prefixes: Sequence[str]) -> str:
+    """The name a reviewer reads for a label: the kernel function, made friendlier."""
+    if label is None:
+        return "initial state"
+    rest = strip_prefix(label, prefixes)
+    if rest in FUNCTIONS:
+        return FUNCTIONS[rest]
+    sub, _, inner = rest.partition("_")
+    if sub in SUBPATHS and inner in FUNCTIONS:
+        if sub == "pf" and inner != "down_read":
+            return FUNCTIONS[inner]
+        return SUBPATHS[sub].format(FUNCTIONS[inner])
+    return rest
+
+
+def _set_changes(name: str, old: Any, new: Any) -> list[str]:
+    a, b = set(old or []), set(new or [])
+    return [f"{name} += {x}" for x in sorted(b - a)] + [f"{name} -= {x}" for x in sorted(a - b)]
+
+
+def _vma_changes(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None) -> list[str]:
+    old = {_key(v): v for v in prev.get("vmas", [])}
+    new = {_key(v): v for v in cur.get("vmas", [])}
+    removed = [old[k] for k in sorted(old.keys() - new.keys())]
+    added = [new[k] for k in sorted(new.keys() - old.keys())]
+    detached = {_key(v) for v in (_get(cur, "det", thread) or [])} if thread else set()
+    out: list[str] = []
+    for r in list(removed):
+        same = [a for a in added if (a["start"], a["end"]) == (r["start"], r["end"])]
+        pieces = [a for a in added if r["start"] <= a["start"] and a["end"] <= r["end"]]
+        grown = [a for a in added if a.get("origin") == r.get("origin") and (
+            (a["end"] == r["end"] and a["start"] < r["start"])
+            or (a["start"] == r["start"] and a["end"] > r["end"]))]
+        if _key(r) in detached:
+            out.append(f"vma [{r['start']},{r['end']}) detached")
+        elif same:
+            a = same[0]
+            plus = sorted(set(a.get("flags", [])) - set(r.get("flags", [])))
+            minus = sorted(set(r.get("flags", [])) - set(a.get("flags", [])))
+            flags = " ".join([f"+{f}" for f in plus] + [f"-{f}" for f in minus])
+            out.append(f"vma [{r['start']},{r['end']}) {flags}".rstrip())
+            added.remove(a)
+        elif len(pieces) > 1 and sum(a["end"] - a["start"] for a in pieces) == r["end"] - r["start"]:
+            cuts = ", ".join(str(a["start"]) for a in sorted(pieces, key=lambda a: a["start"])[1:])
+            out.append(f"vma [{r['start']},{r['end']}) split at {cuts}")
+            for a in pieces:
+                added.remove(a)
+        elif grown:
+            a = grown[0]
+            way = "down" if a["start"] < r["start"] else "up"
+            out.append(f"vma [{r['start']},{r['end']}) grows {way} to [{a['start']},{a['end']})")
+            added.remove(a)
+        else:
+            out.append(f"vma {vma_text(r)} removed")
+        removed.remove(r)
+    out += [f"vma {vma_text(a)} inserted" for a in added]
+    return out
+
+
+def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None,
+             label: str | None) -> list[str]:
+    """What a step changed, as short phrases, in the order a reader follows them."""
+    out: list[str] = []
+    t = thread or ""
+    lo, hi = _get(cur, "lo", t), _get(cur, "hi", t)
+    if (_get(prev, "lo", t), _get(prev, "hi", t)) != (lo, hi) and lo and hi:
+        out.append(f"range [{lo},{hi})")
+    fv0, fv1 = _get(prev, "fv", t), _get(cur, "fv", t)
+    if fv1 != fv0 and isinstance(fv1, dict) and label and label.endswith("find_vma"):
+        if fv1.get("start", NO_VMA_START) != NO_VMA_START:
+            out.append(f"finds vma {vma_text(fv1)}")
+        else:
+            out.append("finds no VMA")
+    out += _vma_changes(prev, cur, thread)
+    w0, w1 = prev.get("writer"), cur.get("writer")
+    if w0 != w1:
+        out.append(f"writer = {w1}")
+    out += _set_changes("waitw", prev.get("waitw"), cur.get("waitw"))
+    out += _set_changes("readers", prev.get("readers"), cur.get("readers"))
+    fl, ce = _get(cur, "fl", t), _get(cur, "ce", t)
+    if (_get(prev, "fl", t), _get(prev, "ce", t)) != (fl, ce) and fl and ce:
+        out.append(f"floor {fl}, ceiling {ce}")
+    walked0, walked1 = _get(prev, "walked", t), _get(cur, "walked", t)
+    if walked0 != walked1 and walked1:
+        out.append(f"walk finds pt[{walked1}]")
+    for var in ("pte", "pt"):
+        a, b = prev.get(var) or [], cur.get(var) or []
+        for i, (x, y) in enumerate(zip(a, b), start=1):
+            if x != y:
+                show = content if var == "pte" else str
+                out.append(f"{var}[{i}]: {show(x)} -> {show(y)}")
+    for x in sorted(set(cur.get("stale") or []) - set(prev.get("stale") or [])):
+        out.append(f"{x}'s walked table freed")
+    r0, r1 = _get(prev, "res", t), _get(cur, "res", t)
+    if r0 != r1 and r1 not in (None, "none"):
+        said = {"segv": "SIGSEGV", "stale": "uses a freed page table", "written": "writes its data"}
+        if r1 in said:  # a value read is in the function's name (handle_pte_fault: read -> ..)
+            out.append(said[r1])
+    wz0, wz1 = _get(prev, "wz", t), _get(cur, "wz", t)
+    if wz1 is not None and wz0 != wz1 and wz1:
+        out.append(f"zapped under down_write: {wz1}")
+    for p in sorted(set(cur.get("broken") or []) - set(prev.get("broken") or [])):
+        out.append(f"BREAKS {p}")
+    if thread and _get(cur, "pc", thread) == "Done" and _get(prev, "pc", thread) != "Done":
+        out.append("done")
+    return out
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_text(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_text(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def raw_changes(prev: Mapping[str, Any], cur: Mapping[str, Any]) -> list[str]:
+    """Every changed variable, entry by entry, for the full listing."""
+    out = []
+    for var in sorted(cur):
+        a, b = prev.get(var), cur[var]
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{var}[{k}]: {_text(a.get(k))} -> {_text(b[k])}"
+                    for k in b if a.get(k) != b[k]]
+        elif var in BY_INDEX and isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            out += [f"{var}[{i}]: {_text(x)} -> {_text(y)}"
+                    for i, (x, y) in enumerate(zip(a, b), start=1) if x != y]
+        else:
+            out.append(f"{var}: {_text(a)} -> {_text(b)}")
+    return out
+
+
+def initial_values(values: Mapping[str, Any]) -> list[str]:
+    return [f"{var} = {_text(values[var])}" for var in sorted(values)]
+
+
+def steps(trace: Trace, prefixes: Sequence[str]) -> list[Step]:
+    """The steps of a trace (one per state after the initial one)."""
+    out = []
+    states = trace.states
+    for prev, cur in itertools.pairwise(states):
+        thread = acting_thread(prev.values, cur.values, cur.action)
+        name = function_name(cur.action, prefixes)
+        changes = describe(prev.values, cur.values, thread, cur.action)
+        res = _get(cur.values, "res", thread) if thread else None
+        if name == "handle_pte_fault" and res not in (None, "none", "segv", "stale", "written"):
+            changes.insert(0, f"read -> {content(res)}")
+        out.append(Step(cur.number, thread, cur.action, name, tuple(changes),
+                        tuple(raw_changes(prev.values, cur.values)),
+                        _get(cur.values, "pc", thread) if thread else None))
+    return out
