@@ -1,0 +1,56 @@
+"""Reports of a run, built from its stored results only (TLC is never run again).
+
+Per model: <model>/attachment.txt, plain text for a patch review (at most 80 columns).
+Per run: report.md, report.html (self-contained), results.json and junit.xml.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.check import write_atomic
+from runner.report import attachment, html, junit, markdown
+from runner.report.stored import StoredRun, load_run
+
+FORMATS = ("md", "html", "txt", "json", "junit")
+FILES = {"md": "report.md", "html": "report.html", "json": "results.json",
+         "junit": "junit.xml"}
+
+
+def render(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[str, str]:
+    """The files of one format: relative path -> text.  `models` limits the attachments."""
+    title = run.directory.name or str(run.directory)
+    results = run.results
+    if fmt == "txt":
+        return {f"{r.model.name}/{attachment.ATTACHMENT}": attachment.render(r)
+                for r in results if not models or r.model.name in models}
+    if fmt == "md":
+        return {FILES[fmt]: markdown.render(results, title)}
+    if fmt == "html":
+        return {FILES[fmt]: html.render(results, title)}
+    if fmt == "junit":
+        return {FILES[fmt]: junit.render(results, title)}
+    if fmt == "json":
+        import json
+
+        return {FILES[fmt]: json.dumps(run.to_dict(), indent=2) + "\n"}
+    raise ValueError(f"unknown report format {fmt!r}")
+
+
+def write(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[str, Path]:
+    """Write one format's files into the run directory; name -> path written."""
+    out = {}
+    for rel, text in render(run, fmt, models).items():
+        path = run.directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+        out[rel] = path
+    return out
+
+
+def write_all(run_dir: Path) -> dict[str, Path]:
+    """Every report of the run stored in `run_dir`: file name (relative to it) -> path."""
+    run = load_run(Path(run_dir))
+    out: dict[str, Path] = {}
+    for fmt in FORMATS:
+        out.update(write(run, fmt))
+    return out
