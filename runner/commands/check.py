@@ -149,4 +149,9 @@ def run(args: argparse.Namespace) -> int:
         v = next(r for r in results if r.model.name == name).verdicts[prop]
         print(f"UNEXPECTED: {name}: {prop} {v.verdict} (expected {v.expected})"
               + (f": {v.message}" if v.message else ""), file=sys.stderr)
+    from runner.report import write_all
+
+    written = write_all(out)
+    print(f"reports: {out / 'report.md'}, {out / 'report.html'}, {out / 'junit.xml'}; "
+          f"attachments: {out}/<model>/attachment.txt ({len(written)} files)")
     return status

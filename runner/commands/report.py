@@ -1,0 +1,49 @@
+"""mmcheck report: regenerate a run's reports from its stored results, without running TLC."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("md", "html", "txt", "json", "junit")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="regenerate a run's reports (attachments, report.md/.html, "
+        "results.json, junit.xml) from its stored results",
+        description="Regenerate the reports of RUN_DIR (written by mmcheck check) from its "
+                    "results.json, without running TLC: <model>/attachment.txt (txt), "
+                    "report.md (md), report.html (html), results.json (json), junit.xml "
+                    "(junit); all of them without --format. Exit status as for mmcheck "
+                    "check: 0 every verdict as expected, 1 one differs, 2 one is undecided.")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("--format", choices=FORMATS, action="append", metavar="FMT",
+                   help="md, html, txt, json or junit (repeatable; default: all)")
+    p.add_argument("--model", action="append", default=[], metavar="NAME",
+                   help="txt: only this model's attachment (repeatable)")
+    p.add_argument("--stdout", action="store_true",
+                   help="print the report(s) instead of writing files")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner import report
+    from runner.errors import ConfigError
+    from runner.report.matrix import counts
+    from runner.report.stored import load_run
+
+    stored = load_run(args.run_dir)
+    known = {r.model.name for r in stored.results}
+    for name in args.model:
+        if name not in known:
+            raise ConfigError(f"--model {name}: no such model in {args.run_dir}")
+    formats = args.format or list(FORMATS)
+    for fmt in formats:
+        if args.stdout:
+            for text in report.render(stored, fmt, args.model).values():
+                sys.stdout.write(text)
+        else:
+            for path in report.write(stored, fmt, args.model).values():
+                print(f"wrote {path}")
+    return counts(stored.results).status
