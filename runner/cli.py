@@ -27,9 +27,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     verb = next((a for a in (argv or []) if not a.startswith("-")), None)
     for name, module in COMMANDS.items():
-        if verb in COMMANDS and name != verb:
-            sub.add_parser(name)  # a placeholder: keeps argparse's list of choices complete
-        else:
+        if verb not in COMMANDS or name == verb:
             importlib.import_module(f"runner.commands.{module}").add_parser(sub)
     return parser
 
