@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.errors import ToolNotFound
+from runner.errors import ConfigError, ToolNotFound
 
 BUNDLED_JAR_SHA256 = "58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a"
 MIN_JAVA = 11
@@ -202,10 +202,17 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
     start = time.monotonic()
     try:
         if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = log_path.open("w", encoding="utf-8")
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = log_path.open("w", encoding="utf-8")
+            except OSError as e:
+                raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        except OSError as e:
+            raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): {INSTALL_JAVA}") from None
         timer = None
         if timeout is not None:
             def expire() -> None:

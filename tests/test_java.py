@@ -184,3 +184,18 @@ def test_sigint_to_mmcheck_exits_130_without_orphans(corpus_specs: Path,
     assert err.decode().strip().splitlines()[-1] == "mmcheck: interrupted"
     assert jvms_mentioning(str(private_tmp)) == []
     assert list(private_tmp.iterdir()) == []
+
+
+def test_java_that_cannot_be_started(tmp_path: Path) -> None:
+    tools = jv.JavaTools(tmp_path / "no-java", 17, tmp_path / "x.jar", "", False)
+    with pytest.raises(ToolNotFound, match="cannot run .*no-java"):
+        run_java(tools, "tlc2.TLC", [], cwd=tmp_path)
+
+
+def test_unwritable_log_is_a_one_line_error(tmp_path: Path) -> None:
+    from runner.errors import ConfigError
+
+    (tmp_path / "file").write_text("")
+    tools = jv.JavaTools(tmp_path / "no-java", 17, tmp_path / "x.jar", "", False)
+    with pytest.raises(ConfigError, match="cannot write the log"):
+        run_java(tools, "tlc2.TLC", [], cwd=tmp_path, log_path=tmp_path / "file" / "log")
