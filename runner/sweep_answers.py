@@ -154,18 +154,19 @@ def answers_markdown(name: str, df: pd.DataFrame, axis_names: Sequence[str],
     counts = verdict_counts(df)
     lines += [", ".join(f"{k}: {v}" for k, v in counts.items()), ""]
     lines += ["## The smallest violating point per protocol and property", "",
-              "By the distinct states of the point (its largest TLC run); `distinct_states` is "
-              f"what TLC explored until it found the violation. {attachments}", ""]
+              ("By the distinct states of the point (its largest TLC run); `distinct_states` "
+               f"is what TLC explored until it found the violation. {attachments}"), ""]
     lines += [markdown_table(smallest), ""]
     lines += ["## Growth per step of each axis", "",
-              "Geometric mean over neighbouring complete exhaustive points (every other axis "
-              "equal) of the ratio of distinct states and of wall time, per +1 of the axis.", ""]
+              ("Geometric mean over neighbouring complete exhaustive points (every other axis "
+               "equal) of the ratio of distinct states and of wall time, per +1 of the axis."),
+              ""]
     lines += [markdown_table(grow), ""]
     lines += ["## The largest complete exhaustive point per protocol", ""]
     lines += [markdown_table(largest), ""]
     if not sim.empty:
         first = sim.iloc[0]
         lines += ["## Simulation", "",
-                  f"{sim['point'].nunique()} point(s) checked by random simulation: "
-                  f"{first['message']}; this is not a proof that a property holds.", ""]
+                  (f"{sim['point'].nunique()} point(s) checked by random simulation: "
+                   f"{first['message']}; this is not a proof that a property holds."), ""]
     return "\n".join(lines)

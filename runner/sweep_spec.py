@@ -126,11 +126,11 @@ def set_path(table: dict[str, Any], path: str, value: Any) -> None:
         last = i == len(steps) - 1
         if isinstance(step, int):
             if not isinstance(node, list):
-                raise ValueError(f"{path}: not a list before [{step}]")
+                raise TypeError(f"{path}: not a list before [{step}]")
             if step >= len(node):
                 raise ValueError(f"{path}: index {step} but the base has {len(node)} entries")
         elif not isinstance(node, dict):
-            raise ValueError(f"{path}: {step!r} is inside something that is not a table")
+            raise TypeError(f"{path}: {step!r} is inside something that is not a table")
         if last:
             node[step] = copy.deepcopy(value)
             return
@@ -287,13 +287,13 @@ def expand(path: str, name: str, base: dict[str, Any],
         for key, value in assignment:
             try:
                 set_path(table, key, value)
-            except ValueError as e:
+            except (ValueError, TypeError) as e:
                 raise _error(path, f"sweep.axes.{key}", str(e)) from None
         for key, expr in derive:
             names = {k: v for k, v in table.items() if not isinstance(v, (dict, list))}
             try:
                 set_path(table, key, evaluate(expr, names))
-            except ValueError as e:
+            except (ValueError, TypeError) as e:
                 raise _error(path, f"sweep.derive.{key}", str(e)) from None
         model = parse_model(table, path, i)
         points.append(Point(assignment, model, model_hash(model)))

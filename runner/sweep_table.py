@@ -150,8 +150,8 @@ def read_table(directory: Path, axis_names: Sequence[str]) -> pd.DataFrame | Non
             continue
         try:
             df = reader(path)
-        except Exception:  # noqa: BLE001 - a torn or foreign file: try the other one
-            continue
+        except (OSError, ValueError):  # torn or foreign (pyarrow's and pandas' errors are
+            continue  # ValueErrors): try the other file
         if not set(columns(axis_names)) <= set(df.columns):
             continue  # another sweep's table (different axes): start afresh
         return typed(df, axis_names)

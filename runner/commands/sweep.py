@@ -97,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.file)
     out = args.out or RESULTS / sweep.name
     timeout = args.timeout or sweep.timeout
-    how = (f"by simulation ({simulate.behaviours} behaviours, depth {simulate.depth})"
-           if simulate or sweep.simulate else "exhaustively")
+    sim = simulate or sweep.simulate
+    how = (f"by simulation ({sim.behaviours} behaviours, depth {sim.depth})" if sim
+           else "exhaustively")
     print(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
           f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
           f"timeout {timeout:g} s per point, into {out}", flush=True)
