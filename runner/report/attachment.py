@@ -112,9 +112,16 @@ def _unknown(x: object) -> str:
     return "unknown" if x is None else str(x)
 
 
+def certificate_title(c: Certificate) -> str:
+    return f"Certificate: {', '.join(c.props)} {'holds' if len(c.props) == 1 else 'hold'}"
+
+
 def certificate_lines(c: Certificate, model: str) -> list[str]:
-    verb = "holds" if len(c.props) == 1 else "hold"
-    out = _title(f"Certificate: {', '.join(c.props)} {verb}")
+    return _title(certificate_title(c)) + certificate_body(c, model)
+
+
+def certificate_body(c: Certificate, model: str) -> list[str]:
+    out: list[str] = []
     if c.exhaustive:
         how = "exhaustively: every reachable state was checked"
         if c.deadlock_checked:

@@ -16,7 +16,7 @@ from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS, PROTOCOL_DESCRIPTIONS
 from runner.check import ModelResult
 from runner.judge import Verdict
 from runner.report import diagram
-from runner.report.attachment import ATTACHMENT, Certificate, certificate_lines, certificates
+from runner.report.attachment import ATTACHMENT, Certificate, certificate_body, certificates
 from runner.report.matrix import ABBREV, LEGEND, cell, counts, scenario, unexpected
 from runner.report.modelmap import model_section
 
@@ -68,7 +68,7 @@ def _view(r: ModelResult) -> ModelView:
     return ModelView(
         r, "model-" + r.model.name, scenario(r), "\n".join(model_section(r.model)),
         tuple(violations),
-        tuple((c, "\n".join(certificate_lines(c, r.model.name)[2:]))
+        tuple((c, "\n".join(certificate_body(c, r.model.name)))
               for c in certificates(r)),
         undecided)
 
