@@ -243,3 +243,16 @@ def test_progress_line_and_watcher() -> None:
     for ln in (CORPUS / "timeout.out").read_text().splitlines():
         w(ln)
     assert [g.distinct_states for g in got] == [3392119]
+
+
+def test_pcal_translation_error_line_from_captured_output() -> None:
+    from runner.pcal import has_pluscal, translation_error
+
+    meta = json.loads((CORPUS / "pcal_error.json").read_text())
+    reason, line = translation_error((CORPUS / "pcal_error.out").read_text())
+    assert meta["exit_code"] == 255 and line == meta["expect"]["line"] == 9
+    assert reason == 'Expected "then" but found ":=" line 9, column 16.'
+    assert "Translation completed" in (CORPUS / "pcal_ok.out").read_text()
+    assert has_pluscal((CORPUS / "specs" / "Mutex.tla").read_text())
+    assert has_pluscal("(* --fair algorithm X\n")
+    assert not has_pluscal((CORPUS / "specs" / "Inv.tla").read_text())
