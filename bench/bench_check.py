@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gen.model import DEADLOCK, INVARIANTS, LIVENESS, Model, load_models  # noqa: E402
-from gen.render import liveness_cfg, render, safety_cfg  # noqa: E402
-from runner.cache import Cache  # noqa: E402
-from runner.check import check_models  # noqa: E402
-from runner.java import JavaTools, locate_tools  # noqa: E402
-from runner.pcal import translate  # noqa: E402
-from runner.tlc import run_tlc  # noqa: E402
+from gen.model import DEADLOCK, INVARIANTS, LIVENESS, Model, load_models
+from gen.render import liveness_cfg, render, safety_cfg
+from runner.cache import Cache
+from runner.check import check_models
+from runner.java import JavaTools, locate_tools
+from runner.pcal import translate
+from runner.tlc import run_tlc
 
 
 def naive(models: list[Model], tools: JavaTools, work: Path) -> tuple[float, int]:

@@ -7,6 +7,7 @@ model and the key; a file with any problem yields no models at all.
 """
 from __future__ import annotations
 
+import itertools
 import tomllib
 from dataclasses import dataclass, field
 from enum import Enum
@@ -294,7 +295,7 @@ def parse_model(table: Any, path: str, index: int) -> Model:
         raise where.error("vmas", "must be a list of tables")
     vmas = tuple(_vma(where, f"vmas[{i}]", v, pages) for i, v in enumerate(table["vmas"]))
     ordered = sorted(vmas, key=lambda v: v.start)
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in itertools.pairwise(ordered):
         if b.start < a.end:
             raise where.error("vmas", f"[{a.start}, {a.end}) and [{b.start}, {b.end}) overlap")
 

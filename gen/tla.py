@@ -1,7 +1,8 @@
 """The one deterministic writer of TLA+ values: templates never hand-format values."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 
@@ -26,7 +27,7 @@ def tla(value: Any) -> str:
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}"'
-    if isinstance(value, (set, frozenset, Set)):
+    if isinstance(value, (set, frozenset, AbstractSet)):
         return "{" + ", ".join(tla(v) for v in sorted(value, key=_key)) + "}"
     if isinstance(value, (list, tuple)):
         return "<<" + ", ".join(tla(v) for v in value) + ">>"

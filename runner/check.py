@@ -8,6 +8,7 @@ TLC run and every translation is cached by a hash of what determines it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -188,7 +189,8 @@ class _ModelCheck:
             result = parse_tlc_output(output, exit_code)
         else:
             self.event("run", f"{name} ...")
-            progress = (lambda p: self.on_progress(self.model, p)) if self.on_progress else None
+            on_progress = self.on_progress
+            progress = (lambda p: on_progress(self.model, p)) if on_progress else None
             result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb)
@@ -241,7 +243,7 @@ class _ModelCheck:
         first = next(iter(self.results.values()), None)
         res = ModelResult(
             model=self.model, directory=self.dir, spec=rendered.filename,
-            spec_sha256=digest(spec_text), verdicts=verdicts, runs=tuple(self.runs),
+            spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(), verdicts=verdicts, runs=tuple(self.runs),
             max_write_hold=max_write_hold, distinct_states=distinct, depth=depth,
             seconds=time.monotonic() - started,
             tlc_version=first.tlc_version if first else None,

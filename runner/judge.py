@@ -110,8 +110,8 @@ class LivenessState:
 def start_liveness(skip: bool = False) -> LivenessState:
     """The liveness check; `skip` (simulation) leaves both properties "not-checked"."""
     if skip:
-        return LivenessState((), {p: ("not-checked", None, None, "liveness is not checked by "
-                                      "simulation") for p in LIVENESS})
+        why = "liveness is not checked by simulation"
+        return LivenessState((), {p: ("not-checked", None, None, why) for p in LIVENESS})
     return LivenessState(LIVENESS)
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_render import GOLDEN, GOLDEN_MODELS, golden_texts  # noqa: E402
+from test_render import GOLDEN, GOLDEN_MODELS, golden_texts
 
-from runner.java import locate_tools  # noqa: E402
-from runner.pcal import sany, translate  # noqa: E402
+from runner.java import locate_tools
+from runner.pcal import sany, translate
 
 
 def main() -> int:
