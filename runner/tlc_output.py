@@ -66,13 +66,14 @@ class Stats:
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress report (code 2200): TLC prints one every minute and one at the end."""
+    """One progress report (code 2200; 2209 in simulation mode): TLC prints one every minute
+    and one at the end."""
 
     depth: int | None
     at: str | None  # TLC's own timestamp text, e.g. "2026-11-26 01:01:46"
     states_generated: int
-    distinct_states: int
-    states_left: int
+    distinct_states: int | None  # None in simulation mode (TLC prints -1)
+    states_left: int | None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -189,22 +190,28 @@ def split_frames(text: str) -> tuple[list[Message], str, bool]:
 # ---------------------------------------------------------------- progress
 
 _NUM = r"(\d[\d,]*)"
+_SNUM = r"(-?\d[\d,]*)"  # simulation mode prints -1 for what it does not know
 _PROGRESS = re.compile(
-    r"Progress\((\d[\d,]*)\) at (.*?): " + _NUM + r" states generated.*?, " + _NUM
-    + r" distinct states found.*?, " + _NUM + r" states left on queue")
+    r"Progress\(" + _SNUM + r"\) at (.*?): " + _NUM + r" states generated.*?, " + _SNUM
+    + r" distinct states found.*?, " + _SNUM + r" states left on queue")
 
 
 def _int(s: str) -> int:
     return int(s.replace(",", ""))
 
 
+def _known(s: str) -> int | None:
+    n = _int(s)
+    return None if n < 0 else n
+
+
 def parse_progress_line(line: str) -> Progress | None:
-    """A Progress if `line` is TLC's progress line (the body of a 2200 frame), else None."""
+    """A Progress if `line` is TLC's progress line (the body of a 2200/2209 frame), else None."""
     m = _PROGRESS.search(line)
     if m is None:
         return None
-    return Progress(depth=_int(m.group(1)), at=m.group(2), states_generated=_int(m.group(3)),
-                    distinct_states=_int(m.group(4)), states_left=_int(m.group(5)))
+    return Progress(depth=_known(m.group(1)), at=m.group(2), states_generated=_int(m.group(3)),
+                    distinct_states=_known(m.group(4)), states_left=_known(m.group(5)))
 
 
 class ProgressWatcher:
@@ -372,7 +379,7 @@ def _parse(text: str, exit_code: int | None, timed_out: bool) -> TlcResult:
                 st["fp_collision"] = float(g.group(1))
         elif m.code == 2186:
             st["seconds"] = _duration(m.text)
-        elif m.code == 2200:
+        elif m.code in (2200, 2209):
             p = parse_progress_line(m.text)
             if p:
                 progress.append(p)
@@ -414,6 +421,8 @@ def _parse(text: str, exit_code: int | None, timed_out: bool) -> TlcResult:
 
     outcome, violated, message, violations = _verdict(msgs, codes, loose, text)
     finished = 2186 in codes and all_closed
+    if outcome is None and finished and 2188 in codes and not any(m.cls == 1 for m in msgs):
+        outcome, message = Outcome.OK, "No error has been found (random simulation)."
     if timed_out:
         outcome, violated = Outcome.TIMEOUT, None
         message = "TLC did not finish within the time limit"

@@ -172,3 +172,14 @@ def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit) as e:
         main(["tlc", "X.tla", "--workers", "0"])
     assert e.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.java
+def test_simulation_through_run_tlc(tools) -> None:  # type: ignore[no-untyped-def]
+    from runner.tlc import run_tlc
+
+    got: list = []
+    r = run_tlc(SPECS / "Ok.tla", tools=tools, workers=1, on_progress=got.append,
+                extra_args=["-simulate", "num=3", "-depth", "5"])
+    assert r.outcome.value == "ok" and r.stats.distinct_states is None
+    assert got and got[-1].distinct_states is None

@@ -256,3 +256,12 @@ def test_pcal_translation_error_line_from_captured_output() -> None:
     assert has_pluscal((CORPUS / "specs" / "Mutex.tla").read_text())
     assert has_pluscal("(* --fair algorithm X\n")
     assert not has_pluscal((CORPUS / "specs" / "Inv.tla").read_text())
+
+
+def test_random_simulation() -> None:
+    _, r = load("simulate_ok")
+    assert r.outcome is Outcome.OK and r.exit_code == 0 and r.disagreement is None
+    assert r.stats.distinct_states is None and r.stats.states_generated
+    assert r.progress and r.progress[-1].depth is None
+    _, v = load("simulate_invariant")
+    assert v.outcome is Outcome.INVARIANT and v.trace is not None

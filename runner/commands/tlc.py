@@ -97,8 +97,11 @@ def _status(text: str) -> None:
 
 
 def _progress(p: Progress) -> None:
-    _status(f"progress: {p.distinct_states:,} distinct states, {p.states_generated:,} "
-            f"generated, {p.states_left:,} left, depth {p.depth}")
+    if p.distinct_states is None:  # random simulation
+        _status(f"progress: {p.states_generated:,} states generated")
+    else:
+        _status(f"progress: {p.distinct_states:,} distinct states, {p.states_generated:,} "
+                f"generated, {p.states_left or 0:,} left, depth {p.depth}")
 
 
 def summary(r: TlcResult) -> str:
@@ -112,8 +115,9 @@ def summary(r: TlcResult) -> str:
         lines.append(f"message: {r.message.splitlines()[0] if r.message else '-'}"
                      + (" ..." if r.message.count("\n") else ""))
     s = r.stats
-    if s.distinct_states is not None:
-        lines.append(f"states: {s.distinct_states:,} distinct, {s.states_generated:,} generated"
+    if s.states_generated is not None:
+        distinct = f"{s.distinct_states:,} distinct, " if s.distinct_states is not None else ""
+        lines.append(f"states: {distinct}{s.states_generated:,} generated"
                      + (f", depth {s.depth}" if s.depth is not None else ""))
     tlc = f"TLC {r.tlc_version} rev {r.tlc_revision}" if r.tlc_version else "TLC"
     secs = f"{r.wall_seconds:.2f} s" if r.wall_seconds is not None else "?"

@@ -67,6 +67,12 @@ CASES: dict[str, dict[str, Any]] = {
     "timeout": {"spec": "Forever", "cfg": "Forever", "timeout": 4.0, "expect": {"outcome": "timeout"}},
     "bad_option": {"spec": "Inv", "cfg": "Inv", "args": ["-bogus"], "expect": {
         "outcome": "tool_error"}},
+    "simulate_ok": {"spec": "Ok", "cfg": "Ok", "args": ["-simulate", "num=5", "-depth", "10"],
+                    "expect": {"outcome": "ok", "distinct_states": None}},
+    "simulate_invariant": {"spec": "Inv", "cfg": "Inv",
+                           "args": ["-simulate", "num=5", "-depth", "10"],
+                           "expect": {"outcome": "invariant", "violated": "Small",
+                                      "trace_len": 3}},
     "pluscal_mutex": {"spec": "Mutex", "cfg": "Mutex", "pcal": True, "expect": {
         "outcome": "invariant", "violated": "MutualExclusion"}},
     "pcal_error": {"spec": "PcalErr", "pcal_only": True, "expect": {"line": 9}},
