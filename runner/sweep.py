@@ -81,7 +81,9 @@ def output_paths(out: Path) -> dict[str, Path]:
 def _describe(kind: str, payload: Any) -> str:
     if kind == "progress":
         distinct, generated = payload
-        return f"{distinct:,} distinct states ({generated:,} generated) so far"
+        if distinct is None:  # simulation: TLC counts no distinct states
+            return f"{generated or 0:,} states generated so far"
+        return f"{distinct:,} distinct states ({generated or 0:,} generated) so far"
     return str(payload)
 
 

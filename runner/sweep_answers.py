@@ -35,8 +35,8 @@ def smallest_violations(df: pd.DataFrame, axis_names: Sequence[str]) -> pd.DataF
     v = df[df["verdict"] == "violated"]
     if v.empty:
         return pd.DataFrame(columns=cols)
-    v = v.assign(_size=v["point_distinct_states"].fillna(float("inf")),
-                 _found=v["distinct_states"].fillna(float("inf")))
+    v = v.assign(_size=v["point_distinct_states"].astype(float).fillna(float("inf")),
+                 _found=v["distinct_states"].astype(float).fillna(float("inf")))
     best = (v.sort_values(["protocol", "property", "_size", "_found", "point"])
             .groupby(["protocol", "property"], sort=True).head(1))
     return best[cols].reset_index(drop=True)

@@ -105,7 +105,8 @@ def point_rows(sweep: str, point: Point, settings: Settings, directory: Path,
     largest = max(known, key=lambda r: r.distinct_states or 0, default=None)
     p_distinct = largest.distinct_states if largest else None
     p_generated = largest.states_generated if largest else None
-    if progress is not None and (p_distinct is None or progress[0] > p_distinct):
+    if progress is not None and progress[0] is not None and (p_distinct is None
+                                                             or progress[0] > p_distinct):
         p_distinct, p_generated = progress  # a timed-out run: what it had found (lower bound)
     all_cached = bool(result.runs) and all(r.cached for r in result.runs)
     peak = None if all_cached or not peak_kb else round(peak_kb / 1024, 1)

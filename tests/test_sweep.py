@@ -296,3 +296,10 @@ def test_cli_invalid_point_writes_nothing(tmp_path: Path,
 def test_parse_sweep_rejects_unknown_tables() -> None:
     with pytest.raises(ConfigError, match="x.toml: models: unknown table"):
         parse_sweep({"models": {}}, "x.toml", "x")
+
+
+def test_smallest_violation_with_unknown_sizes_prefers_known_ones() -> None:
+    rows = (fake_rows("vm_dead", 4, 1, None, violated=("TypeOK",))  # e.g. by simulation
+            + fake_rows("vm_dead", 5, 1, 500, violated=("TypeOK",)))
+    s = smallest_violations(to_frame(rows, SWEEP_AXES), SWEEP_AXES)
+    assert list(s["pages"]) == [5]
