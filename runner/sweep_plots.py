@@ -83,7 +83,11 @@ def growth_plots(df: pd.DataFrame, axis_names: Sequence[str], out: Path) -> list
             ax.set_yscale("log")
             ax.set_xlabel(axis)
             ax.set_ylabel(title)
-            if not numeric:
+            if numeric:
+                from matplotlib.ticker import MaxNLocator
+
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            else:
                 ax.set_xticks(range(len(order)), [str(v) for v in order])
             ax.grid(True, which="both", alpha=0.3)
         axes[0].legend(title="protocol" + (f" (shade: {', '.join(others)})" if others else ""),
