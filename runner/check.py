@@ -24,7 +24,7 @@ from gen.model import INVARIANTS, PROPERTIES, Model
 from gen.render import Rendered, liveness_cfg, render, safety_cfg
 from runner import judge
 from runner.cache import Cache, digest
-from runner.java import JavaTools
+from runner.java import JavaTools, cancel_all
 from runner.pcal import translate
 from runner.tlc import run_tlc
 from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
@@ -160,7 +160,7 @@ class _ModelCheck:
         """Write the PlusCal as rendered and its translation; return the translated text."""
         write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
         spec = self.dir / rendered.filename
-        key = digest("pcal.trans -nocfg", rendered.text, self.tools.jar_sha256)
+        key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
         cached = self.cache.get_text(key) if self.cache else None
         if cached is not None:
             write_atomic(spec, cached)
@@ -180,7 +180,7 @@ class _ModelCheck:
         write_atomic(cfg, cfg_text)
         opts = self.options
         extra = opts.simulate.args() if opts.simulate else []
-        key = digest("tlc", spec_text, cfg_text, self.tools.jar_sha256, f"deadlock={deadlock}",
+        key = digest("tlc", spec_text, cfg_text, self.tools.identity, f"deadlock={deadlock}",
                      " ".join(extra))
         hit = self.cache.get_run(key) if self.cache else None
         if hit is not None:
@@ -282,5 +282,12 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
 
     if jobs == 1:
         return [one(m) for m in models]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         return list(pool.map(one, models))
+    except KeyboardInterrupt:
+        # Only this thread sees Ctrl-C: kill the JVMs the other threads wait on.
+        cancel_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

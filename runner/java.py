@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.errors import ConfigError, ToolNotFound
+from runner.errors import ConfigError, MmcheckError, ToolNotFound
 
 BUNDLED_JAR_SHA256 = "58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a"
 MIN_JAVA = 11
@@ -37,6 +37,14 @@ class JavaTools:
     jar: Path
     jar_sha256: str  # "" when not computed (a user's own jar)
     bundled: bool
+
+    @property
+    def identity(self) -> str:
+        """The jar's sha256 (computed for a user's jar too): what cache keys name."""
+        if self.jar_sha256:
+            return self.jar_sha256
+        st = self.jar.stat()
+        return _sha256(self.jar, st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,32 @@ def _check_user_jar(path: Path, origin: str) -> Path:
 
 # ---------------------------------------------------------------- running
 
+# Every JVM running now, so that Ctrl-C in a program that runs Java tools from several
+# threads (KeyboardInterrupt reaches the main thread only) can kill them all.
+_live: set[subprocess.Popen[bytes]] = set()
+_live_lock = threading.Lock()
+_cancelled = threading.Event()
+
+
+class Cancelled(MmcheckError):
+    """cancel_all() was called: no new Java tool is started."""
+
+    exit_code = 130
+
+
+def cancel_all() -> None:
+    """Kill the process group of every running JVM and refuse to start new ones (Ctrl-C)."""
+    _cancelled.set()
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _kill_group(proc)
+
+
+def reset_cancel() -> None:
+    _cancelled.clear()
+
+
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
@@ -207,12 +241,17 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
                 log = log_path.open("w", encoding="utf-8")
             except OSError as e:
                 raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None
-        try:
-            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        except OSError as e:
-            raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): {INSTALL_JAVA}") from None
+        with _live_lock:
+            if _cancelled.is_set():
+                raise Cancelled("interrupted: no new Java tool is started")
+            try:
+                proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+            except OSError as e:
+                raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): "
+                                   f"{INSTALL_JAVA}") from None
+            _live.add(proc)
         timer = None
         if timeout is not None:
             def expire() -> None:
@@ -238,6 +277,8 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
             if timer is not None:
                 timer.cancel()
             proc.stdout.close()  # type: ignore[union-attr]
+            with _live_lock:
+                _live.discard(proc)
         if timed_out.is_set():
             proc.wait()
     finally:

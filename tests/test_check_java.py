@@ -113,3 +113,31 @@ def test_cli_rejects_bad_input_before_running(tmp_path: Path, capsys: pytest.Cap
     assert not (tmp_path / "x").exists()
     assert main(["check", str(MATRIX), "--model", "no-such-model", "--out", str(tmp_path / "y")]) == 2
     assert "--model no-such-model" in capsys.readouterr().err
+
+
+def test_ctrl_c_kills_every_jvm_of_a_parallel_check(tmp_path: Path) -> None:
+    """KeyboardInterrupt reaches only the main thread; the JVMs of the other model threads
+    must die too, and no private directory may be left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    private = tmp_path / "tmp"
+    private.mkdir()
+    env = {**os.environ, "TMPDIR": str(private)}
+    proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "check", str(MATRIX), "--jobs", "2",
+                             "--no-cache", "--out", str(tmp_path / "out")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until TLC runs are under way
+        if b" ..." in line:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out.decode()[-2000:]
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(private) not in ps
+    assert list(private.iterdir()) == []
