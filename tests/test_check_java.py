@@ -138,6 +138,6 @@ def test_ctrl_c_kills_every_jvm_of_a_parallel_check(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 130, out.decode()[-2000:]
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert str(private) not in ps
     assert list(private.iterdir()) == []
