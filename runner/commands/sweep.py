@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="where cached TLC runs live (default: results/.cache)")
     p.add_argument("--no-plots", action="store_true", help="do not draw the plots")
     p.set_defaults(run=run)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _duration(seconds: float | None) -> str:
@@ -104,11 +109,15 @@ def run(args: argparse.Namespace) -> int:
           f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
           f"timeout {timeout:g} s per point, into {out}", flush=True)
     bar = Bar()
+    # `kill PID` stops a sweep as Ctrl-C does: every running point's JVM is killed and the
+    # finished points stay in the table.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out, simulate=simulate,
                        jar=args.jar, cache_dir=None if args.no_cache else args.cache_dir,
                        plots=not args.no_plots, on_progress=bar)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         bar.close()
     axis_names = sweep.axis_names
     checked, failed = df.attrs.get("checked", 0), df.attrs.get("failed", 0)
