@@ -12,8 +12,12 @@ Target: the mean overhead stays under 10% of the bare command's wall time.
 
 Bytecode: Python normally caches compiled modules (__pycache__) on first import.  Where
 PYTHONDONTWRITEBYTECODE is set (as on the project's machines), every run would compile the
-project's modules from source again (~20-30 ms); the benchmark therefore compiles them once
-first (compileall), as a normal first run would.  --as-is skips that, to measure it.
+project's modules from source again (~20-30 ms, measured); the benchmark therefore compiles
+them once first (compileall), as a normal first run would.
+
+On a busy machine both commands slow down and scatter; `nice -n -15` (as root) on this script
+gives steadier figures.  The CPU line (user+sys of each command and the children it waited
+for) is less sensitive to other load than wall time.
 
 Usage:  .venv/bin/python bench/bench_runner.py [-n RUNS]
 """
@@ -51,14 +55,11 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", "--runs", type=int, default=10)
-    ap.add_argument("--as-is", action="store_true",
-                    help="do not precompile the project's modules (see the docstring)")
     args = ap.parse_args(argv)
-    if not args.as_is:
-        import compileall
+    import compileall
 
-        for pkg in ("runner", "gen"):
-            compileall.compile_dir(str(ROOT / pkg), quiet=1)
+    for pkg in ("runner", "gen"):
+        compileall.compile_dir(str(ROOT / pkg), quiet=1)
 
     from runner.java import locate_tools
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  min {min(xs):.3f} s  max {max(xs):.3f} s")
 
     print(f"{args.runs} interleaved runs each, Java {tools.java_version}, {tools.jar.name}, "
-          f"project bytecode {'as is' if args.as_is else 'precompiled'} "
+          f"project bytecode precompiled "
           f"(PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")
     print(line("bare", bare_t))
     print(line("mmcheck", mm_t))

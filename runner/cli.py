@@ -8,6 +8,7 @@ verdict differs from its expectation), 2 could not decide (errors, timeouts, too
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -33,9 +34,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:
+    program = argv is None  # run as the `mmcheck` program (not called from Python)
+    if program:
+        # A short-lived process: pause the cyclic GC while the command's modules are imported
+        # and freeze everything before exit, so that the interpreter does not spend ~20 ms
+        # (2-3% of a small TLC run) collecting garbage that process exit discards anyway.
+        gc.disable()
         argv = sys.argv[1:]
-    args = build_parser(argv).parse_args(argv)
+    try:
+        args = build_parser(argv).parse_args(argv)
+    finally:
+        gc.enable()
     try:
         return int(args.run(args))
     except MmcheckError as e:
@@ -46,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `mmcheck ... | head`
         return 2
+    finally:
+        if program:
+            gc.freeze()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Imported here, not in run(): runner.cli imports this module only when `tlc` is the verb,
+# with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
+from runner.errors import ConfigError
+from runner.java import locate_tools
+from runner.pcal import has_pluscal, translate
+from runner.tlc import default_workers, run_tlc
+
 if TYPE_CHECKING:
     from runner.tlc_output import Progress, TlcResult
 
@@ -55,11 +62,6 @@ def _positive_float(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner.errors import ConfigError
-    from runner.java import locate_tools
-    from runner.pcal import has_pluscal, translate
-    from runner.tlc import default_workers, run_tlc
-
     spec: Path = args.spec
     if spec.suffix != ".tla" or not spec.is_file():
         raise ConfigError(f"{spec}: no such .tla file")
@@ -161,8 +163,6 @@ def json_result(r: TlcResult) -> dict[str, Any]:
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     import json
-
-    from runner.errors import ConfigError
 
     path = Path(path)
     try:
