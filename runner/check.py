@@ -1,8 +1,9 @@
 """Check models: the one module that joins rendering (gen/) to running (TLC).
 
-For each model: render the spec, translate the PlusCal (pcal.trans), run the
-safety configs until every invariant and deadlock freedom is decided, then the
-liveness configs; write everything under OUT/<model>/ and a result.json.
+For each model: render the spec, translate the PlusCal (pcal.trans), run TLC
+until every invariant, deadlock freedom and the liveness properties are
+decided (see runner.judge); write everything under OUT/<model>/ and a
+result.json.
 Models run in parallel (one thread each, TLC in its own process group); every
 TLC run and every translation is cached by a hash of what determines it.
 """
@@ -21,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from gen.model import INVARIANTS, PROPERTIES, Model
-from gen.render import Rendered, liveness_cfg, render, safety_cfg
+from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
-from runner.java import JavaTools, cancel_all
+from runner.java import QUICK_JIT, JavaTools, cancel_all
 from runner.pcal import translate
 from runner.tlc import run_tlc
 from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
@@ -61,6 +62,9 @@ class Options:
     workers: int = 1
     heap_mb: int | None = None
     simulate: Simulation | None = None
+    # C1-only JIT (runner.java.QUICK_JIT): about half the CPU for small models, slower
+    # for big ones.  mmcheck check uses it; sweeps, whose points grow big, do not.
+    quick_jit: bool = False
     # time.monotonic() by which the whole model must be done (e.g. a sweep's per-point
     # timeout): each TLC run gets at most what is left; None: only `timeout` per run.
     deadline: float | None = None
@@ -151,6 +155,7 @@ class _ModelCheck:
         self.options, self.on_event, self.on_progress = options, on_event, on_progress
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
+        self.jvm_args = list(QUICK_JIT) if options.quick_jit else []
 
     def event(self, kind: str, text: str) -> None:
         if self.on_event:
@@ -166,7 +171,7 @@ class _ModelCheck:
             write_atomic(spec, cached)
             return cached
         write_atomic(spec, rendered.text)
-        translate(spec, tools=self.tools)
+        translate(spec, tools=self.tools, jvm_args=self.jvm_args)
         text = spec.read_text()
         for leftover in (spec.with_suffix(".old"),):
             leftover.unlink(missing_ok=True)
@@ -193,7 +198,8 @@ class _ModelCheck:
             progress = (lambda p: on_progress(self.model, p)) if on_progress else None
             result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
-                             on_progress=progress, log_path=log, heap_mb=opts.heap_mb)
+                             on_progress=progress, log_path=log, heap_mb=opts.heap_mb,
+                             jvm_args=self.jvm_args)
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
                 self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
@@ -215,38 +221,42 @@ class _ModelCheck:
         spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
 
+        simulated = self.options.simulate is not None
         safety = judge.SafetyState(INVARIANTS, True)
+        live = judge.start_liveness(skip=simulated)
+        # Liveness rides along in the runs that check the invariants (one run fewer per
+        # model), unless symmetry can shrink those runs: symmetry is unsound for liveness.
+        together = not rendered.symmetric and not simulated
         max_write_hold = distinct = depth = None
         n = 0
-        while not safety.done:
+        while not (safety.done and live.done):
             n += 1
+            invariants = () if safety.done else safety.invariants
+            properties = live.properties if together or safety.done else ()
+            kind = "liveness" if safety.done else "check" if properties else "safety"
             # WriteHoldReport reads TLC register 1, which TLC 2.15's -simulate leaves
             # undefined ("TLCGet(1) was undefined"): not reported when simulating.
-            cfg = safety_cfg(rendered, list(safety.invariants),
-                             report_write_hold=self.options.simulate is None)
-            result = self.tlc(f"safety-{n}", spec, spec_text, cfg, safety.check_deadlock)
-            safety = judge.next_safety(safety, result, f"safety-{n}",
-                                       simulated=self.options.simulate is not None)
-            if result.stats.distinct_states is not None:
-                distinct, depth = result.stats.distinct_states, result.stats.depth
-            if result.outcome is Outcome.OK:
-                log = (self.dir / f"safety-{n}.log").read_text(errors="replace")
-                max_write_hold = max((int(x) for x in MAX_WRITE_HOLD.findall(log)), default=0)
-
-        live = judge.start_liveness(skip=self.options.simulate is not None)
-        n = 0
-        while not live.done:
-            n += 1
-            cfg = liveness_cfg(rendered, live.properties)
-            result = self.tlc(f"liveness-{n}", spec, spec_text, cfg, False)
-            live = judge.next_liveness(live, result, f"liveness-{n}")
+            report = not safety.done and not simulated
+            cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report)
+            result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock)
+            if not safety.done:
+                safety = judge.next_safety(safety, result, f"{kind}-{n}", simulated=simulated)
+                if result.stats.distinct_states is not None:
+                    distinct, depth = result.stats.distinct_states, result.stats.depth
+                if report and _complete(result):
+                    log = (self.dir / f"{kind}-{n}.log").read_text(errors="replace")
+                    max_write_hold = max((int(x) for x in MAX_WRITE_HOLD.findall(log)),
+                                         default=0)
+            if properties:
+                live = judge.next_liveness(live, result, f"{kind}-{n}")
 
         verdicts = judge.verdicts({**safety.decided, **live.decided}, self.model.expect,
                                   PROPERTIES)
         first = next(iter(self.results.values()), None)
         res = ModelResult(
             model=self.model, directory=self.dir, spec=rendered.filename,
-            spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(), verdicts=verdicts, runs=tuple(self.runs),
+            spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(), verdicts=verdicts,
+            runs=tuple(self.runs),
             max_write_hold=max_write_hold, distinct_states=distinct, depth=depth,
             seconds=time.monotonic() - started,
             tlc_version=first.tlc_version if first else None,
@@ -256,6 +266,13 @@ class _ModelCheck:
         write_atomic(self.dir / "result.json", json.dumps(res.to_dict(), indent=2) + "\n")
         self.event("done", "")
         return res
+
+
+def _complete(result: TlcResult) -> bool:
+    """TLC explored the whole state space: no error, or only a liveness violation found
+    by the check at the end (nothing left on the queue)."""
+    return result.outcome is Outcome.OK or (
+        result.outcome is Outcome.LIVENESS and result.stats.states_left == 0)
 
 
 def check_model(model: Model, directory: Path, tools: JavaTools, *,
@@ -268,12 +285,12 @@ def check_model(model: Model, directory: Path, tools: JavaTools, *,
 
 def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
-                 on_event: Event | None = None) -> list[ModelResult]:
+                 on_event: Event | None = None, quick_jit: bool = True) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
     the order of `models`, files under out/<model name>/."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
-    options = Options(timeout=timeout, workers=workers)
+    options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit)
     out.mkdir(parents=True, exist_ok=True)
 
     def one(model: Model) -> ModelResult:

@@ -1,9 +1,11 @@
 """Judge: turn parsed TLC results into per-property verdicts.  Pure: no processes.
 
-Several properties are checked per TLC run.  A safety run checks every
-invariant still undecided (and deadlock freedom); TLC stops at the first
-violation, so the violated one is recorded and the run repeated without it
-until a run completes.  Liveness is one run of both properties; only if it
+Several properties are checked per TLC run.  A run checks every invariant still
+undecided (and deadlock freedom); TLC stops at the first violation, so the
+violated one is recorded and the run repeated without it until a run
+completes.  Liveness is checked by the same runs when the model has no
+symmetry to exploit (a run with both is folded into both states), else by
+runs of its own.  Both liveness properties are checked together; only if that
 fails is MunmapCompletes checked alone (TLC 2.15 does not name the violated
 temporal property).  AllThreadsComplete implies MunmapCompletes (every munmap
 thread is a thread that does not repeat), so one failed combined run and one
@@ -75,7 +77,12 @@ def next_safety(state: SafetyState, result: TlcResult, run: str,
     proves nothing: its open properties are "no-violation", never "holds"."""
     decided = dict(state.decided)
     invariants, deadlock = state.invariants, state.check_deadlock
-    if result.outcome is Outcome.OK:
+    # A run that checked temporal properties too: the search is complete (nothing left on
+    # TLC's queue) only if the liveness check ran at the end; then no invariant and no
+    # deadlock was found.  A periodic liveness check mid-search decides nothing here.
+    if result.outcome is Outcome.LIVENESS and result.stats.states_left != 0:
+        return state
+    if result.outcome in (Outcome.OK, Outcome.LIVENESS):
         verdict = "no-violation" if simulated else "holds"
         note = "no violation in the simulated behaviours" if simulated else ""
         for inv in invariants:
@@ -118,6 +125,8 @@ def start_liveness(skip: bool = False) -> LivenessState:
 def next_liveness(state: LivenessState, result: TlcResult, run: str) -> LivenessState:
     munmap, all_threads = LIVENESS
     decided = dict(state.decided)
+    if result.outcome in (Outcome.INVARIANT, Outcome.DEADLOCK):
+        return state  # a run that checked invariants too stopped before liveness was checked
     if result.outcome not in (Outcome.OK, Outcome.LIVENESS):
         verdict = _undecided(result)
         for prop in state.properties:

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from runner.errors import TranslationError
@@ -29,7 +30,7 @@ def translation_error(output: str) -> tuple[str, int | None]:
 
 
 def translate(tla: Path, *, tools: JavaTools, timeout: float | None = 60,
-              source: Path | None = None) -> ToolRun:
+              source: Path | None = None, jvm_args: Sequence[str] = ()) -> ToolRun:
     """Translate the PlusCal algorithm in `tla` in place (atomically: the file is replaced only
     by a complete translation).  Raises TranslationError with the line number on failure;
     its message names `source` (the user's file, when `tla` is a private copy) or `tla`."""
@@ -38,7 +39,8 @@ def translate(tla: Path, *, tools: JavaTools, timeout: float | None = 60,
     work = Path(tempfile.mkdtemp(prefix="mmcheck-pcal-"))
     try:
         shutil.copy2(tla, work / tla.name)
-        run = run_java(tools, "pcal.trans", ["-nocfg", tla.name], cwd=work, timeout=timeout)
+        run = run_java(tools, "pcal.trans", ["-nocfg", tla.name], cwd=work, timeout=timeout,
+                       jvm_args=list(jvm_args))
         if run.timed_out:
             raise TranslationError(f"{shown}: pcal.trans did not finish within {timeout} s")
         if run.exit_code != 0 or "Translation completed" not in run.output:

@@ -55,7 +55,8 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: i
             extra_args: Sequence[str] = (),
             on_progress: Callable[[Progress], None] | None = None,
             log_path: Path | None = None, heap_mb: int | None = None,
-            prepare: Callable[[Path, str], None] | None = None) -> TlcResult:
+            prepare: Callable[[Path, str], None] | None = None,
+            jvm_args: Sequence[str] = ()) -> TlcResult:
     """Model-check `spec` with `cfg` (default: SPEC.cfg beside it).
 
     `prepare(workdir, spec_name)` runs after staging, before TLC (e.g. PlusCal translation
@@ -69,7 +70,8 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: i
         args = tlc_args(spec_name, cfg_name, work / "metadir", workers=workers,
                         deadlock=deadlock, extra_args=extra_args)
         run = run_java(tools, "tlc2.TLC", args, cwd=work, timeout=timeout, heap_mb=heap_mb,
-                       on_line=_line_handler(on_progress), log_path=log_path)
+                       on_line=_line_handler(on_progress), log_path=log_path,
+                       jvm_args=list(jvm_args))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result_of(run)

@@ -42,10 +42,30 @@ def test_one_model_per_protocol_meets_its_committed_expectations(one_per_protoco
         saved = json.loads((out / model.name / "result.json").read_text())
         assert saved["name"] == model.name and saved["protocol"] == model.protocol.value
         assert set(saved["properties"]) == set(PROPERTIES)
-        for name in ("rendered.pcal.tla", f"{model.protocol.value}.tla", "safety-1.cfg",
-                     "safety-1.log", "liveness-1.cfg", "liveness-1.log"):
+        for name in ("rendered.pcal.tla", f"{model.protocol.value}.tla"):
             assert (out / model.name / name).is_file(), name
+        for run in result.runs:
+            assert (out / model.name / run.cfg).is_file() and (out / model.name / run.log).is_file()
+        # No identical threads, so no symmetry to lose: liveness rides along with the
+        # invariants from the first run on.
+        first = (out / model.name / result.runs[0].cfg).read_text()
+        assert result.runs[0].name == "check-1"
+        assert "INVARIANTS" in first and "PROPERTIES" in first and "SYMMETRY" not in first
         assert "\\* BEGIN TRANSLATION" in (out / model.name / f"{model.protocol.value}.tla").read_text()
+
+
+def test_symmetric_models_check_liveness_in_runs_of_their_own(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    [model] = [m for m in load_models(MATRIX) if m.name == "detach_merged-starve"]
+    [result] = check_models([model], tmp_path, tools, jobs=1)
+    names = [r.name for r in result.runs]
+    assert names == ["safety-1", "liveness-2", "liveness-3"], names
+    safety = (tmp_path / model.name / "safety-1.cfg").read_text()
+    assert "SYMMETRY Symmetry" in safety and "PROPERTIES" not in safety
+    liveness = (tmp_path / model.name / "liveness-2.cfg").read_text()
+    assert "SYMMETRY" not in liveness and "INVARIANTS" not in liveness
+    assert result.verdicts["MunmapCompletes"].verdict == "violated"
+    assert result.verdicts["MunmapCompletes"].trace.loop_to is not None
+    assert all(v.matches for v in result.verdicts.values())
 
 
 def test_write_hold_measurements(one_per_protocol) -> None:  # type: ignore[no-untyped-def]
