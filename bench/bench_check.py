@@ -2,7 +2,9 @@
 
 Both ways in one run, on the same machine, one after the other:
   naive: one TLC run per property (each invariant alone, deadlock alone, each
-         liveness property alone), models one at a time, no symmetry, no cache;
+         liveness property alone), models one at a time, no symmetry, no cache,
+         with the same JVM flags as ours (C1 only), so that the ratio measures the
+         driver and not the JIT;
   ours:  check_models cold (an empty cache), then warm (the same cache again).
 Prints the wall times and the ratio.  No assertion: the figures are the output.
 
@@ -24,7 +26,7 @@ from gen.model import DEADLOCK, INVARIANTS, LIVENESS, Model, load_models
 from gen.render import liveness_cfg, render, safety_cfg
 from runner.cache import Cache
 from runner.check import check_models
-from runner.java import JavaTools, locate_tools
+from runner.java import QUICK_JIT, JavaTools, locate_tools
 from runner.pcal import translate
 from runner.tlc import run_tlc
 
@@ -39,7 +41,7 @@ def naive(models: list[Model], tools: JavaTools, work: Path) -> tuple[float, int
         d.mkdir(parents=True)
         spec = d / rendered.filename
         spec.write_text(rendered.text)
-        translate(spec, tools=tools)
+        translate(spec, tools=tools, jvm_args=QUICK_JIT)
         configs = [(inv, safety_cfg(rendered, [inv], report_write_hold=False, symmetry=False), False)
                    for inv in INVARIANTS]
         configs.append((DEADLOCK, safety_cfg(rendered, [], report_write_hold=False,
@@ -48,7 +50,8 @@ def naive(models: list[Model], tools: JavaTools, work: Path) -> tuple[float, int
         for prop, text, deadlock in configs:
             cfg = d / f"{prop}.cfg"
             cfg.write_text(text)
-            result = run_tlc(spec, cfg, tools=tools, workers=1, deadlock=deadlock)
+            result = run_tlc(spec, cfg, tools=tools, workers=1, deadlock=deadlock,
+                             jvm_args=QUICK_JIT)
             runs += 1
             if result.outcome.value not in ("ok", "invariant", "deadlock", "liveness"):
                 print(f"  naive: {model.name} {prop}: {result.outcome.value}", file=sys.stderr)
