@@ -347,20 +347,26 @@ def parse_models(data: dict[str, Any], path: str) -> list[Model]:
     return models
 
 
+def read_toml(path: str, what: str) -> dict[str, Any]:
+    """A TOML file's tables; a missing or malformed file is a one-line ConfigError."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a {what}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
 def load_models(*paths: str | Path) -> list[Model]:
     """Read and validate model files; names must be unique across all of them."""
     models: list[Model] = []
     seen: dict[str, str] = {}
     for p in paths:
         path = str(p)
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such model file") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML: {e}") from None
-        for m in parse_models(data, path):
+        for m in parse_models(read_toml(path, "model file"), path):
             if m.name in seen:
                 raise _Where(path, m.name).error("name", f"duplicate model name (also in {seen[m.name]})")
             seen[m.name] = path

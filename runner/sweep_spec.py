@@ -20,12 +20,11 @@ import copy
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gen.model import Model, parse_model
+from gen.model import Model, parse_model, read_toml
 from gen.render import liveness_cfg, render, safety_cfg
 from runner.cache import digest
 from runner.check import Simulation
@@ -302,13 +301,4 @@ def expand(path: str, name: str, base: dict[str, Any],
 
 def load_sweep(path: str | Path) -> Sweep:
     p = str(path)
-    try:
-        with open(p, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such sweep file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, not a sweep file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML: {e}") from None
-    return parse_sweep(data, p, Path(p).stem)
+    return parse_sweep(read_toml(p, "sweep file"), p, Path(p).stem)
