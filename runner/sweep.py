@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from runner.java import JavaTools
 
 RESULTS = Path("results")
-ATTACHMENTS = ("Counterexamples: the `trace` column names each one's JSON file "
-               "(states as TLC printed them; runner.report's attachments are not used yet).")
+ATTACHMENTS = ("Counterexamples: every point's review attachment, with a race diagram per "
+               "violated property, is `attachment.txt` in its `directory`; the `trace` column "
+               "names each trace's JSON file (states as TLC printed them).")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 
 from gen.model import PROPERTIES
 from runner.cache import Cache
-from runner.check import ModelResult, Options, Simulation, check_model
+from runner.check import ModelResult, Options, Simulation, check_model, write_atomic
 from runner.java import JavaTools
 from runner.sweep_spec import Point, column_value
 
@@ -182,6 +182,9 @@ def _child(conn: Connection, sweep: str, point: Point, directory: Path, tools: J
                              cache=Cache(cache_dir) if cache_dir else None,
                              on_event=on_event, on_progress=on_progress)
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        from runner.report import attachment
+
+        write_atomic(directory / attachment.ATTACHMENT, attachment.render(result))
         timed_out = any(v.verdict == "timeout" for v in result.verdicts.values())
         rows = point_rows(sweep, point, settings, directory, result, peak_kb,
                           last[0] if last and timed_out else None)

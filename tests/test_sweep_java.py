@@ -51,6 +51,9 @@ def test_tiny_sweep_runs_resumes_and_simulates(tmp_path: Path, tools) -> None:  
     assert (df["point_distinct_states"] > 0).all()
     trace = df[df["verdict"] == "violated"]["trace"].iloc[0]
     assert Path(trace).is_file()
+    violating = df[(df["verdict"] == "violated") & (df["property"] == "PageTableSafety")]
+    attachment = Path(violating["directory"].iloc[0]) / "attachment.txt"
+    assert "Counterexample: PageTableSafety is violated" in attachment.read_text()
     paths = df.attrs["paths"]
     for key in ("csv", "parquet", "answers", "answers_json"):
         assert Path(paths[key]).is_file()
