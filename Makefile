@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check-protocols test test-pure lint sweep bench clean
+.PHONY: check-protocols test test-pure lint sweep bench bench-check bench-sweep clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,sweep]'
 	touch $(STAMP)
 
-check-protocols: $(STAMP)
+# Machines that set PYTHONDONTWRITEBYTECODE would compile the runner at every start.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q gen runner
+
+check-protocols: $(STAMP) bytecode
 	$(BIN)/mmcheck check specs/models.toml
 
 test: $(STAMP)
@@ -26,11 +30,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check gen runner tests bench
 	$(BIN)/mypy gen runner
 
-sweep: $(STAMP)
+sweep: $(STAMP) bytecode
 	$(BIN)/mmcheck sweep specs/sweeps/growth.toml
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_runner.py
+
+bench-check: $(STAMP) bytecode
+	$(BIN)/python bench/bench_check.py
+
+bench-sweep: $(STAMP) bytecode
+	$(BIN)/python bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) results
