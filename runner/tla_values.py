@@ -20,14 +20,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-
-class ModelValue(str):
-    """A TLC model value (an unquoted name such as M1): still a str, but tells apart from "M1"."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"ModelValue({str.__repr__(self)})"
+from gen.tla import ModelValue, sort_key
+from gen.tla import tla as format_value  # the one TLA+ writer, also for display
 
 
 class FrozenDict(dict[Any, Any]):
@@ -185,49 +179,16 @@ def parse_value(text: str) -> Any:
     return v
 
 
-def _sort_key(v: Any) -> tuple[int, int, str]:
-    """Deterministic order across types: booleans, integers (numerically), model values,
-    strings, then everything else by its text."""
-    if isinstance(v, bool):
-        return 0, int(v), ""
-    if isinstance(v, int):
-        return 1, v, ""
-    rank = 2 if isinstance(v, ModelValue) else 3 if isinstance(v, str) else 4
-    return rank, 0, format_value(v)
-
-
 def to_jsonable(v: Any) -> Any:
     """JSON-safe form: sets -> sorted lists, tuples -> lists, records -> dicts, functions ->
     dicts keyed by their TLA+ text (str keys stay as they are)."""
     if isinstance(v, (bool, int, str)) or v is None:
         return str(v) if isinstance(v, ModelValue) else v
     if isinstance(v, frozenset | set):
-        return [to_jsonable(x) for x in sorted(v, key=_sort_key)]
+        return [to_jsonable(x) for x in sorted(v, key=sort_key)]
     if isinstance(v, tuple | list):
         return [to_jsonable(x) for x in v]
     if isinstance(v, dict):
         return {(k if isinstance(k, str) else format_value(k)): to_jsonable(x)
                 for k, x in v.items()}
-    return str(v)
-
-
-def format_value(v: Any) -> str:
-    """TLA+ text for a parsed value (deterministic: sets sorted), for display."""
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, ModelValue):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, frozenset | set):
-        return "{" + ", ".join(format_value(x) for x in sorted(v, key=_sort_key)) + "}"
-    if isinstance(v, tuple | list):
-        return "<<" + ", ".join(format_value(x) for x in v) + ">>"
-    if isinstance(v, dict):
-        if v and all(isinstance(k, str) and not isinstance(k, ModelValue) for k in v):
-            return "[" + ", ".join(f"{k} |-> {format_value(x)}" for k, x in v.items()) + "]"
-        return "(" + " @@ ".join(f"{format_value(k)} :> {format_value(x)}"
-                                 for k, x in v.items()) + ")"
     return str(v)

@@ -90,7 +90,8 @@ def test_tla_value_writer() -> None:
     assert tla({"start": 1, "flags": {"locked"}}) == '[flags |-> {"locked"}, start |-> 1]'
     assert tla({ModelValue("t2"), ModelValue("t1")}) == "{t1, t2}"
     assert tla(set()) == "{}"
-    with pytest.raises(ValueError):
-        tla({})
+    assert tla({}) == "<<>>"  # the empty function
+    assert tla({1: "x", ModelValue("m"): 2}) == '(1 :> "x" @@ m :> 2)'
+    assert tla("a\nb") == '"a\\nb"'
     with pytest.raises(ValueError):
         tla(1.5)
