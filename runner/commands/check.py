@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="results directory (default: results/run-<time>, linked as results/latest)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--jobs", type=int, metavar="N", help="models checked at once (default: cores)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="models checked at once (default: cores + 1)")
     p.add_argument("--timeout", type=float, default=600.0, metavar="S",
                    help="timeout of one TLC run in seconds (default: 600)")
     p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
@@ -102,7 +103,7 @@ def link_latest(out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from runner.cache import Cache
-    from runner.check import check_models, write_atomic
+    from runner.check import check_models, default_jobs, write_atomic
     from runner.java import locate_tools
 
     files = args.files or [DEFAULT_MODELS]
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     tools = locate_tools(args.jar)
     out = args.out or default_out()
     cache = None if args.no_cache else Cache(args.cache_dir)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or default_jobs()
 
     print(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
           f"{jobs} at a time, into {out}", flush=True)
