@@ -15,16 +15,6 @@ from runner.errors import ConfigError
 DEFAULT_MODELS = "specs/models.toml"
 RESULTS = Path("results")
 
-ABBREV = {
-    "TypeOK": "Type", "RwsemExclusive": "Rwsem", "NoThirdState": "3rdSt", "NoLostWrite": "LostW",
-    "PageTableSafety": "PgTbl", "MunmapAtomic": "Atomic", "WriteHoldBound": "WHold",
-    "RangeUnmapped": "Unmap", "DeadlockFree": "Dlock", "MunmapCompletes": "MCompl",
-    "AllThreadsComplete": "AllCo",
-}
-CELL = {"holds": "ok", "violated": "VIOL", "error": "ERR", "timeout": "T/O", "no-violation": "nv",
-        "not-checked": "-"}
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check models (default: specs/models.toml) against their "
                        "expectations", description=__doc__)
@@ -58,13 +48,10 @@ def select(models: list[Model], names: list[str]) -> list[Model]:
     return [m for m in models if m.name in names]
 
 
-def cell(v) -> str:  # type: ignore[no-untyped-def]
-    text = CELL[v.verdict]
-    return text if v.matches else "!" + text
-
-
 def matrix(results) -> str:  # type: ignore[no-untyped-def]
     """The verdict matrix: a row per model, grouped by protocol; '!' marks the unexpected."""
+    from runner.report.matrix import ABBREV, LEGEND, cell
+
     width = max([len(r.model.name) for r in results] + [5])
     head = f"{'model':<{width}} " + " ".join(f"{ABBREV[p]:>6}" for p in PROPERTIES) + "  wzap  states"
     lines = [head, "-" * len(head)]
@@ -79,8 +66,7 @@ def matrix(results) -> str:  # type: ignore[no-untyped-def]
                      + " ".join(f"{cell(r.verdicts[p]):>6}" for p in PROPERTIES)
                      + f"  {wz:>4}  {states:>6}")
     lines.append("")
-    lines.append("ok holds, VIOL violated, ERR error, T/O timeout; '!' differs from the expectation; "
-                 "wzap: most present pages zapped under down_write")
+    lines.append(LEGEND + "; wzap: most present pages zapped under down_write")
     return "\n".join(lines)
 
 
