@@ -173,8 +173,6 @@ class _ModelCheck:
         write_atomic(spec, rendered.text)
         translate(spec, tools=self.tools, jvm_args=self.jvm_args)
         text = spec.read_text()
-        for leftover in (spec.with_suffix(".old"),):
-            leftover.unlink(missing_ok=True)
         if self.cache:
             self.cache.put_text(key, text)
         return text

@@ -19,10 +19,6 @@ from typing import Any
 from gen.model import DEADLOCK, LIVENESS
 from runner.tlc_output import Outcome, TlcResult, Trace
 
-UNDECIDED = {
-    Outcome.TIMEOUT: "timeout",
-}
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -64,7 +60,7 @@ class SafetyState:
 
 
 def _undecided(result: TlcResult) -> str:
-    return UNDECIDED.get(result.outcome, "error")
+    return "timeout" if result.outcome is Outcome.TIMEOUT else "error"
 
 
 def _why(result: TlcResult) -> str:
