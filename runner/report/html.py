@@ -82,4 +82,4 @@ def render(results: Sequence[ModelResult], title: str) -> str:
         properties=PROPERTIES, abbrev=ABBREV, descriptions=PROPERTY_DESCRIPTIONS,
         protocol_descriptions={p.value: d for p, d in PROTOCOL_DESCRIPTIONS.items()},
         legend=LEGEND, cell=cell, scenario=scenario, counts=counts(results),
-        unexpected=unexpected(results), attachment=ATTACHMENT)
+        unexpected=unexpected(results), attachment=ATTACHMENT, loop_start=diagram.loop_start)
