@@ -152,7 +152,7 @@ def test_unknown_labels_and_variables_are_drawn_by_name(runs: dict[str, StoredRu
 
     states = tuple(dataclasses.replace(
         s, action=rename(s.action),
-        values={**rename(s.values), "wq": [] if s.number < 3 else ["munmap0"]})
+        values={**rename(s.values), "wq": [] if s.number < 5 else ["munmap0"]})
         for s in v.trace.states)
     trace = Trace(states, v.trace.loop_to, v.trace.stuttering)
     changed = dataclasses.replace(r, verdicts={**r.verdicts, v.prop: dataclasses.replace(
@@ -161,8 +161,15 @@ def test_unknown_labels_and_variables_are_drawn_by_name(runs: dict[str, StoredRu
     line = next(x for x in text.splitlines() if "free_pgd_range_v2()" in x)
     assert "// frees pt[1]" in line and _column(line) == 5  # under munmap() [1,3)
     assert "free_pgtables" not in text.split("\n\n")[0]
+    # step 5 (find_vma) now changes a variable nobody knows: the full diagram shows it,
+    # the short one does not draw a known lookup for it
     full = attachment.render(changed)
-    assert "wq: [] -> [munmap0]" in full  # the full diagram shows what it does not know
+    assert "wq: [] -> [munmap0]" in full
+    assert "find_vma" not in text
+    rwsem = kernel.lookup("munmap0_rwsem_down_read_failed",
+                          kernel.thread_info(r.model)["munmap0"], r.model.protocol.value,
+                          ["munmap0", "fault1"])
+    assert rwsem.role == kernel.LOCK and not rwsem.known
     info = kernel.ThreadInfo("follow_pte1", "follow_pte", None, 2, None)
     call = kernel.lookup("follow_pte1_pte_offset_map", info, "per_vma", ["munmap0",
                                                                          "follow_pte1"])

@@ -16,6 +16,7 @@ and `mmcheck compare`).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,7 @@ class Call:
     text: str  # as drawn: "free_pgtables()", "vma->vm_flags |= VM_DEAD"
     path: tuple[str, ...]  # the calls it is nested in, outermost (the syscall) first
     role: str = STEP
+    known: bool = True  # False: no table has the label (drawn by its name)
 
 
 def _c(spec: str, role: str = STEP) -> Call:
@@ -112,6 +114,9 @@ COMMON = {
     "rwsem_down_write_slowpath": _c("down_write()", LOCK),
     "find_vma": _c("find_vma()"), "vma_lookup": _c("vma_lookup()"),
 }
+# A label no table knows is lock bookkeeping if it looks like it (rwsem_down_read_failed,
+# up_write_wake, ...): left out like the known ones.
+LOCKISH = re.compile(r"rwsem|(^|_)(down|up)_(read|write)|mmap_(read|write)_(un)?lock")
 # Nested paths in a label, <prefix>_<sub>_<label>: the thread kind whose table they use.
 SUBPATHS = {"pf": "fault", "again": None, "do": None}  # None: the thread's own kind
 # Protocol -> label -> Call, for the munmap threads of that protocol.
@@ -171,6 +176,7 @@ _RULES: list[tuple[str, str, str, str]] = [
     (r"uses a freed page table", "uses a freed page table", "used a freed page table",
      "write"),
 ]
+GENERIC = re.compile(r"\w+: .* -> .*")  # steps.describe's form for a variable it does not know
 _DROP = re.compile(r"^(range |writer = |waitw |readers |BREAKS |done$|writes its data$)"
                    r"|'s walked table freed$")
 
@@ -247,16 +253,17 @@ def lookup(label: str | None, info: ThreadInfo, protocol: str,
     call = call or table.get(rest)
     if call is None:
         root = _root_of(kind)
-        base = COMMON.get(rest, Call(f"{rest}()", (), STEP))
-        call = Call(base.text, (root, *base.path), base.role)
+        base = COMMON.get(rest) or Call(f"{rest}()", (), LOCK if LOCKISH.search(rest) else STEP,
+                                        known=False)
+        call = Call(base.text, (root, *base.path), base.role, base.known)
     if sub == "again" and call.role == LOCK:
-        call = Call(call.text.replace("()", "() again"), call.path, call.role)
+        call = dataclasses.replace(call, text=call.text.replace("()", "() again"))
     if kind == "munmap" or info.kind == "munmap":
         aliases = PATH_ALIASES.get(protocol, {})
         path: tuple[str, ...] = ()
         for p in call.path:
             path += aliases.get(p, (p,))
-        call = Call(call.text, path, call.role)
+        call = dataclasses.replace(call, path=path)
     return call
 
 
@@ -304,6 +311,7 @@ class KernelDiagram:
     symptom: str
     cause: str
     loop: bool
+    stuttering: bool = False
 
 
 def _importance(s: Step, call: Call, named: set[int], breaking: int | None,
@@ -312,6 +320,8 @@ def _importance(s: Step, call: Call, named: set[int], breaking: int | None,
     race is about, the downgrade, 3: the breaking step and the root cause's steps) and the
     comment it is drawn with."""
     phrases = [p for p in (phrase(c) for c in s.changes) if p is not None]
+    if call.known:  # a variable steps.describe does not know is news only from a new step
+        phrases = [p if not GENERIC.fullmatch(p[0]) else (*p[:2], "read") for p in phrases]
     writes = [p[0] for p in phrases if p[2] == "write"]
     if s.number == breaking or s.number in named:
         return 3, [p[0] for p in phrases]
@@ -424,7 +434,7 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
         lines = _lines(model, all_steps, weight, least, breaking, loop_start(full), liveness)
         threads = tuple(t for t in names if any(line.thread == t for line in lines))
         d = KernelDiagram(verdict.prop, full.kind, threads, tuple(lines), symptom, cause,
-                          full.loop_to is not None or full.stuttering)
+                          full.loop_to is not None or full.stuttering, full.stuttering)
         if len(render_diagram(d, width).splitlines()) <= BUDGET + 2:  # + heads, blank line
             break
     return d
@@ -586,6 +596,8 @@ def render_diagram(d: KernelDiagram, width: int = WIDTH) -> str:
         for i, text in enumerate(_cell(line, col, width - len(MARK) - col * x)):
             mark = MARK if line.violating and i == 0 else " " * len(MARK)
             out.append((mark + " " * (col * x) + text).rstrip())
+    if d.stuttering:
+        out.append(" " * len(MARK) + " then nothing, forever ".center(width - len(MARK), "-"))
     return "\n".join(out)
 
 
