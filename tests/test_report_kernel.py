@@ -173,7 +173,8 @@ def test_unknown_labels_and_variables_are_drawn_by_name(runs: dict[str, StoredRu
     info = kernel.ThreadInfo("follow_pte1", "follow_pte", None, 2, None)
     call = kernel.lookup("follow_pte1_pte_offset_map", info, "per_vma", ["munmap0",
                                                                          "follow_pte1"])
-    assert (call.text, call.path) == ("pte_offset_map()", ("follow pte",))
+    assert (call.text, call.path) == ("pte_offset_map()", ("follow_pte",))
+    assert kernel._root_text("follow_pte", info) == "follow_pte() at 2"
     assert kernel.lookup("follow_pte1_down_read", info, "per_vma",
                          ["follow_pte1"]).role == kernel.LOCK
 

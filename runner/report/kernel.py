@@ -268,11 +268,8 @@ def lookup(label: str | None, info: ThreadInfo, protocol: str,
 
 
 def _root_of(kind: str) -> str:
-    for table in (STEPS.get(kind, {}),):
-        for c in table.values():
-            if c.path:
-                return c.path[0]
-    return kind.replace("_", " ")
+    """The syscall a thread kind's steps are drawn under (its kind's name if unknown)."""
+    return next((c.path[0] for c in STEPS.get(kind, {}).values() if c.path), kind)
 
 
 def _root_text(root: str, info: ThreadInfo) -> str:
@@ -280,10 +277,9 @@ def _root_text(root: str, info: ThreadInfo) -> str:
     addr = info.addr if info.addr is not None else (info.range[0] if info.range else None)
     access = info.access or "write"  # mmap_fixed's own fault writes
     form = ROOTS.get(root)
-    if form is None:
-        text = f"{root}()" + (f" at {addr}" if info.addr is not None else "") + (
-            f" {rng}" if rng and info.addr is None else "")
-        return text
+    if form is None:  # a thread kind no table knows: its name, and where it acts
+        return f"{root}()" + (f" at {info.addr}" if info.addr is not None else
+                              f" {rng}" if rng else "")
     return form.format(range=rng, addr=addr, access=access).rstrip()
 
 
