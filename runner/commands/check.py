@@ -35,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
+    p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
+                   help="also print every counterexample's race diagram: kernel (as a commit "
+                        "message draws it, the steps that matter) or full (every step)")
     p.set_defaults(run=run)
 
 
@@ -145,4 +148,9 @@ def run(args: argparse.Namespace) -> int:
     write_all(out)
     print(f"reports: {out / 'report.md'}, {out / 'report.html'}, {out / 'junit.xml'}; "
           f"attachments: {out}/<model>/attachment.txt ({len(results)} models)")
+    if args.style:
+        from runner.report.kernel import render_counterexamples
+
+        text = render_counterexamples(results, args.style)
+        print("\n" + (text.rstrip("\n") if text else "No counterexample to draw."))
     return status

@@ -8,6 +8,7 @@ property's definition.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gen.model import PROPERTY_DESCRIPTIONS
@@ -33,7 +34,7 @@ def _who_zapped(steps: Sequence[Step], page: int, before: int) -> Step | None:
 
 
 def _where(step: Step) -> str:
-    return f"{step.thread}'s {step.function.split(':')[0]} (step {step.number})"
+    return f"{step.thread}'s {step.function.split(': ')[-1]} (step {step.number})"
 
 
 def _munmap_of(values: Mapping[str, Any], page: int, threads: Sequence[str]) -> str:
@@ -143,3 +144,172 @@ def liveness(prop: str, loop_to: int | None, stuttering: bool, last: int,
         return f"after state {last} nothing happens any more (stuttering), and {stuck}, {goal}."
     return f"{stuck}, {goal}."
 
+
+
+# ---------------------------------------------------------------- root cause
+#
+# The symptom is the breaking step; the root cause is an earlier read that went stale.
+# Registers hold what a thread read of the shared state: register -> (what it is, the
+# shared variables it was read from).  A step that acts on one after another thread
+# changed its source acted on a stale read.  Extend these tables when the model grows.
+READS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ce": ("the ceiling", ("vmas",)),
+    "fl": ("the floor", ("vmas",)),
+    "det": ("the detached VMAs", ("vmas",)),
+    "fv": ("the VMA find_vma returned", ("vmas",)),
+    "walked": ("the page table its walk found", ("pt",)),
+}
+# Label (without thread prefix; matched as a suffix) -> the registers the step acts on.
+# A step not listed may act on any register of its thread.
+USES: dict[str, tuple[str, ...]] = {
+    "free_pgtables": ("fl", "ce", "det"),
+    "zap_pte_range": ("det",),
+    "remove_vma_list": ("det",),
+    "handle_pte_fault": ("walked", "fv"),
+    "handle_mm_fault": ("fv",),
+    "expand_stack": ("fv",),
+}
+# Shared variables that only record history for the properties: never a cause.
+HISTORY = frozenset({"broken", "committed", "mapped_after", "segv_seen", "snap", "stale", "pc"})
+
+
+@dataclass(frozen=True)
+class Cause:
+    """`user` acted on `what`, which `reader` (of the same thread) had read before `writer`
+    (another thread) changed it; reader None: `user` acted on a location `writer` had
+    changed last (no stale read, a write in between)."""
+
+    user: Step
+    writer: Step
+    reader: Step | None
+    what: str
+    register: str | None
+
+
+def _per_thread(value: Any, threads: Sequence[str]) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= set(threads)
+
+
+def written(prev: Mapping[str, Any], cur: Mapping[str, Any],
+            threads: Sequence[str]) -> set[tuple[str, int | None]]:
+    """The shared locations a step changed: (variable, index) for sequences of scalars
+    (pte, pt), (variable, None) for the others; registers and history left out."""
+    out: set[tuple[str, int | None]] = set()
+    for var, b in cur.items():
+        a = prev.get(var)
+        if a == b or var in HISTORY or _per_thread(b, threads):
+            continue
+        if (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                and not any(isinstance(x, (dict, list)) for x in b)):
+            out |= {(var, i) for i, (x, y) in enumerate(zip(a, b), start=1) if x != y}
+        else:
+            out.add((var, None))
+    return out
+
+
+def _numbers(v: Any) -> set[int]:
+    if isinstance(v, bool):
+        return set()
+    if isinstance(v, int):
+        return {v}
+    if isinstance(v, list):
+        return set().union(*(_numbers(x) for x in v)) if v else set()
+    if isinstance(v, dict):
+        return set().union(*(_numbers(x) for x in v.values())) if v else set()
+    return set()
+
+
+def _uses(step: Step) -> tuple[str, ...]:
+    label = step.label or ""
+    for suffix in sorted(USES, key=len, reverse=True):
+        if label.endswith("_" + suffix):
+            return USES[suffix]
+    return tuple(READS)
+
+
+class _Trace:
+    def __init__(self, steps: Sequence[Step], states: Sequence[Mapping[str, Any]],
+                 threads: Sequence[str]):
+        self.steps = list(steps)
+        self.states = list(states)  # states[i] is the state before steps[i]
+        self.threads = threads
+        self.index = {s.number: i for i, s in enumerate(self.steps)}
+        self.writes = [written(states[i], states[i + 1], threads) for i in range(len(steps))]
+
+    def register(self, i: int, reg: str, thread: str) -> Any:
+        v = self.states[i].get(reg)
+        return v.get(thread) if isinstance(v, dict) else None
+
+    def stale_read(self, user: Step) -> Cause | None:
+        """The register `user` acts on that another thread changed the source of after
+        `user`'s thread read it; the latest such read, one whose value the change touched
+        first (the ceiling 3 when the VMA starting at 3 moved)."""
+        u, t = self.index[user.number], user.thread
+        if t is None:
+            return None
+        best: tuple[tuple[bool, int], Cause] | None = None
+        for reg in _uses(user):
+            if reg not in READS:
+                continue
+            value = self.register(u, reg, t)
+            if value in (None, 0, [], {}):
+                continue
+            r = next((i for i in range(u - 1, -1, -1) if self.steps[i].thread == t
+                      and self.register(i, reg, t) != self.register(i + 1, reg, t)), None)
+            if r is None:
+                continue
+            sources = READS[reg][1]
+            w = next((i for i in range(u - 1, r, -1) if self.steps[i].thread != t
+                      and any(var in sources for var, _ in self.writes[i])), None)
+            if w is None:
+                continue
+            touched = bool(_numbers(value) & self._old_numbers(w, sources))
+            what = READS[reg][0] + (f" ({value})" if isinstance(value, int) else "")
+            cause = Cause(user, self.steps[w], self.steps[r], what, reg)
+            if best is None or (touched, r) > best[0]:
+                best = ((touched, r), cause)
+        return best[1] if best else None
+
+    def _old_numbers(self, w: int, sources: Sequence[str]) -> set[int]:
+        """Numbers of the values step w overwrote in `sources` (bounds of a moved VMA,
+        the index of a changed entry)."""
+        out: set[int] = set()
+        for var, idx in self.writes[w]:
+            if var not in sources:
+                continue
+            if idx is not None:
+                out.add(idx)
+                continue
+            before, after = self.states[w].get(var), self.states[w + 1].get(var)
+            if isinstance(before, list) and isinstance(after, list):
+                out |= _numbers([x for x in before if x not in after])
+        return out
+
+    def last_writer(self, user: Step) -> Cause | None:
+        """Another thread's step that last changed a location `user` changes."""
+        u, t = self.index[user.number], user.thread
+        mine = self.writes[u]
+        for i in range(u - 1, -1, -1):
+            if self.steps[i].thread != t and self.writes[i] & mine:
+                var, idx = min(self.writes[i] & mine, key=str)
+                return Cause(user, self.steps[i], None,
+                             var if idx is None else f"{var}[{idx}]", None)
+        return None
+
+
+def root_cause(steps: Sequence[Step], states: Sequence[Mapping[str, Any]],
+               threads: Sequence[str], breaking: Step | None = None) -> list[Cause]:
+    """The causes behind the breaking step (default: the last), the symptom's first: each a
+    stale read that the next one explains, the last the root.  With no stale read behind
+    the breaking step, the last write of what it acts on by another thread (and the stale
+    reads behind that write).  `states` are the trace's states, the initial one first."""
+    if not steps:
+        return []
+    tr = _Trace(steps, states, threads)
+    step = breaking or steps[-1]
+    chain: list[Cause] = []
+    cause = tr.stale_read(step) or tr.last_writer(step)
+    while cause is not None and len(chain) < len(steps):
+        chain.append(cause)
+        cause = tr.stale_read(cause.writer)
+    return chain

@@ -15,7 +15,7 @@ import jinja2
 from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS, PROTOCOL_DESCRIPTIONS
 from runner.check import ModelResult
 from runner.judge import Verdict
-from runner.report import diagram
+from runner.report import diagram, kernel
 from runner.report.attachment import ATTACHMENT, Certificate, certificate_body, certificates
 from runner.report.matrix import ABBREV, LEGEND, cell, counts, scenario, unexpected
 from runner.report.modelmap import model_section
@@ -40,6 +40,7 @@ class Violation:
     diagram: diagram.RaceDiagram | None
     explanation: str
     listing: str
+    kernel: str  # the race as a commit message draws it ("" without a trace)
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,10 @@ def _view(r: ModelResult) -> ModelView:
         if v is None or v.verdict != "violated":
             continue
         d = diagram.build(r.model, v)
+        k = kernel.build_kernel(r.model, v) if d else None
         violations.append(Violation(
             v, d, diagram.render_explanation(d) if d else (v.message or "no trace"),
-            diagram.render_listing(d) if d else ""))
+            diagram.render_listing(d) if d else "", kernel.render(k) if k else ""))
     undecided = tuple(v for p in PROPERTIES if (v := r.verdicts.get(p)) is not None
                       and v.verdict not in ("holds", "violated"))
     return ModelView(
@@ -82,4 +84,4 @@ def render(results: Sequence[ModelResult], title: str) -> str:
         properties=PROPERTIES, abbrev=ABBREV, descriptions=PROPERTY_DESCRIPTIONS,
         protocol_descriptions={p.value: d for p, d in PROTOCOL_DESCRIPTIONS.items()},
         legend=LEGEND, cell=cell, scenario=scenario, counts=counts(results),
-        unexpected=unexpected(results), attachment=ATTACHMENT)
+        unexpected=unexpected(results), attachment=ATTACHMENT, loop_start=diagram.loop_start)

@@ -21,7 +21,7 @@ FUNCTIONS = {
     "munmap": "munmap()",
     "down_write": "down_write (queue)",
     "down_write_killable": "down_write_killable (queue)",
-    "rwsem_down_write_slowpath": "down_write (acquire)",
+    "rwsem_down_write_slowpath": "down_write (acquire)",  # named after its entry: see steps()
     "down_read": "down_read",
     "up_read": "up_read",
     "up_write": "up_write",
@@ -52,11 +52,23 @@ FUNCTIONS = {
 # Labels of a nested path: <prefix>_<sub>_<function>.
 SUBPATHS = {
     "pf": "page fault: {}",  # mmap(MAP_FIXED)'s own write fault
-    "again": "{} (again)",  # vm_dead's second down_write
+    "again": "{} again",  # vm_dead's second down_write
     "do": "do_munmap: {}",  # vm_dead's do_munmap after it
 }
 # Per-thread registers: a change in one of these tells which thread acted.
 REGISTERS = ("cur", "lo", "hi", "det", "fl", "ce", "fv", "res", "walked", "wz", "snap")
+# The entries of a writer lock, and the step that takes it once queued: the taking step
+# is named after the entry the thread queued by ("down_write_killable (acquire)").
+WRITE_ENTRIES = ("down_write", "down_write_killable")
+WRITE_ACQUIRE = "rwsem_down_write_slowpath"
+# Who holds mmap_sem: variable -> the mode of the thread(s) it names (the writer, or a set
+# of readers).  A model without them has no holder shown.
+LOCK_HOLDERS = {"writer": "write", "readers": "read"}
+# Variables `describe` turns into phrases, or leaves out on purpose (registers, history);
+# a change of any other variable is shown as it is, so a new variable is never hidden.
+DESCRIBED = frozenset(REGISTERS) | {"pc", "vmas", "writer", "waitw", "readers", "pte", "pt",
+                                    "stale", "broken", "committed", "mapped_after",
+                                    "segv_seen"}
 # Variables that are sequences indexed by page (or table), shown index by index.
 BY_INDEX = ("pte", "pt", "mapped_after")
 NO_VMA_START = 0
@@ -146,7 +158,8 @@ def function_name(label: str | None, prefixes: Sequence[str]) -> str:
     if sub in SUBPATHS and inner in FUNCTIONS:
         if sub == "pf" and inner != "down_read":
             return FUNCTIONS[inner]
-        return SUBPATHS[sub].format(FUNCTIONS[inner])
+        name, paren, phase = FUNCTIONS[inner].partition(" (")
+        return SUBPATHS[sub].format(name) + (f" ({phase}" if paren else "")
     return rest
 
 
@@ -238,9 +251,38 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
         out.append(f"zapped under down_write: {wz1}")
     for p in sorted(set(cur.get("broken") or []) - set(prev.get("broken") or [])):
         out.append(f"BREAKS {p}")
+    out += _other_changes(prev, cur, thread)
     if thread and _get(cur, "pc", thread) == "Done" and _get(prev, "pc", thread) != "Done":
         out.append("done")
     return out
+
+
+def _other_changes(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None) -> list[str]:
+    """Variables `describe` does not know, as they changed (per-thread ones: the actor's)."""
+    out = []
+    for var in sorted(set(cur) - DESCRIBED):
+        a, b = prev.get(var), cur[var]
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and thread in b:
+            if a.get(thread) != b[thread]:
+                out.append(f"{var}: {_text(a.get(thread))} -> {_text(b[thread])}")
+        else:
+            out.append(f"{var}: {_text(a)} -> {_text(b)}")
+    return out
+
+
+def lock_held(values: Mapping[str, Any], thread: str) -> str | None:
+    """"write", "read" or "none": how `thread` holds mmap_sem in a state (None: unknown)."""
+    known = False
+    for var, mode in LOCK_HOLDERS.items():
+        v = values.get(var)
+        if v is None:
+            continue
+        known = True
+        if v == thread or (isinstance(v, list) and thread in v):
+            return mode
+    return "none" if known else None
 
 
 def _text(v: Any) -> str:
@@ -277,9 +319,15 @@ def steps(trace: Trace, prefixes: Sequence[str]) -> list[Step]:
     """The steps of a trace (one per state after the initial one)."""
     out = []
     states = trace.states
+    queued: dict[str | None, str] = {}  # thread -> the writer entry it queued by
     for prev, cur in itertools.pairwise(states):
         thread = acting_thread(prev.values, cur.values, cur.action)
         name = function_name(cur.action, prefixes)
+        rest = strip_prefix(cur.action, prefixes) if cur.action else ""
+        if rest in WRITE_ENTRIES or rest.partition("_")[2] in WRITE_ENTRIES:  # also again_...
+            queued[thread] = name.replace(" (queue)", "")
+        elif rest.endswith(WRITE_ACQUIRE) and thread in queued:
+            name = f"{queued.pop(thread)} (acquire)"
         changes = describe(prev.values, cur.values, thread, cur.action)
         res = _get(cur.values, "res", thread) if thread else None
         if name == "handle_pte_fault" and res not in (None, "none", "segv", "stale", "written"):
