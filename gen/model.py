@@ -63,8 +63,33 @@ class Flag(str, Enum):
 
 
 class Rwsem(str, Enum):
+    # The 4.x rwsem-xadd: a FIFO wait queue; a queued writer blocks later readers.
     WRITER_PREFERRING = "writer-preferring"
-    READER_PREFERRING = "reader-preferring"
+    # Readers get in whenever no writer holds it: no 4.x kernel's lock (a what-if).
+    HYPOTHETICAL_READER_PREFERRING = "hypothetical-reader-preferring"
+
+
+RWSEM_RENAMED = {"reader-preferring": Rwsem.HYPOTHETICAL_READER_PREFERRING}
+
+
+class Mutation(str, Enum):
+    """Deliberately broken variants of the shared mm model: the negative controls that
+    show each property can fail."""
+
+    NONE = "none"
+    FORGET_ZAP = "forget_zap"
+    DOWNGRADE_KEEPS_WRITER = "downgrade_keeps_writer"
+    SKIP_UNLOCK = "skip_unlock"
+    MMAP_NO_UNMAP = "mmap_no_unmap"
+
+
+MUTATION_DESCRIPTIONS = {
+    Mutation.NONE: "the protocol as written",
+    Mutation.FORGET_ZAP: "munmap's zap loops stop one page short of the range's end",
+    Mutation.DOWNGRADE_KEEPS_WRITER: "downgrade_write takes the read lock but keeps the write lock",
+    Mutation.SKIP_UNLOCK: "munmap never releases mmap_sem (its up_write / up_read are no-ops)",
+    Mutation.MMAP_NO_UNMAP: "mmap(MAP_FIXED) inserts its VMA without unmapping what is there",
+}
 
 
 # The properties, in report order; the names are the contract of the design notes.
@@ -85,12 +110,14 @@ PROPERTIES = INVARIANTS + (DEADLOCK,) + LIVENESS
 PROPERTY_DESCRIPTIONS = {
     "TypeOK": "every variable has its type; VMAs never overlap",
     "RwsemExclusive": "a writer excludes every reader and every other writer; only it downgrades",
-    "NoThirdState": "a read fault in the range returns the original content or SIGSEGV, never 0",
-    "NoLostWrite": "written data is never zapped while its VMA is in the tree and not dead",
+    "NoThirdState": "a read in the range, through the mapping that held data, returns that data "
+                    "or SIGSEGV, never a zero page or SIGBUS",
+    "NoLostWrite": "data of a VMA that survives the munmap is never zapped",
     "PageTableSafety": "no pte in a freed page table; no fault uses a freed page table",
-    "MunmapAtomic": "munmap removes only what was in its range at one instant, seen atomically",
-    "WriteHoldBound": "munmap zaps at most write_hold_bound present pages under down_write",
-    "RangeUnmapped": "when munmap returns, no page of its range holds its original content",
+    "MunmapAtomic": "munmap takes effect at one instant for every observer and every mapping",
+    "WriteHoldBound": "munmap does at most write_hold_bound per-page units of work (present "
+                      "ptes zapped, pages munlocked) under down_write",
+    "RangeUnmapped": "when munmap returns, nothing its range held at the call is still mapped",
     "DeadlockFree": "TLC's deadlock check (all threads finished is not a deadlock)",
     "MunmapCompletes": "every munmap eventually returns (weak fairness of every thread)",
     "AllThreadsComplete": "every thread that does not repeat forever eventually finishes",
@@ -141,6 +168,8 @@ class Model:
     threshold_pages: int = 0
     write_hold_bound: int = 0
     rwsem: Rwsem = Rwsem.WRITER_PREFERRING
+    stack_guard_gap: int = 0
+    mutation: Mutation = Mutation.NONE
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
@@ -161,6 +190,8 @@ class Model:
             "threshold_pages": self.threshold_pages,
             "write_hold_bound": self.write_hold_bound,
             "rwsem": self.rwsem.value,
+            "stack_guard_gap": self.stack_guard_gap,
+            "mutation": self.mutation.value,
             "expect": dict(self.expect),
             "description": self.description,
             "source": self.source,
@@ -171,7 +202,8 @@ class Model:
 
 MODEL_KEYS = {
     "name", "protocol", "pages", "ptes_per_table", "munmap", "vmas", "threads",
-    "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "expect", "description",
+    "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "stack_guard_gap",
+    "mutation", "expect", "description",
 }
 THREAD_KEYS = {
     ThreadKind.FAULT: {"kind", "access", "addr", "count", "repeat"},
@@ -303,13 +335,25 @@ def parse_model(table: Any, path: str, index: int) -> Model:
     if not isinstance(threads_raw, list):
         raise where.error("threads", "must be a list of tables")
     threads = tuple(_thread(where, f"threads[{i}]", t, pages) for i, t in enumerate(threads_raw))
+    for i, t in enumerate(threads):
+        if t.kind is ThreadKind.FAULT and t.access == "write" and any(
+                v.start <= (t.addr or 0) < v.end and Flag.UPROBE in v.flags for v in vmas):
+            raise where.error(f"threads[{i}].addr", "a write into a uprobe (file text) VMA is not "
+                              "modelled (its read-only page would take a COW fault)")
     if 1 + sum(t.count for t in threads) > MAX_THREADS:
         raise where.error("threads", f"more than {MAX_THREADS} threads in all")
 
     section_pages = _int(where, "section_pages", table.get("section_pages", 1), 1, pages)
     threshold = _int(where, "threshold_pages", table.get("threshold_pages", 0), 0, pages)
     bound = _int(where, "write_hold_bound", table.get("write_hold_bound", 0), 0, pages)
-    rwsem = _choice(where, "rwsem", table.get("rwsem", Rwsem.WRITER_PREFERRING.value), Rwsem)
+    rwsem_raw = table.get("rwsem", Rwsem.WRITER_PREFERRING.value)
+    if rwsem_raw in RWSEM_RENAMED:
+        raise where.error("rwsem", f"{rwsem_raw!r} is now {RWSEM_RENAMED[rwsem_raw].value!r} "
+                                   "(no 4.x rw_semaphore behaves so; \"writer-preferring\" is "
+                                   "the 4.x rwsem-xadd)")
+    rwsem = _choice(where, "rwsem", rwsem_raw, Rwsem)
+    gap = _int(where, "stack_guard_gap", table.get("stack_guard_gap", 0), 0, pages)
+    mutation = _choice(where, "mutation", table.get("mutation", Mutation.NONE.value), Mutation)
     description = table.get("description", "")
     if not isinstance(description, str):
         raise where.error("description", "must be a string")
@@ -328,7 +372,8 @@ def parse_model(table: Any, path: str, index: int) -> Model:
     return Model(
         name=name, protocol=protocol, pages=pages, ptes_per_table=ptes, munmap=munmap,
         vmas=vmas, threads=threads, section_pages=section_pages, threshold_pages=threshold,
-        write_hold_bound=bound, rwsem=rwsem, expect=expect, description=description,
+        write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap, mutation=mutation,
+        expect=expect, description=description,
         source=path,
     )
 

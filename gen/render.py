@@ -13,7 +13,15 @@ from typing import Any
 
 import jinja2
 
-from gen.model import LIVENESS, PROTOCOL_DESCRIPTIONS, Model, Protocol, Thread, ThreadKind
+from gen.model import (
+    LIVENESS,
+    MUTATION_DESCRIPTIONS,
+    PROTOCOL_DESCRIPTIONS,
+    Model,
+    Protocol,
+    Thread,
+    ThreadKind,
+)
 from gen.tla import ModelValue, tla
 from runner.errors import TemplateError
 
@@ -84,6 +92,24 @@ def thread_groups(model: Model) -> list[Group]:
     return groups
 
 
+def _own_case(groups: list[Group]) -> str:
+    """Own(m): the pages of m's range that no other munmap thread's range covers."""
+    cases = []
+    for g in groups:
+        assert g.start is not None and g.end is not None
+        others: set[int] = set()
+        for h in groups:
+            if h is not g:
+                assert h.start is not None and h.end is not None
+                others |= set(range(h.start, h.end))
+        if len(g.members) > 1:  # identical threads unmap the same range
+            others |= set(range(g.start, g.end))
+        cases.append((g.const, tla(set(range(g.start, g.end)) - others)))
+    if len(cases) == 1:
+        return cases[0][1]
+    return "CASE " + " [] ".join(f"m \\in {c} -> {v}" for c, v in cases)
+
+
 def _range_case(groups: list[Group], index: int) -> str:
     values = [(g.const, (g.start, g.end)[index]) for g in groups]
     if len(values) == 1:
@@ -128,8 +154,8 @@ def render(model: Model) -> Rendered:
     by_kind = {k: [g for g in groups if g.kind is k] for k in ThreadKind}
     vmas = sorted(model.vmas, key=lambda v: v.start)
     init_vmas = "{" + ", ".join(
-        tla({"start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
-             "origin": "initial"}) for v in vmas) + "}"
+        tla({"id": i, "start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
+             "origin": i}) for i, v in enumerate(vmas, start=1)) + "}"
     sym = [f"Permutations({g.const})" for g in groups if len(g.members) > 1]
     context: dict[str, Any] = {
         "model": model,
@@ -144,6 +170,9 @@ def render(model: Model) -> Rendered:
         "madvise_groups": by_kind[ThreadKind.MADVISE],
         "repeat_consts": [g.const for g in groups if g.repeat],
         "init_vmas": init_vmas,
+        "n_init": len(vmas),
+        "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),
+        "mutation_description": MUTATION_DESCRIPTIONS[model.mutation],
         "symmetry": " \\cup ".join(sym) if sym else "{}",
         "thread_summary": "; ".join(g.describe for g in groups),
     }

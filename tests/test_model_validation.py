@@ -94,6 +94,15 @@ BAD = [
     ('threshold_pages = 0', 'threshold_pages = -1', "threshold_pages", "out of range"),
     ('write_hold_bound = 0', 'write_hold_bound = 1.5', "write_hold_bound", "integer"),
     ('rwsem = "writer-preferring"', 'rwsem = "fair"', "rwsem", "unknown value"),
+    ('rwsem = "writer-preferring"', 'rwsem = "reader-preferring"', "rwsem",
+     "hypothetical-reader-preferring"),
+    ('rwsem = "writer-preferring"', 'rwsem = "writer-preferring"\nmutation = "forgot_zap"',
+     "mutation", "unknown value"),
+    ('rwsem = "writer-preferring"', 'rwsem = "writer-preferring"\nstack_guard_gap = -1',
+     "stack_guard_gap", "out of range"),
+    ('flags = [] } ]\nthreads = [\n  { kind = "fault", access = "read", addr = 2 },',
+     'flags = ["uprobe"] } ]\nthreads = [\n  { kind = "fault", access = "write", addr = 2 },',
+     "threads[0].addr", "uprobe"),
     ('section_pages = 1', 'section_pages = 1\nsecton_pages = 2', "secton_pages", "unknown field"),
     ('munmap = { start = 1, end = 5 }\n', '', "munmap", "missing"),
 ]
@@ -146,3 +155,25 @@ def test_the_committed_matrix_is_valid() -> None:
     models = load_models(Path(__file__).parent.parent / "specs" / "models.toml")
     assert len({m.name for m in models}) == len(models)
     assert {m.protocol for m in models} == set(Protocol)
+
+
+def test_every_property_has_a_committed_negative_control() -> None:
+    """A property no committed model is expected to violate is not tested: each one has
+    a model (a real race, or a deliberately broken variant, `mutation`) that must break it."""
+    from gen.model import PROPERTIES, Mutation
+
+    models = load_models(Path(__file__).parent.parent / "specs" / "models.toml")
+    for prop in PROPERTIES:
+        assert any(m.expected(prop) == "violated" for m in models), prop
+    mutated = {m.mutation for m in models}
+    assert mutated == set(Mutation), "every broken variant has a committed model"
+
+
+def test_mutation_and_guard_gap_load(tmp_path: Path) -> None:
+    text = GOOD.replace('rwsem = "writer-preferring"',
+                        'rwsem = "hypothetical-reader-preferring"\nmutation = "forget_zap"\n'
+                        'stack_guard_gap = 2')
+    [m] = load_models(write(tmp_path, text))
+    assert m.mutation.value == "forget_zap" and m.stack_guard_gap == 2
+    assert m.rwsem is Rwsem.HYPOTHETICAL_READER_PREFERRING
+    assert m.to_dict()["mutation"] == "forget_zap"

@@ -55,7 +55,7 @@ def test_each_protocol_has_its_own_steps() -> None:
         Protocol.SECTIONS: ["munmap0_next_section:", "munmap0_section_done:"],
         Protocol.MADVISE_USER: ["munmap0_madvise_dontneed:", "munmap0_zap_page_range:"],
         Protocol.MADVISE_KERNEL: ["munmap0_madvise_dontneed:"],
-        Protocol.VM_DEAD: ["munmap0_set_vm_dead:", "munmap0_downgrade_write:", "munmap0_again_down_write:"],
+        Protocol.VM_DEAD: ["munmap0_set_vm_dead:", "munmap0_downgrade_write:", "munmap0_again_down_write_killable:"],
         Protocol.DETACH_POSTED: ["munmap0_downgrade_write:", "munmap0_unmap_region:"],
         Protocol.DETACH_MERGED: ["munmap0_down_write_killable:", "munmap0_munlock_vma_pages_all:",
                                  "munmap0_downgrade_write:"],
@@ -65,14 +65,17 @@ def test_each_protocol_has_its_own_steps() -> None:
             assert label in by_protocol[protocol], (protocol, label)
     assert "downgrade_write" not in by_protocol[Protocol.BASELINE]
     assert "set_vm_dead" not in by_protocol[Protocol.DETACH_MERGED]
-    assert "madvise" not in by_protocol[Protocol.VM_DEAD]
+    assert "madvise_dontneed:" not in by_protocol[Protocol.VM_DEAD]
 
 
 def test_threads_and_layout_are_rendered_not_hard_coded() -> None:
     m = matrix()["vm_dead-starve"]
     r = render(m)
-    assert "InitVmas == {[end |-> 5, flags |-> {}, origin |-> \"initial\", start |-> 1]}" in r.text
-    assert "ReaderPreferring == TRUE" in r.text
+    assert "InitVmas == {[end |-> 5, flags |-> {}, id |-> 1, origin |-> 1, start |-> 1]}" in r.text
+    assert "HypotheticalReaderPreferring == TRUE" in r.text
+    assert "Own(m) == {1, 2}" in r.text  # one munmap: all of its range is its own
+    two = render(matrix()["baseline-munmap2"])  # [1,3) and [2,4): page 2 is nobody's own
+    assert "Own(m) == CASE m \\in Munmap0 -> {1} [] m \\in Munmap1 -> {3}" in two.text
     assert "Fault1 = {fault1_1, fault1_2}" in safety_cfg(r, ["TypeOK"])
     assert "SYMMETRY Symmetry" in safety_cfg(r, ["TypeOK"])
     assert "SYMMETRY" not in liveness_cfg(r)

@@ -55,24 +55,26 @@ def test_the_stack_race_as_246c320a8cfe_draws_it(runs: dict[str, StoredRun]) -> 
     # page fault -> do_page_fault -> expand_stack
     col = {line.strip(" >").split(" //")[0]: _column(line) for line in lines[2:]}
     assert col["munmap() [1,3)"] < col["__do_munmap()"] < col["unmap_region()"] \
-        < col["free_pgtables()"]
+        < col["free_pgtables()"] < col["free_pgd_range()"]
     assert col["page fault at 2 (write)"] < col["do_page_fault()"] < col["expand_stack()"]
     assert col["downgrade_write()"] == col["unmap_region()"]
     # Thread B's steps are in its column, right of Thread A's
     assert col["page fault at 2 (write)"] > col["free_pgtables()"]
     marked = [line for line in lines if line.startswith(">>")]
     assert len(marked) == 1 and "handle_pte_fault()" in marked[0]
-    assert body.index("expand_stack()") < body.index("free_pgtables()") \
-        < body.index("handle_pte_fault()")
+    # free_pgtables reads its bounds after the zap (the kernel's order), the stack grows,
+    # then free_pgd_range frees with the stale ceiling
+    assert body.index("free_pgtables()") < body.index("expand_stack()") \
+        < body.index("free_pgd_range()") < body.index("handle_pte_fault()")
     # the root cause, not only the symptom
-    assert ("Root cause: munmap0's free_pgtables used the ceiling (3) read in unmap_region "
+    assert ("Root cause: munmap0's free_pgd_range used the ceiling (3) read in free_pgtables "
             "before fault1's expand_stack grew vma [3,5) down to [2,5)") in " ".join(
                 text.split())
 
 
 def test_growsup_blames_the_floor(runs: dict[str, StoredRun]) -> None:
     text, _ = _diagram(runs, "detach_merged-growsup", "PageTableSafety")
-    assert "used the floor (3) read in unmap_region before fault1's expand_stack grew vma " \
+    assert "used the floor (3) read in free_pgtables before fault1's expand_stack grew vma " \
            "[1,3) up to [1,4)" in " ".join(text.split())
 
 
@@ -85,7 +87,7 @@ def test_root_cause_chain_follows_stale_reads(runs: dict[str, StoredRun]) -> Non
                                names)
     # the symptom: the walk's table was freed under it; behind it: the stale ceiling
     assert [(c.user.number, c.writer.number, c.reader and c.reader.number, c.register)
-            for c in chain] == [(18, 17, 16, "walked"), (17, 15, 9, "ce")]
+            for c in chain] == [(18, 17, 16, "walked"), (17, 15, 12, "ce")]
 
 
 def test_third_state_names_the_zap_under_the_read_lock(runs: dict[str, StoredRun]) -> None:
@@ -99,25 +101,30 @@ def test_third_state_names_the_zap_under_the_read_lock(runs: dict[str, StoredRun
 
 
 def test_a_dropped_lock_is_drawn_as_the_window(runs: dict[str, StoredRun]) -> None:
-    text, lines = _diagram(runs, "vm_dead-mmap-fixed", "MunmapAtomic")
+    text, lines = _diagram(runs, "vm_dead-mmap-fixed-observed", "MunmapAtomic")
     body = "\n".join(lines)
     assert "downgrade_write()" in body and "up_read()" in body
-    assert "down_write() again" in body
-    assert body.index("up_read()") < body.index("vma_link()") < body.index("down_write() again")
-    assert "mmap_fixed1's vma_link inserted vma [1,3) of mmap_fixed1, then munmap0's " \
-           "detach_vmas_to_be_unmapped detached vma [1,3)" in " ".join(text.split())
+    assert "down_write_killable() again" in body
+    # the observer's SIGSEGV fixes munmap's instant before the new mapping exists
+    assert body.index("up_read()") < body.index("// SIGSEGV") < body.index("vma_link()") \
+        < body.index("down_write_killable() again")
+    flat = " ".join(text.split())
+    assert "after fault2's access had seen the munmap take effect (SIGSEGV" in flat
+    assert "mmap_fixed1's vma_link inserted vma [1,3), then munmap0's " \
+           "detach_vmas_to_be_unmapped detached vma [1,3)" in flat
 
 
 def test_liveness_loop_folded(runs: dict[str, StoredRun]) -> None:
     text, lines = _diagram(runs, "detach_merged-starve", "MunmapCompletes")
     banner = next(i for i, line in enumerate(lines) if "then, forever" in line)
-    loop = lines[banner + 1:]
-    assert [line.strip() for line in loop] == ["up_read()", "down_read()"] * 2
-    assert "down_write_killable()" in "\n".join(lines[:banner])  # where munmap0 waits
+    loop = [line.strip() for line in lines[banner + 1:]]
+    # munmap0 queues (state 5, the loop's first) and waits while the readers take turns
+    assert loop[:2] == ["munmap() [1,3)", "down_write_killable()"]
+    assert loop[2:] == ["up_read()", "down_read()", "up_read()"]
     flat = " ".join(text.split())
     assert "munmap0 waits in down_write_killable() forever: munmap never returns." in flat
     assert "fault1_1 (read), fault1_2 (read), so munmap0 never gets it " \
-           "(reader-preferring rwsem)" in flat
+           "(hypothetical-reader-preferring rwsem)" in flat
 
 
 @pytest.mark.parametrize("run", ["example", "shapes"])
@@ -145,14 +152,14 @@ def test_unknown_labels_and_variables_are_drawn_by_name(runs: dict[str, StoredRu
 
     def rename(x: object) -> object:
         if isinstance(x, str):
-            return x.replace("munmap0_free_pgtables", "munmap0_free_pgd_range_v2")
+            return x.replace("munmap0_free_pgd_range", "munmap0_free_pgd_range_v2")
         if isinstance(x, dict):
             return {k: rename(y) for k, y in x.items()}
         return x
 
     states = tuple(dataclasses.replace(
         s, action=rename(s.action),
-        values={**rename(s.values), "wq": [] if s.number < 5 else ["munmap0"]})
+        values={**rename(s.values), "waitq2": [] if s.number < 5 else ["munmap0"]})
         for s in v.trace.states)
     trace = Trace(states, v.trace.loop_to, v.trace.stuttering)
     changed = dataclasses.replace(r, verdicts={**r.verdicts, v.prop: dataclasses.replace(
@@ -160,13 +167,13 @@ def test_unknown_labels_and_variables_are_drawn_by_name(runs: dict[str, StoredRu
     text = kernel.render_kernel(changed, "PageTableSafety")
     line = next(x for x in text.splitlines() if "free_pgd_range_v2()" in x)
     assert "// frees pt[1]" in line and _column(line) == 5  # under munmap() [1,3)
-    assert "free_pgtables" not in text.split("\n\n")[0]
+    assert "free_pgd_range()" not in text.split("\n\n")[0]
     # step 5 (find_vma) now changes a variable nobody knows: the full diagram shows it,
     # the short one does not draw a known lookup for it
     full = attachment.render(changed)
-    assert "wq: [] -> [munmap0]" in full
+    assert "waitq2: [] -> [munmap0]" in full
     assert "find_vma" not in text
-    rwsem = kernel.lookup("munmap0_rwsem_down_read_failed",
+    rwsem = kernel.lookup("munmap0_rwsem_wake_readers",
                           kernel.thread_info(r.model)["munmap0"], r.model.protocol.value,
                           ["munmap0", "fault1"])
     assert rwsem.role == kernel.LOCK and not rwsem.known
@@ -204,9 +211,9 @@ def test_html_shades_who_holds_mmap_sem(runs: dict[str, StoredRun]) -> None:
                       section, re.DOTALL)
     held = {n: re.findall(r'<td class="(hold-\w+|)"', cells) for n, cells in rows}
     assert held["2"] == ["", ""]  # munmap() has not taken the lock yet
-    assert held["4"] == ["hold-write", ""]  # down_write_killable (acquire)
-    assert held["8"] == ["hold-read", ""]  # downgrade_write
-    assert held["13"] == ["hold-read", "hold-read"]  # fault1's down_read
+    assert held["3"] == ["hold-write", ""]  # down_write_killable (the fast path)
+    assert held["7"] == ["hold-read", ""]  # downgrade_write
+    assert held["13"] == ["hold-read", "hold-read"]  # fault1's access: a fault, down_read
     assert "Who holds mmap_sem after each step" in section + html
 
 

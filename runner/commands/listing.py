@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS, PROTOCOL_DESCRIPTIONS, THREAD_DESCRIPTIONS
+from gen.model import (
+    MUTATION_DESCRIPTIONS, PROPERTIES, PROPERTY_DESCRIPTIONS, PROTOCOL_DESCRIPTIONS,
+    THREAD_DESCRIPTIONS,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
         ("Protocols", [(p.value, d) for p, d in PROTOCOL_DESCRIPTIONS.items()]),
         ("Thread kinds", [(k.value, d) for k, d in THREAD_DESCRIPTIONS.items()]),
         ("Properties", [(p, PROPERTY_DESCRIPTIONS[p]) for p in PROPERTIES]),
+        ("Mutations (mutation = ..., broken variants for negative controls)",
+         [(m.value, d) for m, d in MUTATION_DESCRIPTIONS.items()]),
     ]
     for i, (title, rows) in enumerate(sections):
         if i:

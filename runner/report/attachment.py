@@ -146,8 +146,10 @@ def certificate_body(c: Certificate, model: str) -> list[str]:
         out.append(f"  {key:<13} {name}, sha256:")
         out.append(f"    {digest or '(file missing: cannot hash it)'}")
     if c.command:
-        out.append(f"  reproduce     in the model's directory ({model}/ of the run):")
-        out += textwrap.wrap(c.command, WIDTH - 4, initial_indent="    ",
+        out += textwrap.wrap(f"in the model's directory ({model}/ of the run):", WIDTH,
+                             initial_indent="  reproduce     ", subsequent_indent=" " * 16,
+                             break_on_hyphens=False)
+        out += textwrap.wrap(c.command, WIDTH, initial_indent="    ",
                              subsequent_indent="      ", break_on_hyphens=False)
     return out
 
@@ -167,8 +169,13 @@ def verdict_lines(result: ModelResult) -> list[str]:
                      "  ")
     wz = result.max_write_hold
     wz_text = ("unknown (no safety run completed)" if wz is None else str(wz))
-    out += ["", *_fill(f"Most present pages zapped while munmap holds mmap_sem for write: "
-                       f"{wz_text} (write_hold_bound {result.model.write_hold_bound}).", "  ")]
+    parts = ""
+    if result.max_write_zap is not None and result.max_write_munlock is not None:
+        parts = (f": at most {result.max_write_zap} present page(s) zapped and "
+                 f"{result.max_write_munlock} page(s) munlocked")
+    out += ["", *_fill(f"Most per-page work munmap did while holding mmap_sem for write: "
+                       f"{wz_text}{parts} (write_hold_bound {result.model.write_hold_bound}).",
+                       "  ")]
     return out
 
 

@@ -62,6 +62,18 @@ def thread_names(model: Model) -> tuple[list[str], list[str]]:
     return names, prefixes
 
 
+def fault_addresses(model: Model) -> dict[str, int]:
+    """Thread name -> the page its access is at, for the threads that have one."""
+    names, _ = thread_names(model)
+    out, i = {}, 1
+    for t in model.threads:
+        for _ in range(t.count):
+            if t.addr is not None:
+                out[names[i]] = t.addr
+            i += 1
+    return out
+
+
 def _fold(all_steps: Sequence[Step], keep: set[int], loop_from: int | None) -> list[Row]:
     """A row per step; consecutive steps of one thread that change nothing relevant share one.
 
@@ -146,7 +158,8 @@ def build(model: Model, verdict: Verdict) -> RaceDiagram | None:
             why = explain.deadlock(last.values, pcs)
         else:
             why = explain.safety(verdict.prop, all_steps, last.values, names,
-                                 model.ptes_per_table, model.write_hold_bound)
+                                 model.ptes_per_table, model.write_hold_bound,
+                                 fault_addresses(model))
     rows = _fold(all_steps, keep, trace.loop_to if kind == "liveness" else None)
     by_number = {s.number: s.values for s in trace.states}
     rows = [dataclasses.replace(r, holds=tuple(lock_held(by_number[r.numbers[-1]], t)

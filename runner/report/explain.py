@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gen.model import PROPERTY_DESCRIPTIONS
-from runner.report.steps import Step, content
+from runner.report.steps import Step, content, vma_text
 
 
 def _pte_changes(step: Step) -> list[tuple[int, str, str]]:
@@ -47,7 +47,7 @@ def _munmap_of(values: Mapping[str, Any], page: int, threads: Sequence[str]) -> 
 
 
 def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: Sequence[str],
-           ptes_per_table: int, bound: int) -> str:
+           ptes_per_table: int, bound: int, addrs: Mapping[str, int] | None = None) -> str:
     """Why the last step of `steps` breaks the invariant `prop`."""
     if not steps:
         return f"the initial state already breaks {prop} ({PROPERTY_DESCRIPTIONS.get(prop, '')})."
@@ -56,19 +56,38 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
     if prop == "NoThirdState":
         zero = [(p, o) for p, o, n in _pte_changes(step) if n == "zero page"]
         page = zero[0][0] if zero else None
+        what = "the zero page"
+        if page is None and "SIGBUS" in step.changes:
+            page, what = (addrs or {}).get(t), "SIGBUS"
         if page is not None:
             m = _munmap_of(last, page, threads)
             zapper = _who_zapped(steps, page, step.number)
-            how = f": {_where(zapper)} had zapped it while its VMA stayed mapped" if zapper else ""
-            return (f"{t}'s read fault at page {page} returns the zero page, though page {page} "
-                    f"was mapped with its original content when {m}'s munmap started{how}; "
+            fv = (last.get("fv") or {}).get(t)
+            stays = f"its VMA {vma_text(fv)} still mapped" if isinstance(fv, dict) and \
+                fv.get("start") else "its VMA still there"
+            how = f": {_where(zapper)} had zapped it, with {stays}" if zapper else ""
+            return (f"{t}'s read fault at page {page} returns {what}, though page {page} "
+                    f"was mapped with data by the same mapping when {m}'s munmap started{how}; "
                     f"the thread sees a third state, neither its data nor SIGSEGV.")
     if prop == "NoLostWrite":
         lost = [(p, o) for p, o, n in _pte_changes(step) if o.startswith("data(") and n == "none"]
         if lost:
             page, old = lost[0]
-            return (f"{_where(step)} zaps page {page}, which held {old}, while the VMA mapping "
-                    f"it is still in the tree and not dead: that write is lost.")
+            return (f"{_where(step)} zaps page {page}, which held {old}, written into a VMA "
+                    f"that survives the unmap (still in the tree, mapped there after the "
+                    f"range was detached): that write is lost.")
+        freed = [c.split("]")[0][3:] for c in step.changes if c.startswith("pt[")
+                 and c.endswith("present -> none")]
+        pte = last.get("pte") or []
+        for table_no in freed:
+            pages = [i for i, c in enumerate(pte, start=1)
+                     if (i - 1) // ptes_per_table + 1 == int(table_no) and str(c) not in
+                     ("none", "orig", "zero")]
+            if pages:
+                return (f"{_where(step)} frees page table pt[{table_no}], which maps page "
+                        f"{pages[0]} "
+                        f"holding {content(pte[pages[0] - 1])} of a VMA that survives the "
+                        f"unmap: that write is lost with its page table.")
     if prop == "PageTableSafety":
         if last.get("res", {}).get(step.thread) == "stale":
             walk = next((s for s in reversed(steps) if s.thread == step.thread
@@ -90,17 +109,28 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
     if prop == "MunmapAtomic":
         if step.label and step.label.endswith("detach_vmas_to_be_unmapped"):
             gone = [c[len("vma "):-len(" detached")] for c in step.changes if c.endswith("detached")]
-            return (f"{_where(step)} removes {', '.join(gone) or 'a VMA'}, mapped in its range "
-                    f"after {t}'s munmap had begun removing it: munmap removes more than its "
-                    f"range held at any one instant.")
+            seer = next((s for s in reversed(steps) if s.number < step.number
+                         and any(c.startswith(f"sees {t}") for c in s.changes)), None)
+            if seer is not None:
+                return (f"{_where(step)} removes {', '.join(gone) or 'a VMA'}, mapped in its "
+                        f"range after {seer.thread}'s access had seen the munmap take effect "
+                        f"(SIGSEGV, step {seer.number}): "
+                        f"no single instant of the munmap explains both.")
+            return (f"{_where(step)} removes {', '.join(gone) or 'a VMA'}, part of a mapping "
+                    f"made after {t}'s munmap started, while another part of that mapping stays "
+                    f"on a page {t} had already unmapped: no single instant of the munmap "
+                    f"explains both.")
         return (f"{t} finds original content in the munmap range after a fault had already "
                 f"seen another page of it gone (SIGSEGV): munmap is not atomic to observers.")
     if prop == "WriteHoldBound":
-        wz = last.get("wz", {})
-        over = [(m, n) for m, n in wz.items() if isinstance(n, int) and n > bound]
+        wz, wm = last.get("wz", {}), last.get("wm", {})
+        over = [(m, n, wm.get(m) or 0) for m, n in wz.items()
+                if isinstance(n, int) and n + (wm.get(m) or 0) > bound]
         if over:
-            m, n = over[0]
-            return (f"{m} has zapped {n} present page(s) while holding mmap_sem for write "
+            m, n, locked = over[0]
+            work = f"zapped {n} present page(s)" + (f" and munlocked {locked} page(s)"
+                                                     if locked else "")
+            return (f"{m} has {work} while holding mmap_sem for write "
                     f"(write_hold_bound = {bound}); {_where(step)} is the last of them.")
     if prop == "RwsemExclusive":
         writer, readers = last.get("writer"), last.get("readers") or []
@@ -162,7 +192,9 @@ READS: dict[str, tuple[str, tuple[str, ...]]] = {
 # Label (without thread prefix; matched as a suffix) -> the registers the step acts on.
 # A step not listed may act on any register of its thread.
 USES: dict[str, tuple[str, ...]] = {
-    "free_pgtables": ("fl", "ce", "det"),
+    "free_pgd_range": ("fl", "ce", "det"),
+    "free_pgtables": (),  # reads its arguments afresh (prev->vm_end, next->vm_start)
+    "detach_vmas_to_be_unmapped": (),  # looks the tree up afresh
     "zap_pte_range": ("det",),
     "remove_vma_list": ("det",),
     "handle_pte_fault": ("walked", "fv"),
@@ -170,7 +202,8 @@ USES: dict[str, tuple[str, ...]] = {
     "expand_stack": ("fv",),
 }
 # Shared variables that only record history for the properties: never a cause.
-HISTORY = frozenset({"broken", "committed", "mapped_after", "segv_seen", "snap", "stale", "pc"})
+HISTORY = frozenset({"broken", "committed", "mapped_after", "segv_seen", "snap", "stale", "pc",
+                     "passed", "advised", "nextid"})
 
 
 @dataclass(frozen=True)

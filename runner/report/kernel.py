@@ -64,18 +64,22 @@ _DO_MUNMAP = {
     "unmap_region": _c("munmap > do_munmap > unmap_region()"),
     "zap_pte_range": _c("munmap > do_munmap > unmap_region > zap_pte_range()"),
     "free_pgtables": _c("munmap > do_munmap > unmap_region > free_pgtables()"),
+    "free_pgd_range": _c("munmap > do_munmap > unmap_region > free_pgtables > free_pgd_range()"),
     "remove_vma_list": _c("munmap > do_munmap > remove_vma_list()"),
 }
 _LOCKS = {
     "down_write": _c("munmap > down_write()", LOCK),
     "down_write_killable": _c("munmap > down_write_killable()", LOCK),
     "rwsem_down_write_slowpath": _c("munmap > down_write()", LOCK),
+    "rwsem_down_write_failed": _c("munmap > down_write()", LOCK),
+    "rwsem_optimistic_spin": _c("munmap > down_write()", LOCK),
     "up_write": _c("munmap > up_write()", LOCK),
     "up_read": _c("munmap > up_read()", LOCK),
 }
 _MADVISE = {
     "madvise": _c("madvise", ENTRY),
     "down_read": _c("madvise > down_read()", LOCK),
+    "rwsem_down_read_failed": _c("madvise > down_read()", LOCK),
     "madvise_dontneed": _c("madvise > madvise_dontneed()"),
     "zap_page_range": _c("madvise > madvise_dontneed > zap_page_range()"),
     "madvise_up_read": _c("madvise > up_read()", LOCK),
@@ -91,12 +95,15 @@ STEPS: dict[str, dict[str, Call]] = {
     },
     "fault": {
         "down_read": _c("page fault > do_page_fault > down_read()", LOCK),
+        "rwsem_down_read_failed": _c("page fault > do_page_fault > down_read()", LOCK),
         "find_vma": _c("page fault > do_page_fault > find_vma()"),
         "expand_stack": _c("page fault > do_page_fault > expand_stack()"),
         "handle_mm_fault": _c("page fault > do_page_fault > handle_mm_fault()"),
         "handle_pte_fault": _c("page fault > do_page_fault > handle_mm_fault > "
                                "handle_pte_fault()"),
         "up_read": _c("page fault > do_page_fault > up_read()", LOCK),
+        # the MMU uses a present pte (no fault); else this step enters the page fault
+        "access": _c("access > MMU: the pte is present, no fault"),
     },
     "mmap_fixed": {
         "mmap_region": _c("mmap", ENTRY),
@@ -143,6 +150,7 @@ ROOTS = {
     "madvise": "madvise(MADV_DONTNEED) {range}",
     "mmap": "mmap(MAP_FIXED) {range}",
     "page fault": "page fault at {addr} ({access})",
+    "access": "{access} at page {addr}",
 }
 
 # The phrases of steps.describe, as the diagram's comments (present tense) and in the
@@ -173,12 +181,16 @@ _RULES: list[tuple[str, str, str, str]] = [
     (r"read -> (.+)", r"reads \1", r"read \1", "read"),
     (r"zapped under down_write: (\d+)", r"\1 zapped under down_write",
      r"zapped \1 under down_write", "write"),
+    (r"munlocked under down_write: (\d+)", r"\1 munlocked under down_write",
+     r"munlocked \1 under down_write", "write"),
+    (r"load \(no fault\) -> (.+)", r"loads \1 (no fault)", r"loaded \1 without a fault", "read"),
+    (r"SIGBUS", "SIGBUS", "got SIGBUS", "write"),
     (r"uses a freed page table", "uses a freed page table", "used a freed page table",
      "write"),
 ]
 GENERIC = re.compile(r"\w+: .* -> .*")  # steps.describe's form for a variable it does not know
-_DROP = re.compile(r"^(range |writer = |waitw |readers |BREAKS |done$|writes its data$)"
-                   r"|'s walked table freed$")
+_DROP = re.compile(r"^(range |writer = |waitw |readers |queues as a |leaves the queue: |sees .* "
+                   r"taken effect$|BREAKS |done$|writes its data$)|'s walked table freed$")
 
 
 def phrase(change: str) -> tuple[str, str, str] | None:
@@ -400,6 +412,8 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
         chain = explain.root_cause(all_steps, values, names)
     named = {c.user.number for c in chain} | {c.writer.number for c in chain} | {
         c.reader.number for c in chain if c.reader is not None}
+    if verdict.prop == "MunmapAtomic":  # the observations that fix munmap's instant
+        named |= {st.number for st in all_steps if "SIGSEGV" in st.changes}
     index = {st.number: i for i, st in enumerate(all_steps)}
     where = set().union(*(explain.written(values[index[n]], values[index[n] + 1], names)
                           for n in named | ({breaking} if breaking else set())))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gen.model import parse_model
+from gen.model import RWSEM_RENAMED, parse_model
 from runner.check import ModelResult, RunRecord, Simulation
 from runner.errors import ConfigError
 from runner.judge import Verdict
@@ -58,6 +58,8 @@ def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> Mo
     """A ModelResult from its to_dict() form; `directory` is where its files are now."""
     try:
         model_table = {k: v for k, v in d["model"].items() if k != "source"}
+        if model_table.get("rwsem") in RWSEM_RENAMED:  # stored before the rename
+            model_table["rwsem"] = RWSEM_RENAMED[model_table["rwsem"]].value
         model = parse_model(model_table, d["model"].get("source", where), 0)
         sim = d.get("simulate")
         return ModelResult(
@@ -67,7 +69,8 @@ def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> Mo
             max_write_hold=d.get("max_write_hold"), distinct_states=d.get("distinct_states"),
             depth=d.get("depth"), seconds=float(d.get("seconds") or 0.0),
             tlc_version=d.get("tlc_version"), tlc_revision=d.get("tlc_revision"),
-            simulate=Simulation(sim["behaviours"], sim["depth"]) if sim else None)
+            simulate=Simulation(sim["behaviours"], sim["depth"]) if sim else None,
+            max_write_zap=d.get("max_write_zap"), max_write_munlock=d.get("max_write_munlock"))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"{where}: not a result of mmcheck check ({type(e).__name__}: {e}); "
                           f"run mmcheck check again") from None
