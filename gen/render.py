@@ -127,6 +127,16 @@ class Rendered:
         """The template line that produced line `line` (1-based) of the text."""
         return self.sources[line - 1] if 0 < line <= len(self.sources) else None
 
+    def place(self, src: Source) -> str:
+        """A source as the user opens it: each template by its path, e.g.
+        `specs/templates/mm.j2:42 (from /home/me/protocols/mine.tla.j2:11)`."""
+        def at(name: str, line: int) -> str:
+            path = _template_file(self.model, name)
+            return f"{_show(path) if path else name}:{line}"
+
+        return at(src.template, src.line) + "".join(
+            f" (from {at(t, n)})" for t, n in reversed(src.via))
+
     def labels(self) -> dict[str, tuple[int, Source | None]]:
         """Each PlusCal label: its line in the text (the same in the translated spec, above
         the translation) and the template line that wrote it."""

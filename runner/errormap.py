@@ -18,10 +18,6 @@ _DEFINITION = re.compile(r"^(\w+)\s*(?:\([^)]*\))?\s*==")
 _FAILED = "PlusCal translation failed: "
 
 
-def _at(src: Source | None) -> str | None:
-    return str(src) if src is not None else None
-
-
 def translated_line_source(rendered: Rendered, translated: str, line: int) -> Source | None:
     """The template line behind line `line` of the translated module."""
     lines = translated.split("\n")
@@ -53,8 +49,9 @@ def translation_error(e: TranslationError, rendered: Rendered) -> TranslationErr
         return e
     message = str(e)
     spec, _, reason = message.partition(_FAILED)
-    return TranslationError(f"{src}: {_FAILED}{reason or message} (at {spec.rstrip(': ')} as "
-                            f"rendered for model {rendered.model.name})", e.line)
+    return TranslationError(f"{rendered.place(src)}: {_FAILED}{reason or message} (at "
+                            f"{spec.rstrip(': ')} as rendered for model {rendered.model.name})",
+                            e.line)
 
 
 def spec_message(message: str, rendered: Rendered, translated: str) -> str:
@@ -64,4 +61,6 @@ def spec_message(message: str, rendered: Rendered, translated: str) -> str:
     if not m or m.group(3) != rendered.module:
         return message
     src = translated_line_source(rendered, translated, int(m.group(1)))
-    return f"{src}: {message}" if src is not None else message
+    if src is None:
+        return message
+    return f"{rendered.place(src)}: " + " ".join(message.split())

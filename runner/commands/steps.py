@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             incomplete.append(d)
             print(f"    MISSING  {', '.join(d.missing())}")
     for d in incomplete:
-        print(f"mmcheck: {_show(args.file)}:{d.line}: macro {d.name}: its doc comment lacks "
-              f"{', '.join(d.missing())} (see README \"Writing a protocol\")", file=sys.stderr)
+        what = ("has no doc comment" if d.doc_name is None
+                else f"its doc comment lacks {', '.join(d.missing())}")
+        print(f"mmcheck: {_show(args.file)}:{d.line}: macro {d.name} {what} (see README "
+              f"\"Writing a protocol\")", file=sys.stderr)
     return 1 if incomplete else 0

@@ -143,7 +143,10 @@ def legend(table: CompactTable, short: bool = True) -> str:
     if "WriteHoldBound" in used:
         parts.append(("WHB (n) = WriteHoldBound" if short else "WriteHoldBound (n)")
                      + f", n the {WZAP}")
-    parts.append("- every property holds; blank: the pair is not checked")
+    if any(not c.items for c in table.cells.values()):
+        parts.append("- every property holds")
+    if len(table.cells) < len(table.scenarios) * len(table.protocols):
+        parts.append("blank: the pair is not checked")
     kinds = {i.kind for c in table.cells.values() for i in c.items}
     if kinds & {"unexpected", "missing"}:
         parts.append("! marks a verdict that differs from its expectation (" +
@@ -260,10 +263,11 @@ class Problem:
 
     def line(self) -> str:
         what = (f"{self.props[0]} {self.verdict} (expected {self.expected})"
-                if len(self.props) == 1 else
+                if len(self.props) == 1 else f"every property {self.verdict}"
+                if set(self.props) == set(PROPERTIES) else
                 f"{len(self.props)} properties {self.verdict} ({', '.join(self.props)})")
-        return f"{self.result.model.name}: {what}" + (f": {self.message}" if self.message
-                                                      else "")
+        message = " ".join(self.message.split())  # one line
+        return f"{self.result.model.name}: {what}" + (f": {message}" if message else "")
 
 
 def problems(results: Sequence[ModelResult]) -> list[Problem]:
