@@ -37,44 +37,38 @@ def test_what_new_fixes_and_breaks_from_stored_results() -> None:
     assert "<td class=\"num more\"><a href=\"madvise_user-fault/attachment.txt\">1</a></td>" in html
 
 
-FIXED = '''{#---
-name = "detach_fixed"
-description = "detach_merged, but no downgrade next to a stack VMA (test copy)"
-kernel = "torvalds/linux 246c320a8cfe"
----#}
-{% extends "base.tla.j2" %}
-{% block munmap_body %}
-{{ mm.down_write(P, munmap=true, killable=true) }}
-{{ mm.find_split_munlock_detach(P, true) }}
-{{ P }}_downgrade_check:  \\* no downgrade next to a VM_GROWSDOWN/VM_GROWSUP VMA
-  if (FindVma(hi[self]) # NoVma /\\ "growsdown" \\in FindVma(hi[self]).flags)
-     \\/ (PrevVma(lo[self]) # NoVma /\\ "growsup" \\in PrevVma(lo[self]).flags) then
-    goto {{ P }}_unmap_region;
-  end if;
-{{ mm.downgrade_write(P) }}
-{{ mm.unmap_region(P, true) }}
-{{ P }}_remove_vma_list:
-  det[self] := {};
-{{ P }}_vm_munmap_unlock:
-  if writer = self then writer := Nobody; else readers := readers \\ {self}; end if;
-{% endblock %}
-'''
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_walkthrough() -> tuple[str, str]:
+    """The template of README "Writing a protocol", and the output it says compare prints."""
+    text = README.read_text().split("## Writing a protocol", 1)[1]
+    template = text.split("```jinja\n", 1)[1].split("```", 1)[0]
+    said = text.split("the answer:\n\n", 1)[1].split("\n\n   and the same", 1)[0]
+    return template, "\n".join(line[7:] for line in said.split("\n"))
 
 
 @pytest.mark.java
-def test_compare_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_readme_walkthrough_end_to_end(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """README "Writing a protocol", followed: mmcheck new, the template as the README gives
+    it, list, compare; the output is what the README says (on the scenarios it names and
+    one more, to keep the test short)."""
     protocols = tmp_path / "protocols"
     protocols.mkdir()
-    (protocols / "detach_fixed.tla.j2").write_text(FIXED)
+    assert main(["new", "detach_fixed", "--from", "detach_merged", "--dir", str(protocols)]) == 0
+    template, said = readme_walkthrough()
+    (protocols / "detach_fixed.tla.j2").write_text(template)
+    assert main(["list", "--protocols", str(protocols)]) == 0
+    assert "detach_fixed    Linux 5.8 (246c320a8cfe)" in capsys.readouterr().out
     cache = ["--cache-dir", str(tmp_path / "cache")]
     out = tmp_path / "out"
     assert main(["compare", "detach_merged", "detach_fixed", "--protocols", str(protocols),
-                 "--scenarios", "growsdown", "fault", "--out", str(out), *cache]) == 1
+                 "--scenarios", "growsdown", "growsup", "fault", "--out", str(out), *cache]) == 1
     printed = capsys.readouterr().out
-    assert "detach_fixed fixes (violated by detach_merged, holds with detach_fixed):\n" \
-           "  growsdown  NoLostWrite, PageTableSafety" in printed
-    assert "detach_fixed breaks (holds with detach_merged, violated by detach_fixed):\n" \
-           "  growsdown  WriteHoldBound" in printed
+    assert said.replace("   NoLostWrite", "  NoLostWrite").replace("   WriteHold", "  WriteHold") \
+        in printed, printed
+    assert "  growsdown              0             2  <- more" in printed
     assert "growsdown: WriteHoldBound (model detach_fixed-growsdown" in printed
     for name in ("compare.txt", "compare.md", "compare.html", "report.html", "results.json",
                  "detach_fixed-growsdown/attachment.txt", "detach_merged-fault/sources.json"):

@@ -56,8 +56,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def models_to_compare(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
     """BASE's and NEW's model of every chosen scenario, validated before anything runs."""
     from gen.protocols import discover, lookup
-    from gen.scenarios import (check_scenario_name, load_scenarios, matrix_expectations,
-                               pair_model, protocol_parameters)
+    from gen.scenarios import (
+        check_scenario_name,
+        load_scenarios,
+        matrix_expectations,
+        pair_model,
+        protocol_parameters,
+    )
     from runner.errors import ConfigError
 
     protocols = discover(args.protocols)

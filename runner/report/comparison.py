@@ -196,8 +196,8 @@ def render_md(c: Comparison, style: str = "full") -> str:
         for p, prop in c.broken:
             name = p.new.model.name
             out += [f"### {_md(p.scenario)}: {prop}", "",
-                    f"[{name}]({name}/{ATTACHMENT}); as a table in "
-                    f"[report.html](report.html#model-{name}-{prop}).", "", "```"]
+                    (f"[{name}]({name}/{ATTACHMENT}); as a table in "
+                     f"[report.html](report.html#model-{name}-{prop})."), "", "```"]
             out += diagram_text(p.new, prop, 80, style)
             out += ["```", ""]
     return "\n".join(out)

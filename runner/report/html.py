@@ -102,11 +102,16 @@ def _row_links(r: ModelResult, d: diagram.RaceDiagram, sources: dict[str, Any],
             src = place.get("source") or {}
             name, line = src.get("template"), src.get("line")
             if name and line:
-                f = files.get(name) or {}
-                key = templates.key(name, f.get("text") if isinstance(f, dict) else None)
-                via = "".join(f" (from {t}:{n})" for t, n in reversed(src.get("via", [])))
-                links.append(Link(f"{name}:{line}", f"#tpl-{key}-L{line}" if key else None,
-                                  f"{label}: written at {name}:{line}{via}"))
+                calls = [tuple(c) for c in src.get("via", [])]
+                via = "".join(f" (from {t}:{n})" for t, n in reversed(calls))
+                places = [(name, line, f"{label}: written at {name}:{line}{via}")]
+                if calls and calls[0][0] != name:  # the protocol's line that called the step
+                    t, n = calls[0]
+                    places.append((t, n, f"{label}: {name}:{line} is called from {t}:{n}"))
+                for t, n, title in places:
+                    f = files.get(t) or {}
+                    key = templates.key(t, f.get("text") if isinstance(f, dict) else None)
+                    links.append(Link(f"{t}:{n}", f"#tpl-{key}-L{n}" if key else None, title))
             if place.get("spec_line"):
                 links.append(Link(f"spec:{place['spec_line']}", f"{r.model.name}/{r.spec}",
                                   f"{label}: line {place['spec_line']} of {r.spec}"))
