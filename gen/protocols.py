@@ -43,13 +43,13 @@ DEFAULT_FAULT_PATH = "page_fault"
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # a TLA+ module name, and no '-' (model names)
 FRONT_KEYS = {"name", "description", "kernel", "fault_path", "options"}
 OPTION_KEYS = {"values", "default", "description"}
-# Names an option may not take: the model keys and what render() passes to every template.
+# Names an option may not take, besides the model keys (gen.model.MODEL_KEYS): what
+# render() passes to every template, and the matrix's words.
 RESERVED = {
-    "name", "protocol", "pages", "ptes_per_table", "munmap", "vmas", "threads", "section_pages",
-    "threshold_pages", "write_hold_bound", "rwsem", "expect", "description", "model", "module",
-    "protocol_description", "kernel_ref", "groups", "munmap_groups", "fault_groups",
-    "mmap_groups", "madvise_groups", "repeat_consts", "init_vmas", "symmetry",
+    "model", "module", "protocol_description", "kernel_ref", "groups", "munmap_groups",
+    "fault_groups", "mmap_groups", "madvise_groups", "repeat_consts", "init_vmas", "symmetry",
     "thread_summary", "options", "fault_path", "tla", "range_case", "scenario", "parameters",
+    "violated",
 }
 OptionValue = str | int | bool
 
@@ -158,18 +158,20 @@ def front_matter(text: str, path: Path) -> dict[str, Any]:
         raise ConfigError(f"{_where(path)}: not valid TOML: {e}") from None
 
 
-def _text(path: Path, table: dict[str, Any], key: str) -> str:
+def _text(path: Path, table: dict[str, Any], key: str, label: str | None = None) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{_where(path, key)}: missing or empty (a one-line string)")
+        raise ConfigError(f"{_where(path, label or key)}: missing or empty (a one-line string)")
     if "\n" in value.strip():
-        raise ConfigError(f"{_where(path, key)}: must be one line")
+        raise ConfigError(f"{_where(path, label or key)}: must be one line")
     return value.strip()
 
 
 def _option(path: Path, name: str, table: Any) -> Option:
+    from gen.model import MODEL_KEYS  # gen.model imports this module
+
     key = f"options.{name}"
-    if not NAME.match(name) or name in RESERVED:
+    if not NAME.match(name) or name in RESERVED | MODEL_KEYS:
         raise ConfigError(f"{_where(path, key)}: option name {name!r} is "
                           + ("reserved (a model key or a template variable)" if NAME.match(name)
                              else "not a name (letters, digits and '_')"))
@@ -196,7 +198,8 @@ def _option(path: Path, name: str, table: Any) -> Option:
     if "description" not in table:
         raise ConfigError(f"{_where(path, key + '.description')}: missing (one line saying "
                           f"what the option changes)")
-    return Option(name, tuple(values), default, _text(path, table, "description"))
+    return Option(name, tuple(values), default,
+                  _text(path, table, "description", key + ".description"))
 
 
 def parse_protocol(path: Path, text: str | None = None, builtin: bool = False) -> Protocol:
