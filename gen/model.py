@@ -1,9 +1,12 @@
 """The model: what one scenario of one munmap protocol contains.
 
-A model file (TOML) holds `[[model]]` tables; `load_models` reads and validates
-them into frozen dataclasses.  Nothing here knows about TLA+, Java or TLC.
-Every problem is reported as a one-line `ConfigError` naming the file, the
-model and the key; a file with any problem yields no models at all.
+A model file (TOML) holds `[[model]]` tables, or it is a matrix file pairing the
+protocols with the scenarios of a scenario file (gen/scenarios.py); `load_models`
+reads and validates either into frozen dataclasses.  Protocols are templates, found
+by gen/protocols.py; a model names one and may set the options it declares.  Nothing
+here knows about TLA+, Java or TLC.  Every problem is reported as a one-line
+`ConfigError` naming the file, the model and the key; a file with any problem yields
+no models at all.
 """
 from __future__ import annotations
 
@@ -14,28 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from gen.protocols import OptionValue, Protocol, Protocols, discover, unknown_protocol
 from runner.errors import ConfigError
-
-
-class Protocol(str, Enum):
-    BASELINE = "baseline"
-    SECTIONS = "sections"
-    MADVISE_USER = "madvise_user"
-    MADVISE_KERNEL = "madvise_kernel"
-    VM_DEAD = "vm_dead"
-    DETACH_POSTED = "detach_posted"
-    DETACH_MERGED = "detach_merged"
-
-
-PROTOCOL_DESCRIPTIONS = {
-    Protocol.BASELINE: "Linux <= 4.19: the whole munmap under down_write",
-    Protocol.SECTIONS: "unmap section by section, each a baseline unmap under its own down_write",
-    Protocol.MADVISE_USER: "userspace MADV_DONTNEED under down_read, then a baseline munmap",
-    Protocol.MADVISE_KERNEL: "as madvise_user, done by the kernel for ranges >= threshold_pages",
-    Protocol.VM_DEAD: "RFC v4: mark VM_DEAD, downgrade, zap, then do_munmap under down_write again",
-    Protocol.DETACH_POSTED: "Kirill's proposal: detach under down_write, downgrade, zap and free",
-    Protocol.DETACH_MERGED: "Linux 4.20 (dd2283f2605e): detach, downgrade_write, unmap_region",
-}
 
 
 class ThreadKind(str, Enum):
@@ -158,11 +141,12 @@ class Thread:
 @dataclass(frozen=True)
 class Model:
     name: str
-    protocol: Protocol
+    protocol: str  # the protocol's name
     pages: int
     ptes_per_table: int
     munmap: tuple[int, int]
     vmas: tuple[Vma, ...]
+    definition: Protocol  # what the protocol's template declares (gen/protocols.py)
     threads: tuple[Thread, ...] = ()
     section_pages: int = 1
     threshold_pages: int = 0
@@ -173,6 +157,7 @@ class Model:
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
+    options: dict[str, OptionValue] = field(default_factory=dict)  # every declared option
 
     def expected(self, prop: str) -> str:
         return self.expect.get(prop, "holds")
@@ -180,7 +165,7 @@ class Model:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "protocol": self.protocol.value,
+            "protocol": self.protocol,
             "pages": self.pages,
             "ptes_per_table": self.ptes_per_table,
             "munmap": {"start": self.munmap[0], "end": self.munmap[1]},
@@ -194,7 +179,9 @@ class Model:
             "mutation": self.mutation.value,
             "expect": dict(self.expect),
             "description": self.description,
+            **self.options,
             "source": self.source,
+            "protocol_definition": self.definition.to_dict(),
         }
 
 
@@ -216,13 +203,17 @@ MAX_THREADS = 8
 
 
 class _Where:
-    """Builds one-line errors: `FILE: model NAME: KEY: problem`."""
+    """Builds one-line errors: `FILE: model NAME: KEY: problem`.  `key_paths` names another
+    file (or place) for some top-level keys: a model built from a scenario and a matrix."""
 
-    def __init__(self, path: str, model: str | None = None):
-        self.path, self.model = path, model
+    def __init__(self, path: str, model: str | None = None,
+                 key_paths: dict[str, str] | None = None):
+        self.path, self.model, self.key_paths = path, model, key_paths or {}
 
     def error(self, key: str, problem: str) -> ConfigError:
-        where = f"{self.path}: " + (f"model {self.model!r}: " if self.model else "")
+        top = key.split(".")[0].split("[")[0]
+        path = self.key_paths.get(top, self.path)
+        where = f"{path}: " + (f"model {self.model!r}: " if self.model else "")
         return ConfigError(f"{where}{key}: {problem}")
 
 
@@ -303,8 +294,23 @@ def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
     return Thread(kind, count, start=start, end=end)
 
 
-def parse_model(table: Any, path: str, index: int) -> Model:
-    """Validate one `[[model]]` table."""
+def _option_values(where: _Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:
+    """The protocol's options: the model's value where it sets one, else the default."""
+    out: dict[str, Any] = {}
+    for o in protocol.options:
+        value = table.get(o.name, o.default)
+        if value not in o.values or type(value) is not type(o.default):
+            shown = " | ".join(repr(v) if isinstance(v, str) else str(v) for v in o.values)
+            raise where.error(o.name, f"{value!r} is not a value of {protocol.name}'s option "
+                                      f"{o.name} ({shown})")
+        out[o.name] = value
+    return out
+
+
+def parse_model(table: Any, path: str, index: int, protocols: Protocols | None = None,
+                key_paths: dict[str, str] | None = None) -> Model:
+    """Validate one `[[model]]` table; `protocols` are the ones it may name (default: those
+    discover() finds)."""
     if not isinstance(table, dict):
         raise _Where(path).error(f"model[{index}]", "must be a table")
     name = table.get("name")
@@ -313,12 +319,17 @@ def parse_model(table: Any, path: str, index: int) -> Model:
     if not all(c.isalnum() or c in "-_" for c in name):
         raise _Where(path).error(f"model[{index}].name",
                                  f"{name!r}: use letters, digits, '-' and '_' only")
-    where = _Where(path, name)
-    _unknown(where, "", table, MODEL_KEYS)
-    for required in ("protocol", "pages", "ptes_per_table", "munmap", "vmas"):
+    where = _Where(path, name, key_paths)
+    if "protocol" not in table:
+        raise where.error("protocol", "missing")
+    known = protocols if protocols is not None else discover()
+    if not isinstance(table["protocol"], str) or table["protocol"] not in known:
+        raise where.error("protocol", unknown_protocol(table["protocol"], known))
+    protocol = known[table["protocol"]]
+    _unknown(where, "", table, MODEL_KEYS | {o.name for o in protocol.options})
+    for required in ("pages", "ptes_per_table", "munmap", "vmas"):
         if required not in table:
             raise where.error(required, "missing")
-    protocol = _choice(where, "protocol", table["protocol"], Protocol)
     pages = _int(where, "pages", table["pages"], 1, MAX_PAGES)
     ptes = _int(where, "ptes_per_table", table["ptes_per_table"], 1, pages)
     munmap = _range(where, "munmap", table["munmap"], pages)
@@ -370,20 +381,22 @@ def parse_model(table: Any, path: str, index: int) -> Model:
             raise where.error(f"expect.{prop}", f"must be \"holds\" or \"violated\", not {verdict!r}")
         expect[prop] = verdict
     return Model(
-        name=name, protocol=protocol, pages=pages, ptes_per_table=ptes, munmap=munmap,
-        vmas=vmas, threads=threads, section_pages=section_pages, threshold_pages=threshold,
-        write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap, mutation=mutation,
-        expect=expect, description=description,
-        source=path,
+        name=name, protocol=protocol.name, pages=pages, ptes_per_table=ptes, munmap=munmap,
+        vmas=vmas, definition=protocol, threads=threads, section_pages=section_pages,
+        threshold_pages=threshold, write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap,
+        mutation=mutation, expect=expect, description=description, source=path,
+        options=_option_values(where, table, protocol),
     )
 
 
-def parse_models(data: dict[str, Any], path: str) -> list[Model]:
+def parse_models(data: dict[str, Any], path: str,
+                 protocols: Protocols | None = None) -> list[Model]:
     _unknown(_Where(path), "", data, {"model"})
     tables = data.get("model")
     if not isinstance(tables, list) or not tables:
         raise _Where(path).error("model", "no [[model]] tables in the file")
-    models = [parse_model(t, path, i) for i, t in enumerate(tables)]
+    protocols = protocols if protocols is not None else discover()
+    models = [parse_model(t, path, i, protocols) for i, t in enumerate(tables)]
     seen: set[str] = set()
     for m in models:
         if m.name in seen:
@@ -405,15 +418,37 @@ def read_toml(path: str, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
-def load_models(*paths: str | Path) -> list[Model]:
-    """Read and validate model files; names must be unique across all of them."""
+def load_models(*paths: str | Path, protocols: Protocols | None = None) -> list[Model]:
+    """Read and validate model files (`[[model]]` files, or matrix files of protocol x
+    scenario pairs: gen/scenarios.py); names must be unique across all of them."""
+    from gen.scenarios import is_matrix, matrix_models
+
+    protocols = protocols if protocols is not None else discover()
     models: list[Model] = []
     seen: dict[str, str] = {}
     for p in paths:
         path = str(p)
-        for m in parse_models(read_toml(path, "model file"), path):
+        data = read_toml(path, "model file")
+        loaded = (matrix_models(data, path, protocols) if is_matrix(data)
+                  else parse_models(data, path, protocols))
+        for m in loaded:
             if m.name in seen:
                 raise _Where(path, m.name).error("name", f"duplicate model name (also in {seen[m.name]})")
             seen[m.name] = path
             models.append(m)
     return models
+
+
+def model_from_dict(d: dict[str, Any], where: str) -> Model:
+    """A model stored with a result (Model.to_dict): validated again, against the protocol
+    definition stored with it when there is one (the template may have moved or changed
+    since), else against the protocols found now."""
+    table = {k: v for k, v in d.items() if k not in ("source", "protocol_definition")}
+    if table.get("rwsem") in RWSEM_RENAMED:  # stored before the rename
+        table["rwsem"] = RWSEM_RENAMED[table["rwsem"]].value
+    stored = d.get("protocol_definition")
+    protocols = None
+    if isinstance(stored, dict):
+        p = Protocol.from_dict(stored)
+        protocols = Protocols({p.name: p}, ())
+    return parse_model(table, d.get("source") or where, 0, protocols)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from gen.model import INVARIANTS, PROPERTIES, Model
 from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
+from runner.errormap import spec_message, translation_error
+from runner.errors import TranslationError
 from runner.java import QUICK_JIT, JavaTools, cancel_all
 from runner.pcal import translate
 from runner.tlc import run_tlc
@@ -122,7 +124,7 @@ class ModelResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.model.name,
-            "protocol": self.model.protocol.value,
+            "protocol": self.model.protocol,
             "max_write_hold": self.max_write_hold,
             "max_write_zap": self.max_write_zap,
             "max_write_munlock": self.max_write_munlock,
@@ -157,8 +159,11 @@ class _ModelCheck:
     """The runs of one model, in order."""
 
     def __init__(self, model: Model, directory: Path, tools: JavaTools, cache: Cache | None,
-                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None):
+                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None,
+                 rendered: Rendered | None = None):
         self.model, self.dir, self.tools, self.cache = model, directory, tools, cache
+        self.rendered = rendered
+        self.spec_text = ""
         self.options, self.on_event, self.on_progress = options, on_event, on_progress
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
@@ -171,6 +176,7 @@ class _ModelCheck:
     def translate(self, rendered: Rendered) -> str:
         """Write the PlusCal as rendered and its translation; return the translated text."""
         write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
+        write_atomic(self.dir / "sources.json", rendered.sources_json())  # report's links
         spec = self.dir / rendered.filename
         key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
         cached = self.cache.get_text(key) if self.cache else None
@@ -178,7 +184,10 @@ class _ModelCheck:
             write_atomic(spec, cached)
             return cached
         write_atomic(spec, rendered.text)
-        translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+        try:
+            translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+        except TranslationError as e:  # point at the template line, not the generated file
+            raise translation_error(e, rendered) from None
         text = spec.read_text()
         if self.cache:
             self.cache.put_text(key, text)
@@ -197,6 +206,7 @@ class _ModelCheck:
             output, exit_code = hit
             write_atomic(log, output)
             result = parse_tlc_output(output, exit_code)
+            result = self._mapped(result)
         else:
             self.event("run", f"{name} ...")
             on_progress = self.on_progress
@@ -208,6 +218,7 @@ class _ModelCheck:
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
                 self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
+            result = self._mapped(result)
         s = result.stats
         self.runs.append(RunRecord(
             name, cfg.name, log.name, result.outcome.value, result.violated, s.distinct_states,
@@ -218,12 +229,19 @@ class _ModelCheck:
                    + (" (cached)" if hit is not None else ""))
         return result
 
+    def _mapped(self, result: TlcResult) -> TlcResult:
+        """A parse error names the template line behind the spec line SANY reports."""
+        if result.outcome is not Outcome.PARSE_ERROR or self.rendered is None:
+            return result
+        return replace(result, message=spec_message(result.message, self.rendered,
+                                                    self.spec_text))
+
     def check(self) -> ModelResult:
         started = time.monotonic()
+        rendered = self.rendered = self.rendered or render(self.model)  # before any file
         self.dir.mkdir(parents=True, exist_ok=True)
         self.event("start", "")
-        rendered = render(self.model)
-        spec_text = self.translate(rendered)
+        spec_text = self.spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
 
         simulated = self.options.simulate is not None
@@ -286,9 +304,11 @@ def _complete(result: TlcResult) -> bool:
 def check_model(model: Model, directory: Path, tools: JavaTools, *,
                 options: Options = Options(), cache: Cache | None = None,
                 on_event: Event | None = None,
-                on_progress: ProgressEvent | None = None) -> ModelResult:
+                on_progress: ProgressEvent | None = None,
+                rendered: Rendered | None = None) -> ModelResult:
     """Check one model; its files go to `directory`."""
-    return _ModelCheck(model, directory, tools, cache, options, on_event, on_progress).check()
+    return _ModelCheck(model, directory, tools, cache, options, on_event, on_progress,
+                       rendered).check()
 
 
 def default_jobs() -> int:
@@ -306,11 +326,12 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
     jobs = max(1, jobs or default_jobs())
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
     options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit)
+    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     out.mkdir(parents=True, exist_ok=True)
 
     def one(model: Model) -> ModelResult:
         return check_model(model, out / model.name, tools, options=options, cache=cache,
-                           on_event=on_event)
+                           on_event=on_event, rendered=rendered[model.name])
 
     if jobs == 1:
         return [one(m) for m in models]

@@ -555,12 +555,17 @@ def _liveness_cause(model: Model, states: Sequence[Any], loop_to: int | None,
                 holders.setdefault(t, set()).add(mode)
     always = all(any(lock_held(s.values, t) in ("read", "write") for t in names if
                      t not in starving) for s in loop)
-    if not starving or not holders or not always:
+    if not starving or not holders:
         return ""
     who = ", ".join(f"{t} ({'/'.join(sorted(m))})" for t, m in holders.items())
     rwsem = getattr(model.rwsem, "value", str(model.rwsem))
-    return (f"in every state of the loop mmap_sem is held, by turns, by {who}, so "
-            f"{' and '.join(starving)} never gets it ({rwsem} rwsem).")
+    if always:
+        return (f"in every state of the loop mmap_sem is held, by turns, by {who}, so "
+                f"{' and '.join(starving)} never gets it ({rwsem} rwsem).")
+    return (f"mmap_sem is held by turns by {who}; it is free only between their turns, and "
+            f"they take it again first each time ({rwsem} rwsem): "
+            f"{' and '.join(starving)} can take it only now and then, which weak fairness "
+            f"does not force.")
 
 
 # ---------------------------------------------------------------- text

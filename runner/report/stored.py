@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gen.model import RWSEM_RENAMED, parse_model
+from gen.model import model_from_dict
 from runner.check import ModelResult, RunRecord, Simulation
 from runner.errors import ConfigError
 from runner.judge import Verdict
@@ -57,10 +57,7 @@ def _run_record(d: dict[str, Any]) -> RunRecord:
 def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> ModelResult:
     """A ModelResult from its to_dict() form; `directory` is where its files are now."""
     try:
-        model_table = {k: v for k, v in d["model"].items() if k != "source"}
-        if model_table.get("rwsem") in RWSEM_RENAMED:  # stored before the rename
-            model_table["rwsem"] = RWSEM_RENAMED[model_table["rwsem"]].value
-        model = parse_model(model_table, d["model"].get("source", where), 0)
+        model = model_from_dict(d["model"], where)
         sim = d.get("simulate")
         return ModelResult(
             model=model, directory=directory, spec=d["spec"], spec_sha256=d["spec_sha256"],

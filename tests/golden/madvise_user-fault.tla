@@ -231,7 +231,7 @@ munmap0_munmap:  \* the syscall: history records what the range holds now
   snap[self] := [p \in MRange(self) |-> [c |-> pte[p], g |-> Gen(p)]] ||
   lo[self] := MStart(self) || hi[self] := MEnd(self);
 munmap0_down_read:
-if ReadFast then
+  if ReadFast then
     readers := readers \cup {self};
     goto munmap0_madvise_dontneed;
   else
@@ -278,8 +278,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -338,7 +340,7 @@ fault1_access:  \* the MMU uses a present pte without entering the kernel; else 
   if HwRead(2) then
     res[self] := pte[2] || broken := broken \cup (IF SeenGone(2, pte[2]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto fault1_find_vma;
   else

@@ -254,8 +254,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -312,8 +314,10 @@ munmap0_again_rwsem_optimistic_spin:  \* until the writer releases it: then stea
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_again_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_do_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -369,7 +373,7 @@ end process;
 fair process Fault1Thread \in Fault1
 begin
 fault1_down_read:
-if ReadFast then
+  if ReadFast then
     readers := readers \cup {self};
     goto fault1_find_vma;
   else

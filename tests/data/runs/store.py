@@ -5,8 +5,8 @@
 
 Each run directory holds what `mmcheck check --no-cache` stored for the models of RUNS
 below, kept small: results.json (re-serialized without indentation, the directories named
-/tmp/<run>/<model>) and, of each model's directory, only the translated spec and the cfg files (the
-certificates hash them). Then re-pin the snapshots (tests/snapshots/repin.py) and read
+/tmp/<run>/<model>) and, of each model's directory, only the translated spec, the cfg files (the
+certificates hash them) and sources.json (the diagrams' links to the templates). Then re-pin the snapshots (tests/snapshots/repin.py) and read
 both diffs.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def store(name: str, models: list[str]) -> None:
             src = out / m["name"]
             (target / m["name"]).mkdir()
             for f in src.iterdir():
-                if f.suffix == ".cfg" or f.name == m["spec"]:
+                if f.suffix == ".cfg" or f.name in (m["spec"], "sources.json"):
                     shutil.copy2(f, target / m["name"] / f.name)
             m["directory"] = f"/tmp/{name}/{m['name']}"  # where it was made, not a temp name
         (target / "results.json").write_text(json.dumps(results, separators=(",", ":")) + "\n")

@@ -254,8 +254,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -315,7 +317,7 @@ end process;
 fair process Fault1Thread \in Fault1
 begin
 fault1_down_read:
-if ReadFast then
+  if ReadFast then
     readers := readers \cup {self};
     goto fault1_find_vma;
   else
@@ -375,7 +377,7 @@ fault1_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-6e4e12b82a328943436ea8de3ecafde7
+\* BEGIN TRANSLATION PCal-a6fda7b555dc78c91dd36fa6b47267b3
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, wz, wm, broken, pc
@@ -588,11 +590,15 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                         /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                            /\ wq' = Tail(wq)
-                                            /\ writer' = self
-                                            /\ wz' = [wz EXCEPT ![self] = 0]
+                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ IF writer # self
+                                               THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                       /\ wq' = Tail(wq)
+                                                       /\ writer' = self
+                                                       /\ wz' = [wz EXCEPT ![self] = 0]
+                                               ELSE /\ TRUE
+                                                    /\ UNCHANGED << writer, wq, 
+                                                                    wz, wm >>
                                          /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                          /\ UNCHANGED << vmas, nextid, pte, pt, 
                                                          readers, walked, 
@@ -913,7 +919,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-0f9417b1738b7659556b19a7e58acfd6
+\* END TRANSLATION TLA-2bbe7c649b08e7142d877ce0d4513719
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.

@@ -254,8 +254,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -318,7 +320,7 @@ fault1_access:  \* the MMU uses a present pte without entering the kernel; else 
   if HwWrite(3) then
     pte[3] := self || res[self] := "written";
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto fault1_find_vma;
   else
@@ -371,7 +373,7 @@ fault1_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-a6659e2c78533c3cb13d4727a8e3f108
+\* BEGIN TRANSLATION PCal-a23e966cdcfe32085d37aedad09d4c84
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, wz, wm, broken, pc
@@ -584,11 +586,15 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                         /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                            /\ wq' = Tail(wq)
-                                            /\ writer' = self
-                                            /\ wz' = [wz EXCEPT ![self] = 0]
+                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ IF writer # self
+                                               THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                       /\ wq' = Tail(wq)
+                                                       /\ writer' = self
+                                                       /\ wz' = [wz EXCEPT ![self] = 0]
+                                               ELSE /\ TRUE
+                                                    /\ UNCHANGED << writer, wq, 
+                                                                    wz, wm >>
                                          /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                          /\ UNCHANGED << vmas, nextid, pte, pt, 
                                                          readers, walked, 
@@ -906,7 +912,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-d402808aee85c428f618678f368c28ed
+\* END TRANSLATION TLA-7ae53771a352101a6e034c5897f87f89
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.

@@ -256,8 +256,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -321,7 +323,7 @@ fault1_access:  \* the MMU uses a present pte without entering the kernel; else 
   if HwRead(1) then
     res[self] := pte[1] || broken := broken \cup (IF SeenGone(1, pte[1]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto fault1_find_vma;
   else
@@ -384,7 +386,7 @@ fault2_access:  \* the MMU uses a present pte without entering the kernel; else 
   if HwRead(2) then
     res[self] := pte[2] || broken := broken \cup (IF SeenGone(2, pte[2]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto fault2_find_vma;
   else
@@ -440,7 +442,7 @@ fault2_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-009bae2170407d3136b52aa96c8883a6
+\* BEGIN TRANSLATION PCal-f2c6c1d6364aa613d25a53f2c67fda67
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, wz, wm, broken, pc
@@ -662,11 +664,15 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                         /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                            /\ wq' = Tail(wq)
-                                            /\ writer' = self
-                                            /\ wz' = [wz EXCEPT ![self] = 0]
+                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ IF writer # self
+                                               THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                       /\ wq' = Tail(wq)
+                                                       /\ writer' = self
+                                                       /\ wz' = [wz EXCEPT ![self] = 0]
+                                               ELSE /\ TRUE
+                                                    /\ UNCHANGED << writer, wq, 
+                                                                    wz, wm >>
                                          /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                          /\ UNCHANGED << vmas, nextid, pte, pt, 
                                                          readers, walked, 
@@ -1118,7 +1124,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-ce0379c28204f9c4dfb2c3d872de052d
+\* END TRANSLATION TLA-2fdbfe0799cf36065297a9e679bbb252
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.

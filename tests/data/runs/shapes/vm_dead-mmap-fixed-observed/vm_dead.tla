@@ -254,8 +254,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -312,8 +314,10 @@ munmap0_again_rwsem_optimistic_spin:  \* until the writer releases it: then stea
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_again_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_do_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -372,7 +376,7 @@ fault2_access:  \* the MMU uses a present pte without entering the kernel; else 
   if HwRead(2) then
     res[self] := pte[2] || broken := broken \cup (IF SeenGone(2, pte[2]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto fault2_find_vma;
   else
@@ -457,8 +461,10 @@ mmap_fixed1_rwsem_optimistic_spin:  \* until the writer releases it: then steal 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 mmap_fixed1_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wq := Tail(wq);
+  end if;
 mmap_fixed1_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -504,7 +510,7 @@ mmap_fixed1_pf_access:  \* the MMU uses a present pte without entering the kerne
   if HwWrite(1) then
     pte[1] := self || res[self] := "written";
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto mmap_fixed1_pf_find_vma;
   else
@@ -557,7 +563,7 @@ mmap_fixed1_pf_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-45a7b8993923745454f3c919ddd1053f
+\* BEGIN TRANSLATION PCal-c14052545e414e2f2d4874a8d862fbf6
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, wz, wm, broken, pc
@@ -771,11 +777,15 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                         /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                            /\ wq' = Tail(wq)
-                                            /\ writer' = self
-                                            /\ wz' = [wz EXCEPT ![self] = 0]
+                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ IF writer # self
+                                               THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                       /\ wq' = Tail(wq)
+                                                       /\ writer' = self
+                                                       /\ wz' = [wz EXCEPT ![self] = 0]
+                                               ELSE /\ TRUE
+                                                    /\ UNCHANGED << writer, wq, 
+                                                                    wz, wm >>
                                          /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                          /\ UNCHANGED << vmas, nextid, pte, pt, 
                                                          readers, walked, 
@@ -931,11 +941,17 @@ munmap0_again_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_again_rwsem_
                                                              advised, broken >>
 
 munmap0_again_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_again_rwsem_down_write_failed"
-                                               /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                               /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                                  /\ wq' = Tail(wq)
-                                                  /\ writer' = self
-                                                  /\ wz' = [wz EXCEPT ![self] = 0]
+                                               /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                               /\ IF writer # self
+                                                     THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                             /\ wq' = Tail(wq)
+                                                             /\ writer' = self
+                                                             /\ wz' = [wz EXCEPT ![self] = 0]
+                                                     ELSE /\ TRUE
+                                                          /\ UNCHANGED << writer, 
+                                                                          wq, 
+                                                                          wz, 
+                                                                          wm >>
                                                /\ pc' = [pc EXCEPT ![self] = "munmap0_do_find_vma"]
                                                /\ UNCHANGED << vmas, nextid, 
                                                                pte, pt, 
@@ -1298,9 +1314,13 @@ mmap_fixed1_rwsem_optimistic_spin(self) == /\ pc[self] = "mmap_fixed1_rwsem_opti
                                                            wz, wm, broken >>
 
 mmap_fixed1_rwsem_down_write_failed(self) == /\ pc[self] = "mmap_fixed1_rwsem_down_write_failed"
-                                             /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                             /\ /\ wq' = Tail(wq)
-                                                /\ writer' = self
+                                             /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                             /\ IF writer # self
+                                                   THEN /\ /\ wq' = Tail(wq)
+                                                           /\ writer' = self
+                                                   ELSE /\ TRUE
+                                                        /\ UNCHANGED << writer, 
+                                                                        wq >>
                                              /\ pc' = [pc EXCEPT ![self] = "mmap_fixed1_find_vma"]
                                              /\ UNCHANGED << vmas, nextid, pte, 
                                                              pt, readers, 
@@ -1617,7 +1637,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-12aea80060396f1890203a213e2572b5
+\* END TRANSLATION TLA-c6b8032777b28a4e7d8ca7b3734bf4b0
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.

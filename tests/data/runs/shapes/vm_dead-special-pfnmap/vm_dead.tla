@@ -254,8 +254,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -312,8 +314,10 @@ munmap0_again_rwsem_optimistic_spin:  \* until the writer releases it: then stea
     wq := Append(wq, [t |-> self, k |-> "w"]);
   end if;
 munmap0_again_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await wq # <<>> /\ Head(wq).t = self /\ Free;
-  writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  if writer # self then  \* (without `next`, the fast path passes through here)
+    writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
+  end if;
 munmap0_do_find_vma:  \* find_vma(start), __split_vma() at start and at end
   vmas := SplitBelow(SplitAbove(vmas, lo[self], nextid), hi[self],
                      nextid + Straddles(vmas, lo[self])) ||
@@ -372,7 +376,7 @@ fault1_access:  \* the MMU uses a present pte without entering the kernel; else 
   if HwRead(3) then
     res[self] := pte[3] || broken := broken \cup (IF SeenGone(3, pte[3]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
-elsif ReadFast then
+  elsif ReadFast then  \* a page fault: down_read's fast path
     readers := readers \cup {self};
     goto fault1_find_vma;
   else
@@ -428,7 +432,7 @@ fault1_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-9ca156e9ecedf206eac75a432946fb1c
+\* BEGIN TRANSLATION PCal-1792cc4dc83a03929d0318bcb9ccc3a0
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, wz, wm, broken, pc
@@ -641,11 +645,15 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                         /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                            /\ wq' = Tail(wq)
-                                            /\ writer' = self
-                                            /\ wz' = [wz EXCEPT ![self] = 0]
+                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ IF writer # self
+                                               THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                       /\ wq' = Tail(wq)
+                                                       /\ writer' = self
+                                                       /\ wz' = [wz EXCEPT ![self] = 0]
+                                               ELSE /\ TRUE
+                                                    /\ UNCHANGED << writer, wq, 
+                                                                    wz, wm >>
                                          /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                          /\ UNCHANGED << vmas, nextid, pte, pt, 
                                                          readers, walked, 
@@ -801,11 +809,17 @@ munmap0_again_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_again_rwsem_
                                                              advised, broken >>
 
 munmap0_again_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_again_rwsem_down_write_failed"
-                                               /\ wq # <<>> /\ Head(wq).t = self /\ Free
-                                               /\ /\ wm' = [wm EXCEPT ![self] = 0]
-                                                  /\ wq' = Tail(wq)
-                                                  /\ writer' = self
-                                                  /\ wz' = [wz EXCEPT ![self] = 0]
+                                               /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                               /\ IF writer # self
+                                                     THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
+                                                             /\ wq' = Tail(wq)
+                                                             /\ writer' = self
+                                                             /\ wz' = [wz EXCEPT ![self] = 0]
+                                                     ELSE /\ TRUE
+                                                          /\ UNCHANGED << writer, 
+                                                                          wq, 
+                                                                          wz, 
+                                                                          wm >>
                                                /\ pc' = [pc EXCEPT ![self] = "munmap0_do_find_vma"]
                                                /\ UNCHANGED << vmas, nextid, 
                                                                pte, pt, 
@@ -1131,7 +1145,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-ce3fc76fc0b4d4d27e0cf1882b71f7a2
+\* END TRANSLATION TLA-3e0ef3fdf7667be17ae4f71f8d413ac1
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.
