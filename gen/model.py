@@ -26,6 +26,8 @@ class ThreadKind(str, Enum):
     MMAP_FIXED = "mmap_fixed"
     MUNMAP = "munmap"
     MADVISE = "madvise"
+    FOLLOW_PTE = "follow_pte"
+    BINDER = "binder"
 
 
 THREAD_DESCRIPTIONS = {
@@ -33,7 +35,13 @@ THREAD_DESCRIPTIONS = {
     ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED) over [start, end) under down_write, then a write fault",
     ThreadKind.MUNMAP: "a second munmap of [start, end) running the protocol under test",
     ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read",
+    ThreadKind.FOLLOW_PTE: "s390 pci_mmio: under down_read, find_vma(addr) (lookup = \"find_vma\", "
+                           "before a8b92b8c1eac) or vma_lookup, VM_PFNMAP check, page table walk",
+    ThreadKind.BINDER: "binder: alloc->vma cached at mmap, read and used (vm_insert_page at "
+                       "addr) under mmap_sem (lock = \"read\", before d1d8875c8c13, or \"write\")",
 }
+LOOKUPS = ("find_vma", "vma_lookup")  # follow_pte's lookup
+LOCKS = ("read", "write")  # binder's mmap_sem
 
 
 class Flag(str, Enum):
@@ -85,6 +93,7 @@ INVARIANTS = (
     "MunmapAtomic",
     "WriteHoldBound",
     "RangeUnmapped",
+    "NoVmaUseAfterFree",
 )
 DEADLOCK = "DeadlockFree"
 LIVENESS = ("MunmapCompletes", "AllThreadsComplete")
@@ -101,6 +110,7 @@ PROPERTY_DESCRIPTIONS = {
     "WriteHoldBound": "munmap does at most write_hold_bound per-page units of work (present "
                       "ptes zapped, pages munlocked) under down_write",
     "RangeUnmapped": "when munmap returns, nothing its range held at the call is still mapped",
+    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free)",
     "DeadlockFree": "TLC's deadlock check (all threads finished is not a deadlock)",
     "MunmapCompletes": "every munmap eventually returns (weak fairness of every thread)",
     "AllThreadsComplete": "every thread that does not repeat forever eventually finishes",
@@ -114,9 +124,22 @@ class Vma:
     start: int
     end: int
     flags: tuple[Flag, ...] = ()
+    # the pages faulted in (holding the original content) when the model starts: every page
+    # (True), none (False) or the listed ones
+    populated: bool | tuple[int, ...] = True
+
+    def pages_populated(self) -> set[int]:
+        if self.populated is True:
+            return set(range(self.start, self.end))
+        return set() if self.populated is False else set(self.populated)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "flags": [f.value for f in self.flags]}
+        d: dict[str, Any] = {"start": self.start, "end": self.end,
+                             "flags": [f.value for f in self.flags]}
+        if self.populated is not True:
+            d["populated"] = (self.populated if isinstance(self.populated, bool)
+                              else list(self.populated))
+        return d
 
 
 @dataclass(frozen=True)
@@ -128,11 +151,17 @@ class Thread:
     start: int | None = None  # mmap_fixed, munmap, madvise
     end: int | None = None
     repeat: bool = False  # fault only
+    lookup: str | None = None  # follow_pte only: "find_vma" or "vma_lookup"
+    lock: str | None = None  # binder only: "read" or "write"
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value, "count": self.count}
         if self.kind is ThreadKind.FAULT:
             d.update(access=self.access, addr=self.addr, repeat=self.repeat)
+        elif self.kind is ThreadKind.FOLLOW_PTE:
+            d.update(addr=self.addr, lookup=self.lookup)
+        elif self.kind is ThreadKind.BINDER:
+            d.update(addr=self.addr, lock=self.lock)
         else:
             d.update(start=self.start, end=self.end)
         return d
@@ -197,6 +226,8 @@ THREAD_KEYS = {
     ThreadKind.MMAP_FIXED: {"kind", "start", "end", "count"},
     ThreadKind.MUNMAP: {"kind", "start", "end", "count"},
     ThreadKind.MADVISE: {"kind", "start", "end", "count"},
+    ThreadKind.FOLLOW_PTE: {"kind", "addr", "lookup", "count"},
+    ThreadKind.BINDER: {"kind", "addr", "lock", "count"},
 }
 MAX_PAGES = 16
 MAX_THREADS = 8
@@ -257,7 +288,7 @@ def _range(where: _Where, key: str, table: Any, pages: int) -> tuple[int, int]:
 def _vma(where: _Where, key: str, table: Any, pages: int) -> Vma:
     if not isinstance(table, dict):
         raise where.error(key, "must be a table { start, end, flags }")
-    _unknown(where, key + ".", table, {"start", "end", "flags"})
+    _unknown(where, key + ".", table, {"start", "end", "flags", "populated"})
     start, end = _range(where, key, {k: table.get(k) for k in ("start", "end") if k in table},
                         pages)
     flags = table.get("flags", [])
@@ -268,7 +299,18 @@ def _vma(where: _Where, key: str, table: Any, pages: int) -> Vma:
         raise where.error(key + ".flags", "lists a flag twice")
     if Flag.GROWSDOWN in parsed and Flag.GROWSUP in parsed:
         raise where.error(key + ".flags", "a VMA cannot be both growsdown and growsup")
-    return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)))
+    raw = table.get("populated", True)
+    populated: bool | tuple[int, ...]
+    if isinstance(raw, bool):
+        populated = raw
+    elif isinstance(raw, list) and all(isinstance(q, int) and not isinstance(q, bool)
+                                       for q in raw):
+        if any(not start <= q < end for q in raw):
+            raise where.error(key + ".populated", f"lists a page outside [{start}, {end})")
+        populated = tuple(sorted(set(raw)))
+    else:
+        raise where.error(key + ".populated", "must be true, false or a list of its pages")
+    return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)), populated)
 
 
 def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
@@ -290,6 +332,17 @@ def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
         if not isinstance(repeat, bool):
             raise where.error(key + ".repeat", "must be true or false")
         return Thread(kind, count, access=access, addr=addr, repeat=repeat)
+    if kind in (ThreadKind.FOLLOW_PTE, ThreadKind.BINDER):
+        if "addr" not in table:
+            raise where.error(key + ".addr", "missing")
+        addr = _int(where, key + ".addr", table["addr"], 1, pages)
+        name, allowed, default = (("lookup", LOOKUPS, "find_vma") if kind is ThreadKind.FOLLOW_PTE
+                                  else ("lock", LOCKS, "read"))
+        value = table.get(name, default)
+        if value not in allowed:
+            raise where.error(f"{key}.{name}", f"must be {' or '.join(map(repr, allowed))}, "
+                              f"not {value!r}")
+        return Thread(kind, count, addr=addr, **{name: value})
     start, end = _range(where, key, {k: table[k] for k in ("start", "end") if k in table}, pages)
     return Thread(kind, count, start=start, end=end)
 
@@ -347,6 +400,10 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
         raise where.error("threads", "must be a list of tables")
     threads = tuple(_thread(where, f"threads[{i}]", t, pages) for i, t in enumerate(threads_raw))
     for i, t in enumerate(threads):
+        if t.kind is ThreadKind.BINDER and not any(v.start <= (t.addr or 0) < v.end
+                                                   for v in vmas):
+            raise where.error(f"threads[{i}].addr", "binder caches the VMA it mmapped: the "
+                              "page must be in one of vmas")
         if t.kind is ThreadKind.FAULT and t.access == "write" and any(
                 v.start <= (t.addr or 0) < v.end and Flag.UPROBE in v.flags for v in vmas):
             raise where.error(f"threads[{i}].addr", "a write into a uprobe (file text) VMA is not "

@@ -66,6 +66,10 @@ class Group:
         if t.kind is ThreadKind.FAULT:
             rep = ", repeating forever" if t.repeat else ""
             return f"{who}: {t.access} fault at page {t.addr}{rep}"
+        if t.kind is ThreadKind.FOLLOW_PTE:
+            return f"{who}: s390 pci_mmio follow_pte at page {t.addr} ({t.lookup})"
+        if t.kind is ThreadKind.BINDER:
+            return f"{who}: binder vm_insert_page at page {t.addr} under the {t.lock} lock"
         return f"{who}: {t.kind.value} of [{t.start}, {t.end})"
 
 
@@ -79,6 +83,18 @@ def thread_groups(model: Model) -> list[Group]:
         members = (prefix,) if t.count == 1 else tuple(f"{prefix}_{j}" for j in range(1, t.count + 1))
         groups.append(Group(t.kind, prefix, const, members, t, t.start, t.end))
     return groups
+
+
+def _binder_case(groups: list[Group], vmas: list[Any]) -> str:
+    """BinderOrigin(t): the initial VMA (its id, 1.. in address order) that covers the
+    binder thread's page, 0 when none does (then alloc->vma starts NULL)."""
+    cases = []
+    for g in groups:
+        ids = [i for i, v in enumerate(vmas, start=1) if v.start <= (g.addr or 0) < v.end]
+        cases.append((g.const, ids[0] if ids else 0))
+    if len(cases) == 1:
+        return str(cases[0][1])
+    return "CASE " + " [] ".join(f"t \\in {c} -> {v}" for c, v in cases)
 
 
 def _own_case(groups: list[Group]) -> str:
@@ -242,9 +258,19 @@ def render(model: Model) -> Rendered:
         "fault_groups": by_kind[ThreadKind.FAULT],
         "mmap_groups": by_kind[ThreadKind.MMAP_FIXED],
         "madvise_groups": by_kind[ThreadKind.MADVISE],
+        "follow_pte_groups": by_kind[ThreadKind.FOLLOW_PTE],
+        "binder_groups": by_kind[ThreadKind.BINDER],
         "repeat_consts": [g.const for g in groups if g.repeat],
         "init_vmas": init_vmas,
+        "init_vmas_seq": "{" + ", ".join(
+            tla({"id": i, "start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
+                 "origin": i, "seq": -1}) for i, v in enumerate(vmas, start=1)) + "}",
         "n_init": len(vmas),
+        "unpopulated": tla({p for v in vmas for p in range(v.start, v.end)
+                            if p not in v.pages_populated()}),
+        "vma_locks": False,  # a protocol template sets it (per-VMA locks, 6.4)
+        "track_free": bool(by_kind[ThreadKind.BINDER]),
+        "binder_case": _binder_case(by_kind[ThreadKind.BINDER], vmas),
         "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),
         "mutation_description": MUTATION_DESCRIPTIONS[model.mutation],
         "symmetry": " \\cup ".join(sym) if sym else "{}",

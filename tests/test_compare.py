@@ -56,22 +56,22 @@ def test_the_readme_walkthrough_end_to_end(tmp_path: Path,
     one more, to keep the test short)."""
     protocols = tmp_path / "protocols"
     protocols.mkdir()
-    assert main(["new", "detach_fixed", "--from", "detach_merged", "--dir", str(protocols)]) == 0
+    assert main(["new", "detach_fixed_mine", "--from", "detach_merged", "--dir", str(protocols)]) == 0
     template, said = readme_walkthrough()
-    (protocols / "detach_fixed.tla.j2").write_text(template)
+    (protocols / "detach_fixed_mine.tla.j2").write_text(template)
     assert main(["list", "--protocols", str(protocols)]) == 0
-    assert "detach_fixed    Linux 5.8 (246c320a8cfe)" in capsys.readouterr().out
+    assert "detach_fixed_mine  Linux 5.8 (246c320a8cfe) by hand" in capsys.readouterr().out
     cache = ["--cache-dir", str(tmp_path / "cache")]
     out = tmp_path / "out"
-    assert main(["compare", "detach_merged", "detach_fixed", "--protocols", str(protocols),
+    assert main(["compare", "detach_merged", "detach_fixed_mine", "--protocols", str(protocols),
                  "--scenarios", "growsdown", "growsup", "fault", "--out", str(out), *cache]) == 1
     printed = capsys.readouterr().out
     assert said.replace("   NoLostWrite", "  NoLostWrite").replace("   WriteHold", "  WriteHold") \
         in printed, printed
-    assert "  growsdown              0             2  <- more" in printed
-    assert "growsdown: WriteHoldBound (model detach_fixed-growsdown" in printed
+    assert "  growsdown              0                  2  <- more" in printed
+    assert "growsdown: WriteHoldBound (model detach_fixed_mine-growsdown" in printed
     for name in ("compare.txt", "compare.md", "compare.html", "report.html", "results.json",
-                 "detach_fixed-growsdown/attachment.txt", "detach_merged-fault/sources.json"):
+                 "detach_fixed_mine-growsdown/attachment.txt", "detach_merged-fault/sources.json"):
         assert (out / name).is_file(), name
     text = (out / "compare.txt").read_text()
     assert max(len(line) for line in text.split("\n")) <= 80

@@ -180,3 +180,29 @@ def test_mutation_and_guard_gap_load(tmp_path: Path) -> None:
     assert m.mutation.value == "forget_zap" and m.stack_guard_gap == 2
     assert m.rwsem is Rwsem.HYPOTHETICAL_READER_PREFERRING
     assert m.to_dict()["mutation"] == "forget_zap"
+
+
+def test_read_lock_user_threads_and_populated_pages(tmp_path: Path) -> None:
+    text = GOOD.replace('  { kind = "madvise", start = 1, end = 3 },\n',
+                        '  { kind = "follow_pte", addr = 2 },\n'
+                        '  { kind = "binder", addr = 1, lock = "write" },\n'
+                        ).replace('flags = [] } ]\nthreads', 'flags = [], populated = [1, 3] } ]\nthreads')
+    [m] = load_models(write(tmp_path, text))
+    follow, binder = m.threads[3], m.threads[4]
+    assert (follow.kind.value, follow.addr, follow.lookup) == ("follow_pte", 2, "find_vma")
+    assert (binder.kind.value, binder.addr, binder.lock) == ("binder", 1, "write")
+    assert m.vmas[0].pages_populated() == {1, 3}
+    assert m.to_dict()["vmas"][0]["populated"] == [1, 3]
+    for old, new, key, word in [
+            ('addr = 2 },\n  { kind = "binder"',
+             ('addr = 2, lookup = "find_vmas" },\n  { kind = "binder"'), "threads[3].lookup",
+             "vma_lookup"),
+            ('lock = "write"', 'lock = "exclusive"', "threads[4].lock", "read"),
+            ('{ kind = "follow_pte", addr = 2 }', '{ kind = "follow_pte" }', "threads[3].addr",
+             "missing"),
+            ('populated = [1, 3]', 'populated = [7]', "vmas[0].populated", "outside"),
+            ('populated = [1, 3]', 'populated = "some"', "vmas[0].populated", "list")]:
+        path = write(tmp_path, text.replace(old, new, 1), "bad.toml")
+        with pytest.raises(ConfigError) as e:
+            load_models(path)
+        assert f"{key}:" in str(e.value) and word in str(e.value), str(e.value)

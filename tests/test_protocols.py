@@ -14,7 +14,7 @@ from runner.cli import main
 from runner.errors import ConfigError
 
 BUILTIN_NAMES = {"baseline", "sections", "madvise_user", "madvise_kernel", "vm_dead",
-                 "detach_posted", "detach_merged"}
+                 "detach_posted", "detach_merged", "detach_fixed", "per_vma", "detach_always"}
 BODY = '''{% extends "base.tla.j2" %}
 {% block munmap_body %}
 {{ mm.down_write(P, munmap=true) }}
@@ -232,11 +232,11 @@ def test_new_writes_a_starting_template_that_list_shows(tmp_path: Path,
 
 
 def test_an_unknown_protocol_names_the_known_ones_and_how_to_add_one(tmp_path: Path) -> None:
-    path = model_file(tmp_path, "detach_fixed")
+    path = model_file(tmp_path, "detach_nope")
     with pytest.raises(ConfigError) as e:
         load_models(path)
     msg = str(e.value)
-    assert msg.startswith(f"{path}: model 'm': protocol: unknown value 'detach_fixed' (one of: ")
+    assert msg.startswith(f"{path}: model 'm': protocol: unknown value 'detach_nope' (one of: ")
     assert "--protocols DIR" in msg and ENV_VAR in msg
 
 

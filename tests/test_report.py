@@ -227,7 +227,7 @@ def test_html_is_offline_and_escaped(example: StoredRun) -> None:
 def test_junit(example: StoredRun) -> None:
     root = ET.fromstring(report.render(example, "junit")["junit.xml"])
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == 11 * len(example.results)
+    assert len(cases) == 12 * len(example.results)
     assert root.get("failures") == "0" and root.get("tests") == str(len(cases))
     r = _result(example, "detach_merged-growsdown")
     v = r.verdicts["PageTableSafety"]

@@ -65,7 +65,7 @@ def test_a_sany_error_names_the_template_line_once_per_model(
     assert len(lines) == 1, captured.err  # not once per property
     assert lines[0].startswith("UNEXPECTED: m: every property error: TLC: parse_error: ") and \
         f"{template}:10: " in lines[0] and "Frobnicate" in lines[0], lines[0]
-    assert "ERR(11)" in captured.out
+    assert "ERR(12)" in captured.out  # every property
     md = (tmp_path / "out" / "report.md").read_text()
     assert md.count("Frobnicate") == 1
 

@@ -143,7 +143,7 @@ def render_text(c: Comparison, width: int = 80, style: str = "full") -> str:
         out += textwrap.wrap(f"{name}: {desc}", width, subsequent_indent="  ")
     col = max([len("scenario")] + [len(p.scenario) for p in c.pairs])
     for title, rows in sections(c):
-        out += ["", title + ":"]
+        out += ["", *textwrap.wrap(title + ":", width, subsequent_indent="  ")]
         if not rows:
             out.append("  (none)")
         for s, props in rows:

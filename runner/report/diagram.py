@@ -52,6 +52,11 @@ class RaceDiagram:
     run: str | None  # the TLC run (its log holds TLC's own trace)
 
 
+# Processes a spec may have besides the model's threads (with per-VMA locks: the RCU
+# callbacks that free VMAs after a grace period).
+HELPERS = ("rcu",)
+
+
 def thread_names(model: Model) -> tuple[list[str], list[str]]:
     """(thread names in column order, label prefixes)."""
     names, prefixes = ["munmap0"], ["munmap0"]
@@ -139,6 +144,9 @@ def build(model: Model, verdict: Verdict) -> RaceDiagram | None:
     if trace is None or not trace.states:
         return None
     names, prefixes = thread_names(model)
+    for helper in HELPERS:  # a process of the model's own, not one of the model file's
+        if helper in (trace.states[0].values.get("pc") or {}):
+            names, prefixes = names + [helper], prefixes + [helper]
     all_steps = only_this_property(steps(trace, prefixes), verdict.prop)
     last = trace.states[-1]
     kind = "liveness" if verdict.prop in LIVENESS else (

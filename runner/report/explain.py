@@ -148,6 +148,16 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
                     and 0 < page <= len(pte) and pte[page - 1] == s.get("c"):
                 return (f"{t}'s munmap returns while page {page} of its range still holds "
                         f"{content(s['c'])}, the content it had when munmap started.")
+    if prop == "NoVmaUseAfterFree":
+        freer = next((s for s in reversed(steps) if s.number < step.number
+                      and any(c.startswith("frees VMA object") for c in s.changes)), None)
+        reader = next((s for s in reversed(steps) if s.thread == step.thread
+                       and any(c.startswith("reads alloc->vma") or "read-locks VMA" in c
+                               for c in s.changes)), None)
+        by = f", which {_where(freer)} freed" if freer else ", which has been freed"
+        got = f" after {t} took the pointer (step {reader.number})" if reader else ""
+        return (f"{_where(step)} uses a VMA{by}{got}: a use after free of a VMA "
+                f"(KASAN: use-after-free in {step.function.split()[0]}).")
     if prop == "TypeOK":
         return ("after the last step a variable is out of its type, or two VMAs overlap "
                 "(see the full trace below).")
@@ -186,8 +196,9 @@ READS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ce": ("the ceiling", ("vmas",)),
     "fl": ("the floor", ("vmas",)),
     "det": ("the detached VMAs", ("vmas",)),
-    "fv": ("the VMA find_vma returned", ("vmas",)),
+    "fv": ("the VMA find_vma returned", ("vmas", "freed")),
     "walked": ("the page table its walk found", ("pt",)),
+    "bv": ("the VMA pointer alloc->vma", ("freed", "alloc_vma", "zombies")),
 }
 # Label (without thread prefix; matched as a suffix) -> the registers the step acts on.
 # A step not listed may act on any register of its thread.
@@ -200,6 +211,10 @@ USES: dict[str, tuple[str, ...]] = {
     "handle_pte_fault": ("walked", "fv"),
     "handle_mm_fault": ("fv",),
     "expand_stack": ("fv",),
+    "vm_insert_page": ("bv",),
+    "pte_offset_map_lock": ("walked",),
+    "vma_handle_mm_fault": ("fv",),
+    "vma_end_read": ("fv",),
 }
 # Shared variables that only record history for the properties: never a cause.
 HISTORY = frozenset({"broken", "committed", "mapped_after", "segv_seen", "snap", "stale", "pc",

@@ -65,7 +65,20 @@ _DO_MUNMAP = {
     "zap_pte_range": _c("munmap > do_munmap > unmap_region > zap_pte_range()"),
     "free_pgtables": _c("munmap > do_munmap > unmap_region > free_pgtables()"),
     "free_pgd_range": _c("munmap > do_munmap > unmap_region > free_pgtables > free_pgd_range()"),
+    "vma_start_write": _c("munmap > do_munmap > vma_start_write()"),
+    "vma_start_write_wait": _c("munmap > do_munmap > vma_start_write()"),
     "remove_vma_list": _c("munmap > do_munmap > remove_vma_list()"),
+}
+_FAULT_PER_VMA = {
+    "lock_vma_under_rcu": _c("page fault > do_user_addr_fault > lock_vma_under_rcu()"),
+    "vma_start_read": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                         "vma_start_read()"),
+    "vma_recheck": _c("page fault > do_user_addr_fault > lock_vma_under_rcu()"),
+    "vma_handle_mm_fault": _c("page fault > do_user_addr_fault > handle_mm_fault()"),
+    "vma_handle_pte_fault": _c("page fault > do_user_addr_fault > handle_mm_fault > "
+                               "handle_pte_fault()"),
+    "vma_end_read": _c("page fault > do_user_addr_fault > vma_end_read()"),
+    "find_vma_prev": _c("page fault > do_page_fault > expand_stack > find_vma_prev()"),
 }
 _LOCKS = {
     "down_write": _c("munmap > down_write()", LOCK),
@@ -102,6 +115,7 @@ STEPS: dict[str, dict[str, Call]] = {
         "handle_pte_fault": _c("page fault > do_page_fault > handle_mm_fault > "
                                "handle_pte_fault()"),
         "up_read": _c("page fault > do_page_fault > up_read()", LOCK),
+        **_FAULT_PER_VMA,
         # the MMU uses a present pte (no fault); else this step enters the page fault
         "access": _c("access > MMU: the pte is present, no fault"),
     },
@@ -113,6 +127,26 @@ STEPS: dict[str, dict[str, Call]] = {
            for k, c in _DO_MUNMAP.items()},
     },
     "madvise": dict(_MADVISE),
+    "follow_pte": {
+        "down_read": _c("s390_pci_mmio_write > mmap_read_lock()", LOCK),
+        "rwsem_down_read_failed": _c("s390_pci_mmio_write > mmap_read_lock()", LOCK),
+        "find_vma": _c("s390_pci_mmio_write > find_vma()"),
+        "follow_pte": _c("s390_pci_mmio_write > follow_pte()"),
+        "pte_offset_map_lock": _c("s390_pci_mmio_write > follow_pte > pte_offset_map_lock()"),
+        "up_read": _c("s390_pci_mmio_write > mmap_read_unlock()", LOCK),
+    },
+    "binder": {
+        "binder_alloc_new_buf": _c("binder_alloc_new_buf > binder_alloc_get_vma()"),
+        "down_read": _c("binder_alloc_new_buf > mmap_read_lock()", LOCK),
+        "rwsem_down_read_failed": _c("binder_alloc_new_buf > mmap_read_lock()", LOCK),
+        "down_write": _c("binder_alloc_new_buf > mmap_write_lock()", LOCK),
+        "rwsem_down_write_failed": _c("binder_alloc_new_buf > mmap_write_lock()", LOCK),
+        "rwsem_optimistic_spin": _c("binder_alloc_new_buf > mmap_write_lock()", LOCK),
+        "binder_update_page_range": _c("binder_alloc_new_buf > binder_update_page_range()"),
+        "vm_insert_page": _c("binder_alloc_new_buf > binder_update_page_range > "
+                             "vm_insert_page()"),
+        "binder_unlock": _c("binder_alloc_new_buf > mmap_unlock()", LOCK),
+    },
 }
 # A thread kind not in STEPS looks its labels up here, under its own syscall.
 COMMON = {
@@ -125,7 +159,9 @@ COMMON = {
 # up_write_wake, ...): left out like the known ones.
 LOCKISH = re.compile(r"rwsem|(^|_)(down|up)_(read|write)|mmap_(read|write)_(un)?lock")
 # Nested paths in a label, <prefix>_<sub>_<label>: the thread kind whose table they use.
-SUBPATHS = {"pf": "fault", "again": None, "do": None}  # None: the thread's own kind
+SUBPATHS = {"pf": "fault", "again": None, "do": None,  # None: the thread's own kind
+            "wlock": None,  # 6.5's expand_stack under the write lock
+            "prepare": None}  # 6.4 __split_vma's vma_prepare
 # Protocol -> label -> Call, for the munmap threads of that protocol.
 PROTOCOL_STEPS: dict[str, dict[str, Call]] = {
     "vm_dead": {  # RFC v4: vm_munmap_zap_early -> do_munmap_zap_early
@@ -141,7 +177,8 @@ PROTOCOL_STEPS: dict[str, dict[str, Call]] = {
 PATH_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "detach_merged": {"do_munmap": ("__do_munmap",)},
     "detach_fixed": {"do_munmap": ("__do_munmap",)},
-    "detach_always": {"do_munmap": ("__do_munmap",)},
+    "detach_always": {"do_munmap": ("do_vmi_align_munmap",)},
+    "per_vma": {"do_munmap": ("do_vmi_align_munmap",)},
     "madvise_kernel": {"madvise": ("munmap", "do_madvise")},
 }
 # How a syscall heads its column.
@@ -150,6 +187,8 @@ ROOTS = {
     "madvise": "madvise(MADV_DONTNEED) {range}",
     "mmap": "mmap(MAP_FIXED) {range}",
     "page fault": "page fault at {addr} ({access})",
+    "s390_pci_mmio_write": "s390_pci_mmio_write() at {addr}",
+    "binder_alloc_new_buf": "binder_alloc_new_buf() for page {addr}",
     "access": "{access} at page {addr}",
 }
 

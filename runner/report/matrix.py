@@ -20,14 +20,15 @@ WIDTH = 100
 SHORT = {
     "TypeOK": "TypeOK", "RwsemExclusive": "Rwsem", "NoThirdState": "3rdState",
     "NoLostWrite": "LostWrite", "PageTableSafety": "PgTable", "MunmapAtomic": "Atomic",
-    "WriteHoldBound": "WHB", "RangeUnmapped": "Unmapped", "DeadlockFree": "Deadlock",
+    "WriteHoldBound": "WHB", "RangeUnmapped": "Unmapped", "NoVmaUseAfterFree": "VmaUAF",
+    "DeadlockFree": "Deadlock",
     "MunmapCompletes": "MCompl", "AllThreadsComplete": "AllCompl",
 }
 UNDECIDED = ("error", "timeout", "no-violation", "not-checked")
 UNDECIDED_SHORT = {"error": "ERR", "timeout": "T/O", "no-violation": "nv", "not-checked": "n/c"}
 UNDECIDED_TEXT = {"error": "error", "timeout": "timeout", "no-violation": "no violation found",
                   "not-checked": "not checked"}
-WZAP = "most present pages zapped while munmap holds mmap_sem for write"
+WZAP = "most per-page work (ptes zapped, pages munlocked) munmap did holding mmap_sem for write"
 
 
 def scenario(result: ModelResult) -> str:

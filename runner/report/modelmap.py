@@ -16,6 +16,14 @@ FLAG_NAMES = {"locked": "VM_LOCKED", "hugetlb": "VM_HUGETLB", "pfnmap": "VM_PFNM
               "uprobe": "uprobe", "growsdown": "VM_GROWSDOWN", "growsup": "VM_GROWSUP"}
 
 
+# How the map names a thread that acts at a page.
+ADDR_NOTES = {
+    ThreadKind.FAULT: "{access} fault at {addr}",
+    ThreadKind.FOLLOW_PTE: "follow_pte at {addr} ({lookup})",
+    ThreadKind.BINDER: "binder vm_insert_page at {addr} ({lock} lock)",
+}
+
+
 def _cell(pages: int) -> int:
     return 4 if pages <= 12 else 3
 
@@ -50,6 +58,12 @@ def thread_rows(model: Model) -> list[tuple[str, str, str]]:
             what = f"mmap(MAP_FIXED) of [{t.start}, {t.end}), then a write fault at {t.start}"
         elif t.kind is ThreadKind.MUNMAP:
             what = f"a second munmap of [{t.start}, {t.end})"
+        elif t.kind is ThreadKind.FOLLOW_PTE:
+            what = (f"s390 pci_mmio: {t.lookup}({t.addr}), VM_PFNMAP check, follow_pte under "
+                    f"down_read")
+        elif t.kind is ThreadKind.BINDER:
+            what = (f"binder: alloc->vma cached at mmap, then vm_insert_page at {t.addr} under "
+                    f"the {t.lock} lock")
         else:
             what = f"madvise(MADV_DONTNEED) of [{t.start}, {t.end})"
         rows.append((prefix, members, what))
@@ -70,11 +84,13 @@ def address_map(model: Model) -> list[str]:
     out.append(_row("munmap0", n, [(a, b, "", "=")], f"munmap [{a}, {b})"))
     for i, t in enumerate(model.threads, start=1):
         name = f"{t.kind.value}{i}" + (f" x{t.count}" if t.count > 1 else "")
-        if t.kind is ThreadKind.FAULT:
-            assert t.addr is not None
+        if t.addr is not None:  # a thread that acts at a page
             mark = [" "] * (n * w)
             mark[(t.addr - 1) * w] = "^"
-            note = f"{t.access} fault at {t.addr}" + (", forever" if t.repeat else "")
+            note = ADDR_NOTES.get(t.kind, "{kind} at {addr}").format(
+                kind=t.kind.value, addr=t.addr, access=t.access, lookup=t.lookup, lock=t.lock)
+            if t.repeat:
+                note += ", forever"
             out.append(f"  {name:<{LABEL - 2}}{''.join(mark)}  {note}".rstrip())
         else:
             assert t.start is not None and t.end is not None
@@ -87,8 +103,13 @@ def address_map(model: Model) -> list[str]:
     out.append("")
     for v, ltr in zip(vmas, letters):
         flags = ", ".join(FLAG_NAMES.get(f.value, f.value) for f in v.flags) or "no flags"
-        out.append(f"  {ltr} = VMA [{v.start}, {v.end}), anonymous, {flags}; every page "
-                   f"populated")
+        kind = "file text" if any(f.value == "uprobe" for f in v.flags) else \
+            "device memory" if any(f.value == "pfnmap" for f in v.flags) else "anonymous"
+        held = v.pages_populated()
+        pop = ("every page populated" if held == set(range(v.start, v.end)) else
+               "no page populated yet" if not held else
+               "pages " + ", ".join(map(str, sorted(held))) + " populated")
+        out.append(f"  {ltr} = VMA [{v.start}, {v.end}), {kind}, {flags}; {pop}")
     return out
 
 

@@ -53,16 +53,37 @@ FUNCTIONS = {
     "set_vm_dead": "set VM_DEAD",
     "special_mappings": "munlock, uprobe_munmap",
     "zap_start": "zap_page_range",
+    # 6.5's stack expansion under the write lock
+    "find_vma_prev": "find_vma_prev (expand_stack under the write lock)",
+    # per-VMA locks (6.4)
+    "lock_vma_under_rcu": "lock_vma_under_rcu",
+    "vma_start_read": "vma_start_read",
+    "vma_recheck": "lock_vma_under_rcu (re-check)",
+    "vma_handle_mm_fault": "handle_mm_fault (walk, per-VMA lock)",
+    "vma_handle_pte_fault": "handle_pte_fault (per-VMA lock)",
+    "vma_end_read": "vma_end_read",
+    "vma_start_write": "vma_start_write (seq)",
+    "vma_start_write_wait": "vma_start_write (wait for readers)",
+    "vm_area_free_rcu_cb": "vm_area_free_rcu_cb (RCU)",
+    # s390 pci_mmio and binder
+    "follow_pte": "follow_pte (walk)",
+    "pte_offset_map_lock": "pte_offset_map_lock",
+    "binder_alloc_new_buf": "binder_alloc_new_buf",
+    "binder_update_page_range": "binder_update_page_range",
+    "vm_insert_page": "vm_insert_page",
+    "binder_unlock": "mmap_sem unlock",
 }
 # Labels of a nested path: <prefix>_<sub>_<function>.
 SUBPATHS = {
     "pf": "page fault: {}",  # mmap(MAP_FIXED)'s own write fault
     "again": "{} again",  # vm_dead's second down_write
     "do": "do_munmap: {}",  # vm_dead's do_munmap after it
+    "wlock": "expand_stack: {}",  # 6.5: the fault takes the write lock to grow a stack
+    "prepare": "vma_prepare: {}",  # 6.4: __split_vma write-locks the VMA it splits
 }
 # Per-thread registers: a change in one of these tells which thread acted.
 REGISTERS = ("cur", "lo", "hi", "det", "pv", "nx", "fl", "ce", "fv", "res", "walked", "wz", "wm",
-             "snap", "passed")
+             "snap", "passed", "bv")
 # The entries of a writer lock, and the step that takes it once queued: the taking step
 # is named after the entry the thread queued by ("down_write_killable (acquire)").
 WRITE_ENTRIES = ("down_write", "down_write_killable")
@@ -74,7 +95,8 @@ LOCK_HOLDERS = {"writer": "write", "readers": "read"}
 # a change of any other variable is shown as it is, so a new variable is never hidden.
 DESCRIBED = frozenset(REGISTERS) | {"pc", "vmas", "writer", "waitw", "wq", "readers", "pte",
                                     "pt", "stale", "broken", "committed", "mapped_after",
-                                    "segv_seen", "advised", "nextid"}
+                                    "segv_seen", "advised", "nextid", "freed", "alloc_vma",
+                                    "vlock", "rcu", "mmseq", "zombies"}
 # Variables that are sequences indexed by page (or table), shown index by index.
 BY_INDEX = ("pte", "pt", "mapped_after")
 NO_VMA_START = 0
@@ -251,7 +273,8 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
     r0, r1 = _get(prev, "res", t), _get(cur, "res", t)
     if r0 != r1 and r1 not in (None, "none"):
         said = {"segv": "SIGSEGV", "sigbus": "SIGBUS", "stale": "uses a freed page table",
-                "written": "writes its data"}
+                "written": "writes its data", "uaf": "uses a freed VMA",
+                "einval": "-EINVAL", "esrch": "-ESRCH (no VMA)", "efault": "-EFAULT"}
         if r1 in said:  # a value read is in the function's name (handle_pte_fault: read -> ..)
             out.append(said[r1])
     wz0, wz1 = _get(prev, "wz", t), _get(cur, "wz", t)
@@ -260,6 +283,26 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
     wm0, wm1 = _get(prev, "wm", t), _get(cur, "wm", t)
     if wm1 is not None and wm0 != wm1 and wm1:
         out.append(f"munlocked under down_write: {wm1}")
+    for vid in sorted(set(cur.get("freed") or []) - set(prev.get("freed") or [])):
+        out.append(f"frees VMA object {vid}")
+    a0, a1 = prev.get("alloc_vma") or {}, cur.get("alloc_vma") or {}
+    for t1 in sorted(a1):
+        if a0.get(t1) != a1[t1] and a1[t1] == 0:
+            out.append(f"{t1}'s alloc->vma = NULL (vm_ops->close)")
+    if _get(prev, "bv", t) != _get(cur, "bv", t) and _get(cur, "bv", t):
+        out.append(f"reads alloc->vma: VMA object {_get(cur, 'bv', t)}")
+    for pair in sorted(map(tuple, cur.get("vlock") or []), key=str):
+        if list(pair) not in (prev.get("vlock") or []):
+            out.append(f"{pair[0]} read-locks VMA object {pair[1]}")
+    for pair in sorted(map(tuple, prev.get("vlock") or []), key=str):
+        if list(pair) not in (cur.get("vlock") or []):
+            out.append(f"{pair[0]} unlocks VMA object {pair[1]}")
+    if prev.get("mmseq") != cur.get("mmseq") and cur.get("mmseq") is not None:
+        out.append(f"mm_lock_seq = {cur.get('mmseq')} (every VMA write lock ends)")
+    z0 = {z.get("v", {}).get("id") for z in prev.get("zombies") or [] if isinstance(z, dict)}
+    z1 = {z.get("v", {}).get("id") for z in cur.get("zombies") or [] if isinstance(z, dict)}
+    for vid in sorted(x for x in z1 - z0 if x is not None):
+        out.append(f"call_rcu: VMA object {vid} freed after a grace period")
     seen = sorted(set(cur.get("segv_seen") or []) - set(prev.get("segv_seen") or []))
     if seen:
         out.append(f"sees {', '.join(seen)} taken effect")
@@ -354,7 +397,8 @@ def steps(trace: Trace, prefixes: Sequence[str]) -> list[Step]:
             name = f"{queued.pop(thread)} (acquire)"
         changes = describe(prev.values, cur.values, thread, cur.action)
         res = _get(cur.values, "res", thread) if thread else None
-        if res not in (None, "none", "segv", "sigbus", "stale", "written") and (
+        if res not in (None, "none", "segv", "sigbus", "stale", "written", "uaf", "einval",
+                       "esrch", "efault") and (
                 name == "handle_pte_fault" or (rest == "access" and thread is not None and
                                                _get(cur.values, "pc", thread) == "Done")):
             # a read fault's result, or a load the MMU served from a present pte

@@ -65,13 +65,17 @@ SplitBelow(V, x, n) ==
   IF Straddles(V, x) = 0 THEN V
   ELSE LET v == CHOOSE v \in V : v.start < x /\ x < v.end
        IN (V \ {v}) \cup {[v EXCEPT !.end = x, !.id = n], [v EXCEPT !.start = x]}
-\* Every page of an initial VMA starts populated with that VMA's original content.
-InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) THEN "orig" ELSE "none"]
+\* Every page of an initial VMA starts populated with that VMA's original content, but
+\* the pages of a VMA the model file says is not populated yet.
+Unpopulated == {}
+InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) /\ p \notin Unpopulated
+                             THEN "orig" ELSE "none"]
 InitPt == [t \in Tables |-> IF \E p \in TablePages(t) : InitPte[p] # "none" THEN "present" ELSE "none"]
 Contents == {"none", "orig", "zero"} \cup Threads   \* a thread's id: the data it wrote
-Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero"} \cup Threads
+Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero", "einval", "esrch",
+            "efault", "uaf"} \cup Threads
 PropertyNames == {"RwsemExclusive", "NoThirdState", "NoLostWrite", "PageTableSafety",
-                  "MunmapAtomic", "RangeUnmapped"}
+                  "MunmapAtomic", "RangeUnmapped", "NoVmaUseAfterFree"}
 
 (* --algorithm vm_dead
 variables
@@ -102,6 +106,7 @@ variables
   mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]],
   segv_seen = {},         \* munmaps a completed access has seen take effect (SIGSEGV on a page of its own)
   advised = {},           \* pages a madvise thread (userspace MADV_DONTNEED) has zapped
+  freed = {},             \* the VMA objects vm_area_free() freed
   wz = [m \in MunmapThreads |-> 0],       \* present pages zapped in the current down_write hold,
   wm = [m \in MunmapThreads |-> 0],       \*   and pages munlocked in it
   broken = {};            \* the properties some step has broken
@@ -117,6 +122,10 @@ define
   NextVma(e) == LET S == {v \in vmas : v.start >= e}
                 IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
   VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+  \* a VMA object wherever it is (the tree, a munmap's detached list, waiting for RCU);
+  \* NoVma once freed
+  Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+             IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
   \* ---- the rw_semaphore (4.x rwsem-xadd) ----
   \* down_read's fast path: no writer holds it and (FIFO) nobody waits
   ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -204,7 +213,7 @@ define
     /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
     /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
     /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-    /\ broken \subseteq PropertyNames
+    /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
   \* A writer excludes every reader and every other writer; only the writer downgrades.
   RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
   \* A read in a munmap range, through the mapping that held data there, never returns a
@@ -222,6 +231,8 @@ define
   WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
   \* When munmap returns, no page of its range holds the content it had at the call.
   RangeUnmapped == "RangeUnmapped" \notin broken
+  \* No thread uses a VMA after remove_vma freed it.
+  NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
 end define;
 
 \* munmap0: the main munmap of [1, 3)
@@ -263,6 +274,7 @@ munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap0_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -323,6 +335,7 @@ munmap0_do_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap0_do_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -356,7 +369,7 @@ munmap0_do_free_pgd_range:  \* frees the page tables of the detached VMAs wholly
   end if;
   pt := [t \in Tables |-> IF Freeable(t, det[self], fl[self], ce[self]) THEN "none" ELSE pt[t]] ||
   stale := stale \cup {th \in Threads : walked[th] # 0 /\ Freeable(walked[th], det[self], fl[self], ce[self])};
-munmap0_do_remove_vma_list:  \* free the VMAs
+munmap0_do_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
   det[self] := {};
 munmap0_up_write:  \* the queued readers at the head, or the writer at the head, get it next
   writer := Nobody;

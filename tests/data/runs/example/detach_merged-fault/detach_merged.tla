@@ -65,13 +65,17 @@ SplitBelow(V, x, n) ==
   IF Straddles(V, x) = 0 THEN V
   ELSE LET v == CHOOSE v \in V : v.start < x /\ x < v.end
        IN (V \ {v}) \cup {[v EXCEPT !.end = x, !.id = n], [v EXCEPT !.start = x]}
-\* Every page of an initial VMA starts populated with that VMA's original content.
-InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) THEN "orig" ELSE "none"]
+\* Every page of an initial VMA starts populated with that VMA's original content, but
+\* the pages of a VMA the model file says is not populated yet.
+Unpopulated == {}
+InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) /\ p \notin Unpopulated
+                             THEN "orig" ELSE "none"]
 InitPt == [t \in Tables |-> IF \E p \in TablePages(t) : InitPte[p] # "none" THEN "present" ELSE "none"]
 Contents == {"none", "orig", "zero"} \cup Threads   \* a thread's id: the data it wrote
-Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero"} \cup Threads
+Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero", "einval", "esrch",
+            "efault", "uaf"} \cup Threads
 PropertyNames == {"RwsemExclusive", "NoThirdState", "NoLostWrite", "PageTableSafety",
-                  "MunmapAtomic", "RangeUnmapped"}
+                  "MunmapAtomic", "RangeUnmapped", "NoVmaUseAfterFree"}
 
 (* --algorithm detach_merged
 variables
@@ -102,6 +106,7 @@ variables
   mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]],
   segv_seen = {},         \* munmaps a completed access has seen take effect (SIGSEGV on a page of its own)
   advised = {},           \* pages a madvise thread (userspace MADV_DONTNEED) has zapped
+  freed = {},             \* the VMA objects vm_area_free() freed
   wz = [m \in MunmapThreads |-> 0],       \* present pages zapped in the current down_write hold,
   wm = [m \in MunmapThreads |-> 0],       \*   and pages munlocked in it
   broken = {};            \* the properties some step has broken
@@ -117,6 +122,10 @@ define
   NextVma(e) == LET S == {v \in vmas : v.start >= e}
                 IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
   VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+  \* a VMA object wherever it is (the tree, a munmap's detached list, waiting for RCU);
+  \* NoVma once freed
+  Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+             IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
   \* ---- the rw_semaphore (4.x rwsem-xadd) ----
   \* down_read's fast path: no writer holds it and (FIFO) nobody waits
   ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -204,7 +213,7 @@ define
     /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
     /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
     /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-    /\ broken \subseteq PropertyNames
+    /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
   \* A writer excludes every reader and every other writer; only the writer downgrades.
   RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
   \* A read in a munmap range, through the mapping that held data there, never returns a
@@ -222,6 +231,8 @@ define
   WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
   \* When munmap returns, no page of its range holds the content it had at the call.
   RangeUnmapped == "RangeUnmapped" \notin broken
+  \* No thread uses a VMA after remove_vma freed it.
+  NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
 end define;
 
 \* munmap0: the main munmap of [1, 3)
@@ -263,6 +274,7 @@ munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap0_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -300,7 +312,7 @@ munmap0_free_pgd_range:  \* frees the page tables of the detached VMAs wholly in
   end if;
   pt := [t \in Tables |-> IF Freeable(t, det[self], fl[self], ce[self]) THEN "none" ELSE pt[t]] ||
   stale := stale \cup {th \in Threads : walked[th] # 0 /\ Freeable(walked[th], det[self], fl[self], ce[self])};
-munmap0_remove_vma_list:  \* free the VMAs, still under the read lock
+munmap0_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
   det[self] := {};
 munmap0_up_read:
   readers := readers \ {self};
@@ -316,7 +328,7 @@ end process;
 \* fault1: read fault at page 2
 fair process Fault1Thread \in Fault1
 begin
-fault1_access:  \* the MMU uses a present pte without entering the kernel; else a page fault: down_read
+fault1_access:  \* the MMU uses a present pte without entering the kernel; else a page fault
   if HwRead(2) then
     res[self] := pte[2] || broken := broken \cup (IF SeenGone(2, pte[2]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
@@ -376,10 +388,10 @@ fault1_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-45d2ed30d80795458b34c33df40ffb35
+\* BEGIN TRANSLATION PCal-7f26a2fe0097236532c510610ee49cd9
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
-          segv_seen, advised, wz, wm, broken, pc
+          segv_seen, advised, freed, wz, wm, broken, pc
 
 (* define statement *)
 FindVma(a) == LET S == {v \in vmas : v.end > a}
@@ -391,6 +403,10 @@ PrevVma(a) == LET S == {v \in vmas : v.end <= a}
 NextVma(e) == LET S == {v \in vmas : v.start >= e}
               IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
 VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+
+
+Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+           IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
 
 
 ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -478,7 +494,7 @@ TypeOK ==
   /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
   /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
   /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-  /\ broken \subseteq PropertyNames
+  /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
 
 RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
 
@@ -497,10 +513,12 @@ WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
 
 RangeUnmapped == "RangeUnmapped" \notin broken
 
+NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
+
 
 vars == << vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
            hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
-           segv_seen, advised, wz, wm, broken, pc >>
+           segv_seen, advised, freed, wz, wm, broken, pc >>
 
 ProcSet == (Munmap0) \cup (Fault1)
 
@@ -529,6 +547,7 @@ Init == (* Global variables *)
         /\ mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]]
         /\ segv_seen = {}
         /\ advised = {}
+        /\ freed = {}
         /\ wz = [m \in MunmapThreads |-> 0]
         /\ wm = [m \in MunmapThreads |-> 0]
         /\ broken = {}
@@ -543,7 +562,8 @@ munmap0_munmap(self) == /\ pc[self] = "munmap0_munmap"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, det, pv, nx, 
                                         fl, ce, fv, res, passed, mapped_after, 
-                                        segv_seen, advised, wz, wm, broken >>
+                                        segv_seen, advised, freed, wz, wm, 
+                                        broken >>
 
 munmap0_down_write_killable(self) == /\ pc[self] = "munmap0_down_write_killable"
                                      /\ IF Free
@@ -565,7 +585,7 @@ munmap0_down_write_killable(self) == /\ pc[self] = "munmap0_down_write_killable"
                                                      cur, lo, hi, det, pv, nx, 
                                                      fl, ce, fv, res, snap, 
                                                      passed, mapped_after, 
-                                                     segv_seen, advised, 
+                                                     segv_seen, advised, freed, 
                                                      broken >>
 
 munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_spin"
@@ -586,7 +606,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, broken >>
+                                                       advised, freed, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
                                          /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
@@ -606,7 +626,7 @@ munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write
                                                          fv, res, snap, passed, 
                                                          mapped_after, 
                                                          segv_seen, advised, 
-                                                         broken >>
+                                                         freed, broken >>
 
 munmap0_find_vma(self) == /\ pc[self] = "munmap0_find_vma"
                           /\ /\ nextid' = nextid + Straddles(vmas, lo[self])
@@ -617,8 +637,8 @@ munmap0_find_vma(self) == /\ pc[self] = "munmap0_find_vma"
                           /\ UNCHANGED << pte, pt, writer, readers, wq, walked, 
                                           stale, cur, lo, hi, det, pv, nx, fl, 
                                           ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap0_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_munlock_vma_pages_all"
                                        /\ /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas}
@@ -632,7 +652,8 @@ munmap0_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_munlock_vma_pages_
                                                        pv, nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, wz, broken >>
+                                                       advised, freed, wz, 
+                                                       broken >>
 
 munmap0_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap0_detach_vmas_to_be_unmapped"
                                             /\ /\ broken' = IF DetachBreaks(self, {v \in vmas : Inside(v, lo[self], hi[self])})
@@ -649,7 +670,7 @@ munmap0_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap0_detach_vmas_t
                                                             res, snap, 
                                                             mapped_after, 
                                                             segv_seen, advised, 
-                                                            wz, wm >>
+                                                            freed, wz, wm >>
 
 munmap0_downgrade_write(self) == /\ pc[self] = "munmap0_downgrade_write"
                                  /\ IF writer # self
@@ -663,7 +684,8 @@ munmap0_downgrade_write(self) == /\ pc[self] = "munmap0_downgrade_write"
                                                  walked, stale, cur, lo, hi, 
                                                  det, pv, nx, fl, ce, fv, res, 
                                                  snap, passed, mapped_after, 
-                                                 segv_seen, advised, wz, wm >>
+                                                 segv_seen, advised, freed, wz, 
+                                                 wm >>
 
 munmap0_unmap_region(self) == /\ pc[self] = "munmap0_unmap_region"
                               /\ /\ cur' = [cur EXCEPT ![self] = lo[self]]
@@ -674,7 +696,7 @@ munmap0_unmap_region(self) == /\ pc[self] = "munmap0_unmap_region"
                                               readers, wq, walked, stale, lo, 
                                               hi, det, fl, ce, fv, res, snap, 
                                               passed, mapped_after, segv_seen, 
-                                              advised, wz, wm, broken >>
+                                              advised, freed, wz, wm, broken >>
 
 munmap0_zap_pte_range(self) == /\ pc[self] = "munmap0_zap_pte_range"
                                /\ IF cur[self] < hi[self]
@@ -699,7 +721,7 @@ munmap0_zap_pte_range(self) == /\ pc[self] = "munmap0_zap_pte_range"
                                                readers, wq, walked, stale, lo, 
                                                hi, det, pv, nx, fl, ce, fv, 
                                                res, snap, passed, mapped_after, 
-                                               segv_seen, advised, wm >>
+                                               segv_seen, advised, freed, wm >>
 
 munmap0_free_pgtables(self) == /\ pc[self] = "munmap0_free_pgtables"
                                /\ /\ ce' = [ce EXCEPT ![self] = IF VmaOf(nx[self]) = NoVma THEN NPages + 1 ELSE VmaOf(nx[self]).start]
@@ -709,8 +731,8 @@ munmap0_free_pgtables(self) == /\ pc[self] = "munmap0_free_pgtables"
                                                readers, wq, walked, stale, cur, 
                                                lo, hi, det, pv, nx, fv, res, 
                                                snap, passed, mapped_after, 
-                                               segv_seen, advised, wz, wm, 
-                                               broken >>
+                                               segv_seen, advised, freed, wz, 
+                                               wm, broken >>
 
 munmap0_free_pgd_range(self) == /\ pc[self] = "munmap0_free_pgd_range"
                                 /\ IF \E p \in Pages : Freeable(Table(p), det[self], fl[self], ce[self]) /\ Lost(self, p)
@@ -725,7 +747,7 @@ munmap0_free_pgd_range(self) == /\ pc[self] = "munmap0_free_pgd_range"
                                                 hi, det, pv, nx, fl, ce, fv, 
                                                 res, snap, passed, 
                                                 mapped_after, segv_seen, 
-                                                advised, wz, wm >>
+                                                advised, freed, wz, wm >>
 
 munmap0_remove_vma_list(self) == /\ pc[self] = "munmap0_remove_vma_list"
                                  /\ det' = [det EXCEPT ![self] = {}]
@@ -735,7 +757,8 @@ munmap0_remove_vma_list(self) == /\ pc[self] = "munmap0_remove_vma_list"
                                                  cur, lo, hi, pv, nx, fl, ce, 
                                                  fv, res, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm, broken >>
+                                                 advised, freed, wz, wm, 
+                                                 broken >>
 
 munmap0_up_read(self) == /\ pc[self] = "munmap0_up_read"
                          /\ readers' = readers \ {self}
@@ -743,8 +766,8 @@ munmap0_up_read(self) == /\ pc[self] = "munmap0_up_read"
                          /\ UNCHANGED << vmas, nextid, pte, pt, writer, wq, 
                                          walked, stale, cur, lo, hi, det, pv, 
                                          nx, fl, ce, fv, res, snap, passed, 
-                                         mapped_after, segv_seen, advised, wz, 
-                                         wm, broken >>
+                                         mapped_after, segv_seen, advised, 
+                                         freed, wz, wm, broken >>
 
 munmap0_return(self) == /\ pc[self] = "munmap0_return"
                         /\ IF \E p \in MRange(self) : /\ snap[self][p].c \notin {"none", "zero"}
@@ -757,8 +780,8 @@ munmap0_return(self) == /\ pc[self] = "munmap0_return"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, lo, hi, det, 
                                         pv, nx, fl, ce, fv, res, snap, passed, 
-                                        mapped_after, segv_seen, advised, wz, 
-                                        wm >>
+                                        mapped_after, segv_seen, advised, 
+                                        freed, wz, wm >>
 
 Munmap0Thread(self) == munmap0_munmap(self)
                           \/ munmap0_down_write_killable(self)
@@ -792,7 +815,7 @@ fault1_access(self) == /\ pc[self] = "fault1_access"
                        /\ UNCHANGED << vmas, nextid, pte, pt, writer, walked, 
                                        stale, cur, lo, hi, det, pv, nx, fl, ce, 
                                        fv, snap, passed, mapped_after, 
-                                       segv_seen, advised, wz, wm >>
+                                       segv_seen, advised, freed, wz, wm >>
 
 fault1_rwsem_down_read_failed(self) == /\ pc[self] = "fault1_rwsem_down_read_failed"
                                        /\ ReadGranted(self)
@@ -805,7 +828,8 @@ fault1_rwsem_down_read_failed(self) == /\ pc[self] = "fault1_rwsem_down_read_fai
                                                        nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, wz, wm, broken >>
+                                                       advised, freed, wz, wm, 
+                                                       broken >>
 
 fault1_find_vma(self) == /\ pc[self] = "fault1_find_vma"
                          /\ fv' = [fv EXCEPT ![self] = FindVma(2)]
@@ -820,8 +844,8 @@ fault1_find_vma(self) == /\ pc[self] = "fault1_find_vma"
                          /\ UNCHANGED << vmas, nextid, pte, pt, writer, 
                                          readers, wq, walked, stale, cur, lo, 
                                          hi, det, pv, nx, fl, ce, snap, passed, 
-                                         mapped_after, segv_seen, advised, wz, 
-                                         wm, broken >>
+                                         mapped_after, segv_seen, advised, 
+                                         freed, wz, wm, broken >>
 
 fault1_expand_stack(self) == /\ pc[self] = "fault1_expand_stack"
                              /\ /\ fv' = [fv EXCEPT ![self] = IF \E v \in Expand(2) : Covers(v, 2)
@@ -833,8 +857,8 @@ fault1_expand_stack(self) == /\ pc[self] = "fault1_expand_stack"
                              /\ UNCHANGED << nextid, pte, pt, writer, readers, 
                                              wq, walked, stale, cur, lo, hi, 
                                              det, pv, nx, fl, ce, res, snap, 
-                                             passed, segv_seen, advised, wz, 
-                                             wm, broken >>
+                                             passed, segv_seen, advised, freed, 
+                                             wz, wm, broken >>
 
 fault1_handle_mm_fault(self) == /\ pc[self] = "fault1_handle_mm_fault"
                                 /\ IF ~Maps(fv[self], 2)
@@ -854,8 +878,8 @@ fault1_handle_mm_fault(self) == /\ pc[self] = "fault1_handle_mm_fault"
                                                 readers, wq, stale, cur, lo, 
                                                 hi, det, pv, nx, fl, ce, fv, 
                                                 snap, passed, mapped_after, 
-                                                segv_seen, advised, wz, wm, 
-                                                broken >>
+                                                segv_seen, advised, freed, wz, 
+                                                wm, broken >>
 
 fault1_handle_pte_fault(self) == /\ pc[self] = "fault1_handle_pte_fault"
                                  /\ IF self \in stale
@@ -883,7 +907,7 @@ fault1_handle_pte_fault(self) == /\ pc[self] = "fault1_handle_pte_fault"
                                                  cur, lo, hi, det, pv, nx, fl, 
                                                  ce, fv, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm >>
+                                                 advised, freed, wz, wm >>
 
 fault1_up_read(self) == /\ pc[self] = "fault1_up_read"
                         /\ /\ readers' = readers \ {self}
@@ -894,7 +918,7 @@ fault1_up_read(self) == /\ pc[self] = "fault1_up_read"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, wq, cur, 
                                         lo, hi, det, pv, nx, fl, ce, fv, res, 
                                         snap, passed, mapped_after, advised, 
-                                        wz, wm, broken >>
+                                        freed, wz, wm, broken >>
 
 Fault1Thread(self) == fault1_access(self)
                          \/ fault1_rwsem_down_read_failed(self)
@@ -918,7 +942,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-76344a21327ab4b12753d099604accd7
+\* END TRANSLATION TLA-1cbdbfab456d5d959b5db51e047c3d87
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.

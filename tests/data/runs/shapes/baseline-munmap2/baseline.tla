@@ -65,13 +65,17 @@ SplitBelow(V, x, n) ==
   IF Straddles(V, x) = 0 THEN V
   ELSE LET v == CHOOSE v \in V : v.start < x /\ x < v.end
        IN (V \ {v}) \cup {[v EXCEPT !.end = x, !.id = n], [v EXCEPT !.start = x]}
-\* Every page of an initial VMA starts populated with that VMA's original content.
-InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) THEN "orig" ELSE "none"]
+\* Every page of an initial VMA starts populated with that VMA's original content, but
+\* the pages of a VMA the model file says is not populated yet.
+Unpopulated == {}
+InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) /\ p \notin Unpopulated
+                             THEN "orig" ELSE "none"]
 InitPt == [t \in Tables |-> IF \E p \in TablePages(t) : InitPte[p] # "none" THEN "present" ELSE "none"]
 Contents == {"none", "orig", "zero"} \cup Threads   \* a thread's id: the data it wrote
-Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero"} \cup Threads
+Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero", "einval", "esrch",
+            "efault", "uaf"} \cup Threads
 PropertyNames == {"RwsemExclusive", "NoThirdState", "NoLostWrite", "PageTableSafety",
-                  "MunmapAtomic", "RangeUnmapped"}
+                  "MunmapAtomic", "RangeUnmapped", "NoVmaUseAfterFree"}
 
 (* --algorithm baseline
 variables
@@ -102,6 +106,7 @@ variables
   mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]],
   segv_seen = {},         \* munmaps a completed access has seen take effect (SIGSEGV on a page of its own)
   advised = {},           \* pages a madvise thread (userspace MADV_DONTNEED) has zapped
+  freed = {},             \* the VMA objects vm_area_free() freed
   wz = [m \in MunmapThreads |-> 0],       \* present pages zapped in the current down_write hold,
   wm = [m \in MunmapThreads |-> 0],       \*   and pages munlocked in it
   broken = {};            \* the properties some step has broken
@@ -117,6 +122,10 @@ define
   NextVma(e) == LET S == {v \in vmas : v.start >= e}
                 IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
   VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+  \* a VMA object wherever it is (the tree, a munmap's detached list, waiting for RCU);
+  \* NoVma once freed
+  Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+             IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
   \* ---- the rw_semaphore (4.x rwsem-xadd) ----
   \* down_read's fast path: no writer holds it and (FIFO) nobody waits
   ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -204,7 +213,7 @@ define
     /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
     /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
     /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-    /\ broken \subseteq PropertyNames
+    /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
   \* A writer excludes every reader and every other writer; only the writer downgrades.
   RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
   \* A read in a munmap range, through the mapping that held data there, never returns a
@@ -222,6 +231,8 @@ define
   WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
   \* When munmap returns, no page of its range holds the content it had at the call.
   RangeUnmapped == "RangeUnmapped" \notin broken
+  \* No thread uses a VMA after remove_vma freed it.
+  NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
 end define;
 
 \* munmap0: the main munmap of [1, 3)
@@ -263,6 +274,7 @@ munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap0_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -296,7 +308,7 @@ munmap0_free_pgd_range:  \* frees the page tables of the detached VMAs wholly in
   end if;
   pt := [t \in Tables |-> IF Freeable(t, det[self], fl[self], ce[self]) THEN "none" ELSE pt[t]] ||
   stale := stale \cup {th \in Threads : walked[th] # 0 /\ Freeable(walked[th], det[self], fl[self], ce[self])};
-munmap0_remove_vma_list:  \* free the VMAs
+munmap0_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
   det[self] := {};
 munmap0_up_write:  \* the queued readers at the head, or the writer at the head, get it next
   writer := Nobody;
@@ -348,6 +360,7 @@ munmap1_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap1_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -381,7 +394,7 @@ munmap1_free_pgd_range:  \* frees the page tables of the detached VMAs wholly in
   end if;
   pt := [t \in Tables |-> IF Freeable(t, det[self], fl[self], ce[self]) THEN "none" ELSE pt[t]] ||
   stale := stale \cup {th \in Threads : walked[th] # 0 /\ Freeable(walked[th], det[self], fl[self], ce[self])};
-munmap1_remove_vma_list:  \* free the VMAs
+munmap1_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
   det[self] := {};
 munmap1_up_write:  \* the queued readers at the head, or the writer at the head, get it next
   writer := Nobody;
@@ -394,10 +407,10 @@ munmap1_return:  \* munmap returns: nothing of what the range held may still be 
   end if;
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-ef9150e71d59438fc6a6b9cd565ff0a0
+\* BEGIN TRANSLATION PCal-caeb980bc9bdb831a34370d8f3f25907
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
-          segv_seen, advised, wz, wm, broken, pc
+          segv_seen, advised, freed, wz, wm, broken, pc
 
 (* define statement *)
 FindVma(a) == LET S == {v \in vmas : v.end > a}
@@ -409,6 +422,10 @@ PrevVma(a) == LET S == {v \in vmas : v.end <= a}
 NextVma(e) == LET S == {v \in vmas : v.start >= e}
               IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
 VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+
+
+Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+           IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
 
 
 ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -496,7 +513,7 @@ TypeOK ==
   /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
   /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
   /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-  /\ broken \subseteq PropertyNames
+  /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
 
 RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
 
@@ -515,10 +532,12 @@ WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
 
 RangeUnmapped == "RangeUnmapped" \notin broken
 
+NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
+
 
 vars == << vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
            hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
-           segv_seen, advised, wz, wm, broken, pc >>
+           segv_seen, advised, freed, wz, wm, broken, pc >>
 
 ProcSet == (Munmap0) \cup (Munmap1)
 
@@ -547,6 +566,7 @@ Init == (* Global variables *)
         /\ mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]]
         /\ segv_seen = {}
         /\ advised = {}
+        /\ freed = {}
         /\ wz = [m \in MunmapThreads |-> 0]
         /\ wm = [m \in MunmapThreads |-> 0]
         /\ broken = {}
@@ -561,7 +581,8 @@ munmap0_munmap(self) == /\ pc[self] = "munmap0_munmap"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, det, pv, nx, 
                                         fl, ce, fv, res, passed, mapped_after, 
-                                        segv_seen, advised, wz, wm, broken >>
+                                        segv_seen, advised, freed, wz, wm, 
+                                        broken >>
 
 munmap0_down_write(self) == /\ pc[self] = "munmap0_down_write"
                             /\ IF Free
@@ -582,7 +603,7 @@ munmap0_down_write(self) == /\ pc[self] = "munmap0_down_write"
                                             walked, stale, cur, lo, hi, det, 
                                             pv, nx, fl, ce, fv, res, snap, 
                                             passed, mapped_after, segv_seen, 
-                                            advised, broken >>
+                                            advised, freed, broken >>
 
 munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_spin"
                                        /\ writer = Nobody
@@ -602,7 +623,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, broken >>
+                                                       advised, freed, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
                                          /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
@@ -622,7 +643,7 @@ munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write
                                                          fv, res, snap, passed, 
                                                          mapped_after, 
                                                          segv_seen, advised, 
-                                                         broken >>
+                                                         freed, broken >>
 
 munmap0_find_vma(self) == /\ pc[self] = "munmap0_find_vma"
                           /\ /\ nextid' = nextid + Straddles(vmas, lo[self])
@@ -633,8 +654,8 @@ munmap0_find_vma(self) == /\ pc[self] = "munmap0_find_vma"
                           /\ UNCHANGED << pte, pt, writer, readers, wq, walked, 
                                           stale, cur, lo, hi, det, pv, nx, fl, 
                                           ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap0_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_munlock_vma_pages_all"
                                        /\ /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas}
@@ -648,7 +669,8 @@ munmap0_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_munlock_vma_pages_
                                                        pv, nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, wz, broken >>
+                                                       advised, freed, wz, 
+                                                       broken >>
 
 munmap0_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap0_detach_vmas_to_be_unmapped"
                                             /\ /\ broken' = IF DetachBreaks(self, {v \in vmas : Inside(v, lo[self], hi[self])})
@@ -665,7 +687,7 @@ munmap0_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap0_detach_vmas_t
                                                             res, snap, 
                                                             mapped_after, 
                                                             segv_seen, advised, 
-                                                            wz, wm >>
+                                                            freed, wz, wm >>
 
 munmap0_unmap_region(self) == /\ pc[self] = "munmap0_unmap_region"
                               /\ /\ cur' = [cur EXCEPT ![self] = lo[self]]
@@ -676,7 +698,7 @@ munmap0_unmap_region(self) == /\ pc[self] = "munmap0_unmap_region"
                                               readers, wq, walked, stale, lo, 
                                               hi, det, fl, ce, fv, res, snap, 
                                               passed, mapped_after, segv_seen, 
-                                              advised, wz, wm, broken >>
+                                              advised, freed, wz, wm, broken >>
 
 munmap0_zap_pte_range(self) == /\ pc[self] = "munmap0_zap_pte_range"
                                /\ IF cur[self] < hi[self]
@@ -701,7 +723,7 @@ munmap0_zap_pte_range(self) == /\ pc[self] = "munmap0_zap_pte_range"
                                                readers, wq, walked, stale, lo, 
                                                hi, det, pv, nx, fl, ce, fv, 
                                                res, snap, passed, mapped_after, 
-                                               segv_seen, advised, wm >>
+                                               segv_seen, advised, freed, wm >>
 
 munmap0_free_pgtables(self) == /\ pc[self] = "munmap0_free_pgtables"
                                /\ /\ ce' = [ce EXCEPT ![self] = IF VmaOf(nx[self]) = NoVma THEN NPages + 1 ELSE VmaOf(nx[self]).start]
@@ -711,8 +733,8 @@ munmap0_free_pgtables(self) == /\ pc[self] = "munmap0_free_pgtables"
                                                readers, wq, walked, stale, cur, 
                                                lo, hi, det, pv, nx, fv, res, 
                                                snap, passed, mapped_after, 
-                                               segv_seen, advised, wz, wm, 
-                                               broken >>
+                                               segv_seen, advised, freed, wz, 
+                                               wm, broken >>
 
 munmap0_free_pgd_range(self) == /\ pc[self] = "munmap0_free_pgd_range"
                                 /\ IF \E p \in Pages : Freeable(Table(p), det[self], fl[self], ce[self]) /\ Lost(self, p)
@@ -727,7 +749,7 @@ munmap0_free_pgd_range(self) == /\ pc[self] = "munmap0_free_pgd_range"
                                                 hi, det, pv, nx, fl, ce, fv, 
                                                 res, snap, passed, 
                                                 mapped_after, segv_seen, 
-                                                advised, wz, wm >>
+                                                advised, freed, wz, wm >>
 
 munmap0_remove_vma_list(self) == /\ pc[self] = "munmap0_remove_vma_list"
                                  /\ det' = [det EXCEPT ![self] = {}]
@@ -737,7 +759,8 @@ munmap0_remove_vma_list(self) == /\ pc[self] = "munmap0_remove_vma_list"
                                                  cur, lo, hi, pv, nx, fl, ce, 
                                                  fv, res, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm, broken >>
+                                                 advised, freed, wz, wm, 
+                                                 broken >>
 
 munmap0_up_write(self) == /\ pc[self] = "munmap0_up_write"
                           /\ writer' = Nobody
@@ -745,8 +768,8 @@ munmap0_up_write(self) == /\ pc[self] = "munmap0_up_write"
                           /\ UNCHANGED << vmas, nextid, pte, pt, readers, wq, 
                                           walked, stale, cur, lo, hi, det, pv, 
                                           nx, fl, ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap0_return(self) == /\ pc[self] = "munmap0_return"
                         /\ IF \E p \in MRange(self) : /\ snap[self][p].c \notin {"none", "zero"}
@@ -759,8 +782,8 @@ munmap0_return(self) == /\ pc[self] = "munmap0_return"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, lo, hi, det, 
                                         pv, nx, fl, ce, fv, res, snap, passed, 
-                                        mapped_after, segv_seen, advised, wz, 
-                                        wm >>
+                                        mapped_after, segv_seen, advised, 
+                                        freed, wz, wm >>
 
 Munmap0Thread(self) == munmap0_munmap(self) \/ munmap0_down_write(self)
                           \/ munmap0_rwsem_optimistic_spin(self)
@@ -783,7 +806,8 @@ munmap1_munmap(self) == /\ pc[self] = "munmap1_munmap"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, det, pv, nx, 
                                         fl, ce, fv, res, passed, mapped_after, 
-                                        segv_seen, advised, wz, wm, broken >>
+                                        segv_seen, advised, freed, wz, wm, 
+                                        broken >>
 
 munmap1_down_write(self) == /\ pc[self] = "munmap1_down_write"
                             /\ IF Free
@@ -804,7 +828,7 @@ munmap1_down_write(self) == /\ pc[self] = "munmap1_down_write"
                                             walked, stale, cur, lo, hi, det, 
                                             pv, nx, fl, ce, fv, res, snap, 
                                             passed, mapped_after, segv_seen, 
-                                            advised, broken >>
+                                            advised, freed, broken >>
 
 munmap1_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap1_rwsem_optimistic_spin"
                                        /\ writer = Nobody
@@ -824,7 +848,7 @@ munmap1_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap1_rwsem_optimistic_s
                                                        nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, broken >>
+                                                       advised, freed, broken >>
 
 munmap1_rwsem_down_write_failed(self) == /\ pc[self] = "munmap1_rwsem_down_write_failed"
                                          /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
@@ -844,7 +868,7 @@ munmap1_rwsem_down_write_failed(self) == /\ pc[self] = "munmap1_rwsem_down_write
                                                          fv, res, snap, passed, 
                                                          mapped_after, 
                                                          segv_seen, advised, 
-                                                         broken >>
+                                                         freed, broken >>
 
 munmap1_find_vma(self) == /\ pc[self] = "munmap1_find_vma"
                           /\ /\ nextid' = nextid + Straddles(vmas, lo[self])
@@ -855,8 +879,8 @@ munmap1_find_vma(self) == /\ pc[self] = "munmap1_find_vma"
                           /\ UNCHANGED << pte, pt, writer, readers, wq, walked, 
                                           stale, cur, lo, hi, det, pv, nx, fl, 
                                           ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap1_munlock_vma_pages_all(self) == /\ pc[self] = "munmap1_munlock_vma_pages_all"
                                        /\ /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas}
@@ -870,7 +894,8 @@ munmap1_munlock_vma_pages_all(self) == /\ pc[self] = "munmap1_munlock_vma_pages_
                                                        pv, nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, wz, broken >>
+                                                       advised, freed, wz, 
+                                                       broken >>
 
 munmap1_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap1_detach_vmas_to_be_unmapped"
                                             /\ /\ broken' = IF DetachBreaks(self, {v \in vmas : Inside(v, lo[self], hi[self])})
@@ -887,7 +912,7 @@ munmap1_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap1_detach_vmas_t
                                                             res, snap, 
                                                             mapped_after, 
                                                             segv_seen, advised, 
-                                                            wz, wm >>
+                                                            freed, wz, wm >>
 
 munmap1_unmap_region(self) == /\ pc[self] = "munmap1_unmap_region"
                               /\ /\ cur' = [cur EXCEPT ![self] = lo[self]]
@@ -898,7 +923,7 @@ munmap1_unmap_region(self) == /\ pc[self] = "munmap1_unmap_region"
                                               readers, wq, walked, stale, lo, 
                                               hi, det, fl, ce, fv, res, snap, 
                                               passed, mapped_after, segv_seen, 
-                                              advised, wz, wm, broken >>
+                                              advised, freed, wz, wm, broken >>
 
 munmap1_zap_pte_range(self) == /\ pc[self] = "munmap1_zap_pte_range"
                                /\ IF cur[self] < hi[self]
@@ -923,7 +948,7 @@ munmap1_zap_pte_range(self) == /\ pc[self] = "munmap1_zap_pte_range"
                                                readers, wq, walked, stale, lo, 
                                                hi, det, pv, nx, fl, ce, fv, 
                                                res, snap, passed, mapped_after, 
-                                               segv_seen, advised, wm >>
+                                               segv_seen, advised, freed, wm >>
 
 munmap1_free_pgtables(self) == /\ pc[self] = "munmap1_free_pgtables"
                                /\ /\ ce' = [ce EXCEPT ![self] = IF VmaOf(nx[self]) = NoVma THEN NPages + 1 ELSE VmaOf(nx[self]).start]
@@ -933,8 +958,8 @@ munmap1_free_pgtables(self) == /\ pc[self] = "munmap1_free_pgtables"
                                                readers, wq, walked, stale, cur, 
                                                lo, hi, det, pv, nx, fv, res, 
                                                snap, passed, mapped_after, 
-                                               segv_seen, advised, wz, wm, 
-                                               broken >>
+                                               segv_seen, advised, freed, wz, 
+                                               wm, broken >>
 
 munmap1_free_pgd_range(self) == /\ pc[self] = "munmap1_free_pgd_range"
                                 /\ IF \E p \in Pages : Freeable(Table(p), det[self], fl[self], ce[self]) /\ Lost(self, p)
@@ -949,7 +974,7 @@ munmap1_free_pgd_range(self) == /\ pc[self] = "munmap1_free_pgd_range"
                                                 hi, det, pv, nx, fl, ce, fv, 
                                                 res, snap, passed, 
                                                 mapped_after, segv_seen, 
-                                                advised, wz, wm >>
+                                                advised, freed, wz, wm >>
 
 munmap1_remove_vma_list(self) == /\ pc[self] = "munmap1_remove_vma_list"
                                  /\ det' = [det EXCEPT ![self] = {}]
@@ -959,7 +984,8 @@ munmap1_remove_vma_list(self) == /\ pc[self] = "munmap1_remove_vma_list"
                                                  cur, lo, hi, pv, nx, fl, ce, 
                                                  fv, res, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm, broken >>
+                                                 advised, freed, wz, wm, 
+                                                 broken >>
 
 munmap1_up_write(self) == /\ pc[self] = "munmap1_up_write"
                           /\ writer' = Nobody
@@ -967,8 +993,8 @@ munmap1_up_write(self) == /\ pc[self] = "munmap1_up_write"
                           /\ UNCHANGED << vmas, nextid, pte, pt, readers, wq, 
                                           walked, stale, cur, lo, hi, det, pv, 
                                           nx, fl, ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap1_return(self) == /\ pc[self] = "munmap1_return"
                         /\ IF \E p \in MRange(self) : /\ snap[self][p].c \notin {"none", "zero"}
@@ -981,8 +1007,8 @@ munmap1_return(self) == /\ pc[self] = "munmap1_return"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, lo, hi, det, 
                                         pv, nx, fl, ce, fv, res, snap, passed, 
-                                        mapped_after, segv_seen, advised, wz, 
-                                        wm >>
+                                        mapped_after, segv_seen, advised, 
+                                        freed, wz, wm >>
 
 Munmap1Thread(self) == munmap1_munmap(self) \/ munmap1_down_write(self)
                           \/ munmap1_rwsem_optimistic_spin(self)
@@ -1011,7 +1037,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-846f2286f245dfd67c2369e0d101efff
+\* END TRANSLATION TLA-cc5261ca3a080416a02eb5902e87ebd4
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.

@@ -65,13 +65,17 @@ SplitBelow(V, x, n) ==
   IF Straddles(V, x) = 0 THEN V
   ELSE LET v == CHOOSE v \in V : v.start < x /\ x < v.end
        IN (V \ {v}) \cup {[v EXCEPT !.end = x, !.id = n], [v EXCEPT !.start = x]}
-\* Every page of an initial VMA starts populated with that VMA's original content.
-InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) THEN "orig" ELSE "none"]
+\* Every page of an initial VMA starts populated with that VMA's original content, but
+\* the pages of a VMA the model file says is not populated yet.
+Unpopulated == {}
+InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) /\ p \notin Unpopulated
+                             THEN "orig" ELSE "none"]
 InitPt == [t \in Tables |-> IF \E p \in TablePages(t) : InitPte[p] # "none" THEN "present" ELSE "none"]
 Contents == {"none", "orig", "zero"} \cup Threads   \* a thread's id: the data it wrote
-Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero"} \cup Threads
+Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero", "einval", "esrch",
+            "efault", "uaf"} \cup Threads
 PropertyNames == {"RwsemExclusive", "NoThirdState", "NoLostWrite", "PageTableSafety",
-                  "MunmapAtomic", "RangeUnmapped"}
+                  "MunmapAtomic", "RangeUnmapped", "NoVmaUseAfterFree"}
 
 (* --algorithm vm_dead
 variables
@@ -102,6 +106,7 @@ variables
   mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]],
   segv_seen = {},         \* munmaps a completed access has seen take effect (SIGSEGV on a page of its own)
   advised = {},           \* pages a madvise thread (userspace MADV_DONTNEED) has zapped
+  freed = {},             \* the VMA objects vm_area_free() freed
   wz = [m \in MunmapThreads |-> 0],       \* present pages zapped in the current down_write hold,
   wm = [m \in MunmapThreads |-> 0],       \*   and pages munlocked in it
   broken = {};            \* the properties some step has broken
@@ -117,6 +122,10 @@ define
   NextVma(e) == LET S == {v \in vmas : v.start >= e}
                 IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
   VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+  \* a VMA object wherever it is (the tree, a munmap's detached list, waiting for RCU);
+  \* NoVma once freed
+  Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+             IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
   \* ---- the rw_semaphore (4.x rwsem-xadd) ----
   \* down_read's fast path: no writer holds it and (FIFO) nobody waits
   ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -204,7 +213,7 @@ define
     /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
     /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
     /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-    /\ broken \subseteq PropertyNames
+    /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
   \* A writer excludes every reader and every other writer; only the writer downgrades.
   RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
   \* A read in a munmap range, through the mapping that held data there, never returns a
@@ -222,6 +231,8 @@ define
   WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
   \* When munmap returns, no page of its range holds the content it had at the call.
   RangeUnmapped == "RangeUnmapped" \notin broken
+  \* No thread uses a VMA after remove_vma freed it.
+  NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
 end define;
 
 \* munmap0: the main munmap of [1, 3)
@@ -263,6 +274,7 @@ munmap0_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap0_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -323,6 +335,7 @@ munmap0_do_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 munmap0_do_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas} ||
   wm[self] := wm[self] + (IF writer = self
@@ -356,7 +369,7 @@ munmap0_do_free_pgd_range:  \* frees the page tables of the detached VMAs wholly
   end if;
   pt := [t \in Tables |-> IF Freeable(t, det[self], fl[self], ce[self]) THEN "none" ELSE pt[t]] ||
   stale := stale \cup {th \in Threads : walked[th] # 0 /\ Freeable(walked[th], det[self], fl[self], ce[self])};
-munmap0_do_remove_vma_list:  \* free the VMAs
+munmap0_do_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
   det[self] := {};
 munmap0_up_write:  \* the queued readers at the head, or the writer at the head, get it next
   writer := Nobody;
@@ -372,7 +385,7 @@ end process;
 \* fault2: read fault at page 2
 fair process Fault2Thread \in Fault2
 begin
-fault2_access:  \* the MMU uses a present pte without entering the kernel; else a page fault: down_read
+fault2_access:  \* the MMU uses a present pte without entering the kernel; else a page fault
   if HwRead(2) then
     res[self] := pte[2] || broken := broken \cup (IF SeenGone(2, pte[2]) THEN {"MunmapAtomic"} ELSE {});
     goto Done;
@@ -470,6 +483,7 @@ mmap_fixed1_find_vma:  \* find_vma(start), __split_vma() at start and at end
                      nextid + Straddles(vmas, lo[self])) ||
   nextid := nextid + Straddles(vmas, lo[self])
             + Straddles(SplitAbove(vmas, lo[self], nextid), hi[self]);
+
 mmap_fixed1_munlock_vma_pages_all:  \* VM_LOCKED cleared, then every page of the VMA munlocked
   vmas := {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas};
 mmap_fixed1_detach_vmas_to_be_unmapped:  \* find_vma no longer sees them
@@ -496,7 +510,7 @@ mmap_fixed1_free_pgd_range:  \* frees the page tables of the detached VMAs wholl
   end if;
   pt := [t \in Tables |-> IF Freeable(t, det[self], fl[self], ce[self]) THEN "none" ELSE pt[t]] ||
   stale := stale \cup {th \in Threads : walked[th] # 0 /\ Freeable(walked[th], det[self], fl[self], ce[self])};
-mmap_fixed1_remove_vma_list:  \* free the VMAs
+mmap_fixed1_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
   det[self] := {};
 mmap_fixed1_vma_link:  \* insert the new anonymous VMA, a new mapping
   vmas := vmas \cup {[id |-> nextid, start |-> 1, end |-> 3, flags |-> {}, origin |-> nextid]} ||
@@ -506,7 +520,7 @@ mmap_fixed1_vma_link:  \* insert the new anonymous VMA, a new mapping
 mmap_fixed1_up_write:  \* the queued readers at the head, or the writer at the head, get it next
   writer := Nobody;
 
-mmap_fixed1_pf_access:  \* the MMU uses a present pte without entering the kernel; else a page fault: down_read
+mmap_fixed1_pf_access:  \* the MMU uses a present pte without entering the kernel; else a page fault
   if HwWrite(1) then
     pte[1] := self || res[self] := "written";
     goto Done;
@@ -563,10 +577,10 @@ mmap_fixed1_pf_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-c14052545e414e2f2d4874a8d862fbf6
+\* BEGIN TRANSLATION PCal-63700b867f7c33d703b88774cb606f68
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
-          segv_seen, advised, wz, wm, broken, pc
+          segv_seen, advised, freed, wz, wm, broken, pc
 
 (* define statement *)
 FindVma(a) == LET S == {v \in vmas : v.end > a}
@@ -578,6 +592,10 @@ PrevVma(a) == LET S == {v \in vmas : v.end <= a}
 NextVma(e) == LET S == {v \in vmas : v.start >= e}
               IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : \A w \in S : v.start <= w.start
 VmaOf(id) == IF \E v \in vmas : v.id = id THEN CHOOSE v \in vmas : v.id = id ELSE NoVma
+
+
+Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
+           IN IF S = {} THEN NoVma ELSE CHOOSE v \in S : TRUE
 
 
 ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
@@ -665,7 +683,7 @@ TypeOK ==
   /\ segv_seen \subseteq MunmapThreads /\ advised \subseteq Pages
   /\ mapped_after \in [Pages -> [called : SUBSET MunmapThreads, seen : SUBSET MunmapThreads]]
   /\ wz \in [MunmapThreads -> 0..NPages] /\ wm \in [MunmapThreads -> 0..NPages]
-  /\ broken \subseteq PropertyNames
+  /\ freed \subseteq 1..(nextid - 1)    /\ broken \subseteq PropertyNames
 
 RwsemExclusive == (writer # Nobody => readers = {}) /\ "RwsemExclusive" \notin broken
 
@@ -684,10 +702,12 @@ WriteHoldBound == \A m \in MunmapThreads : wz[m] + wm[m] <= Bound
 
 RangeUnmapped == "RangeUnmapped" \notin broken
 
+NoVmaUseAfterFree == "NoVmaUseAfterFree" \notin broken
+
 
 vars == << vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
            hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
-           segv_seen, advised, wz, wm, broken, pc >>
+           segv_seen, advised, freed, wz, wm, broken, pc >>
 
 ProcSet == (Munmap0) \cup (Fault2) \cup (MmapFixed1)
 
@@ -716,6 +736,7 @@ Init == (* Global variables *)
         /\ mapped_after = [p \in Pages |-> [called |-> {}, seen |-> {}]]
         /\ segv_seen = {}
         /\ advised = {}
+        /\ freed = {}
         /\ wz = [m \in MunmapThreads |-> 0]
         /\ wm = [m \in MunmapThreads |-> 0]
         /\ broken = {}
@@ -731,7 +752,8 @@ munmap0_munmap(self) == /\ pc[self] = "munmap0_munmap"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, det, pv, nx, 
                                         fl, ce, fv, res, passed, mapped_after, 
-                                        segv_seen, advised, wz, wm, broken >>
+                                        segv_seen, advised, freed, wz, wm, 
+                                        broken >>
 
 munmap0_down_write_killable(self) == /\ pc[self] = "munmap0_down_write_killable"
                                      /\ IF Free
@@ -753,7 +775,7 @@ munmap0_down_write_killable(self) == /\ pc[self] = "munmap0_down_write_killable"
                                                      cur, lo, hi, det, pv, nx, 
                                                      fl, ce, fv, res, snap, 
                                                      passed, mapped_after, 
-                                                     segv_seen, advised, 
+                                                     segv_seen, advised, freed, 
                                                      broken >>
 
 munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_spin"
@@ -774,7 +796,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, broken >>
+                                                       advised, freed, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
                                          /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
@@ -794,7 +816,7 @@ munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write
                                                          fv, res, snap, passed, 
                                                          mapped_after, 
                                                          segv_seen, advised, 
-                                                         broken >>
+                                                         freed, broken >>
 
 munmap0_find_vma(self) == /\ pc[self] = "munmap0_find_vma"
                           /\ /\ nextid' = nextid + Straddles(vmas, lo[self])
@@ -805,8 +827,8 @@ munmap0_find_vma(self) == /\ pc[self] = "munmap0_find_vma"
                           /\ UNCHANGED << pte, pt, writer, readers, wq, walked, 
                                           stale, cur, lo, hi, det, pv, nx, fl, 
                                           ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap0_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_munlock_vma_pages_all"
                                        /\ /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas}
@@ -820,7 +842,8 @@ munmap0_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_munlock_vma_pages_
                                                        pv, nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, wz, broken >>
+                                                       advised, freed, wz, 
+                                                       broken >>
 
 munmap0_set_vm_dead(self) == /\ pc[self] = "munmap0_set_vm_dead"
                              /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \cup {"dead"}] ELSE v : v \in vmas}
@@ -829,7 +852,7 @@ munmap0_set_vm_dead(self) == /\ pc[self] = "munmap0_set_vm_dead"
                                              wq, walked, stale, cur, lo, hi, 
                                              det, pv, nx, fl, ce, fv, res, 
                                              snap, passed, mapped_after, 
-                                             segv_seen, advised, wz, wm, 
+                                             segv_seen, advised, freed, wz, wm, 
                                              broken >>
 
 munmap0_downgrade_write(self) == /\ pc[self] = "munmap0_downgrade_write"
@@ -844,7 +867,8 @@ munmap0_downgrade_write(self) == /\ pc[self] = "munmap0_downgrade_write"
                                                  walked, stale, cur, lo, hi, 
                                                  det, pv, nx, fl, ce, fv, res, 
                                                  snap, passed, mapped_after, 
-                                                 segv_seen, advised, wz, wm >>
+                                                 segv_seen, advised, freed, wz, 
+                                                 wm >>
 
 munmap0_zap_start(self) == /\ pc[self] = "munmap0_zap_start"
                            /\ cur' = [cur EXCEPT ![self] = lo[self]]
@@ -853,7 +877,7 @@ munmap0_zap_start(self) == /\ pc[self] = "munmap0_zap_start"
                                            readers, wq, walked, stale, lo, hi, 
                                            det, pv, nx, fl, ce, fv, res, snap, 
                                            passed, mapped_after, segv_seen, 
-                                           advised, wz, wm, broken >>
+                                           advised, freed, wz, wm, broken >>
 
 munmap0_zap_page_range(self) == /\ pc[self] = "munmap0_zap_page_range"
                                 /\ IF cur[self] < hi[self]
@@ -880,7 +904,7 @@ munmap0_zap_page_range(self) == /\ pc[self] = "munmap0_zap_page_range"
                                                 hi, det, pv, nx, fl, ce, fv, 
                                                 res, snap, passed, 
                                                 mapped_after, segv_seen, 
-                                                advised, wm >>
+                                                advised, freed, wm >>
 
 munmap0_up_read(self) == /\ pc[self] = "munmap0_up_read"
                          /\ readers' = readers \ {self}
@@ -888,8 +912,8 @@ munmap0_up_read(self) == /\ pc[self] = "munmap0_up_read"
                          /\ UNCHANGED << vmas, nextid, pte, pt, writer, wq, 
                                          walked, stale, cur, lo, hi, det, pv, 
                                          nx, fl, ce, fv, res, snap, passed, 
-                                         mapped_after, segv_seen, advised, wz, 
-                                         wm, broken >>
+                                         mapped_after, segv_seen, advised, 
+                                         freed, wz, wm, broken >>
 
 munmap0_again_down_write_killable(self) == /\ pc[self] = "munmap0_again_down_write_killable"
                                            /\ IF Free
@@ -915,7 +939,7 @@ munmap0_again_down_write_killable(self) == /\ pc[self] = "munmap0_again_down_wri
                                                            passed, 
                                                            mapped_after, 
                                                            segv_seen, advised, 
-                                                           broken >>
+                                                           freed, broken >>
 
 munmap0_again_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_again_rwsem_optimistic_spin"
                                              /\ writer = Nobody
@@ -938,7 +962,8 @@ munmap0_again_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_again_rwsem_
                                                              passed, 
                                                              mapped_after, 
                                                              segv_seen, 
-                                                             advised, broken >>
+                                                             advised, freed, 
+                                                             broken >>
 
 munmap0_again_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_again_rwsem_down_write_failed"
                                                /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
@@ -962,7 +987,8 @@ munmap0_again_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_again_rwse
                                                                snap, passed, 
                                                                mapped_after, 
                                                                segv_seen, 
-                                                               advised, broken >>
+                                                               advised, freed, 
+                                                               broken >>
 
 munmap0_do_find_vma(self) == /\ pc[self] = "munmap0_do_find_vma"
                              /\ /\ nextid' = nextid + Straddles(vmas, lo[self])
@@ -974,7 +1000,7 @@ munmap0_do_find_vma(self) == /\ pc[self] = "munmap0_do_find_vma"
                                              walked, stale, cur, lo, hi, det, 
                                              pv, nx, fl, ce, fv, res, snap, 
                                              passed, mapped_after, segv_seen, 
-                                             advised, wz, wm, broken >>
+                                             advised, freed, wz, wm, broken >>
 
 munmap0_do_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_do_munlock_vma_pages_all"
                                           /\ /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas}
@@ -990,7 +1016,7 @@ munmap0_do_munlock_vma_pages_all(self) == /\ pc[self] = "munmap0_do_munlock_vma_
                                                           snap, passed, 
                                                           mapped_after, 
                                                           segv_seen, advised, 
-                                                          wz, broken >>
+                                                          freed, wz, broken >>
 
 munmap0_do_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap0_do_detach_vmas_to_be_unmapped"
                                                /\ /\ broken' = IF DetachBreaks(self, {v \in vmas : Inside(v, lo[self], hi[self])})
@@ -1008,7 +1034,8 @@ munmap0_do_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "munmap0_do_detach_
                                                                snap, 
                                                                mapped_after, 
                                                                segv_seen, 
-                                                               advised, wz, wm >>
+                                                               advised, freed, 
+                                                               wz, wm >>
 
 munmap0_do_unmap_region(self) == /\ pc[self] = "munmap0_do_unmap_region"
                                  /\ /\ cur' = [cur EXCEPT ![self] = lo[self]]
@@ -1019,8 +1046,8 @@ munmap0_do_unmap_region(self) == /\ pc[self] = "munmap0_do_unmap_region"
                                                  readers, wq, walked, stale, 
                                                  lo, hi, det, fl, ce, fv, res, 
                                                  snap, passed, mapped_after, 
-                                                 segv_seen, advised, wz, wm, 
-                                                 broken >>
+                                                 segv_seen, advised, freed, wz, 
+                                                 wm, broken >>
 
 munmap0_do_zap_pte_range(self) == /\ pc[self] = "munmap0_do_zap_pte_range"
                                   /\ IF cur[self] < hi[self]
@@ -1048,7 +1075,7 @@ munmap0_do_zap_pte_range(self) == /\ pc[self] = "munmap0_do_zap_pte_range"
                                                   lo, hi, det, pv, nx, fl, ce, 
                                                   fv, res, snap, passed, 
                                                   mapped_after, segv_seen, 
-                                                  advised, wm >>
+                                                  advised, freed, wm >>
 
 munmap0_do_free_pgtables(self) == /\ pc[self] = "munmap0_do_free_pgtables"
                                   /\ /\ ce' = [ce EXCEPT ![self] = IF VmaOf(nx[self]) = NoVma THEN NPages + 1 ELSE VmaOf(nx[self]).start]
@@ -1059,7 +1086,8 @@ munmap0_do_free_pgtables(self) == /\ pc[self] = "munmap0_do_free_pgtables"
                                                   stale, cur, lo, hi, det, pv, 
                                                   nx, fv, res, snap, passed, 
                                                   mapped_after, segv_seen, 
-                                                  advised, wz, wm, broken >>
+                                                  advised, freed, wz, wm, 
+                                                  broken >>
 
 munmap0_do_free_pgd_range(self) == /\ pc[self] = "munmap0_do_free_pgd_range"
                                    /\ IF \E p \in Pages : Freeable(Table(p), det[self], fl[self], ce[self]) /\ Lost(self, p)
@@ -1074,7 +1102,7 @@ munmap0_do_free_pgd_range(self) == /\ pc[self] = "munmap0_do_free_pgd_range"
                                                    lo, hi, det, pv, nx, fl, ce, 
                                                    fv, res, snap, passed, 
                                                    mapped_after, segv_seen, 
-                                                   advised, wz, wm >>
+                                                   advised, freed, wz, wm >>
 
 munmap0_do_remove_vma_list(self) == /\ pc[self] = "munmap0_do_remove_vma_list"
                                     /\ det' = [det EXCEPT ![self] = {}]
@@ -1084,8 +1112,8 @@ munmap0_do_remove_vma_list(self) == /\ pc[self] = "munmap0_do_remove_vma_list"
                                                     walked, stale, cur, lo, hi, 
                                                     pv, nx, fl, ce, fv, res, 
                                                     snap, passed, mapped_after, 
-                                                    segv_seen, advised, wz, wm, 
-                                                    broken >>
+                                                    segv_seen, advised, freed, 
+                                                    wz, wm, broken >>
 
 munmap0_up_write(self) == /\ pc[self] = "munmap0_up_write"
                           /\ writer' = Nobody
@@ -1093,8 +1121,8 @@ munmap0_up_write(self) == /\ pc[self] = "munmap0_up_write"
                           /\ UNCHANGED << vmas, nextid, pte, pt, readers, wq, 
                                           walked, stale, cur, lo, hi, det, pv, 
                                           nx, fl, ce, fv, res, snap, passed, 
-                                          mapped_after, segv_seen, advised, wz, 
-                                          wm, broken >>
+                                          mapped_after, segv_seen, advised, 
+                                          freed, wz, wm, broken >>
 
 munmap0_return(self) == /\ pc[self] = "munmap0_return"
                         /\ IF \E p \in MRange(self) : /\ snap[self][p].c \notin {"none", "zero"}
@@ -1107,8 +1135,8 @@ munmap0_return(self) == /\ pc[self] = "munmap0_return"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, readers, 
                                         wq, walked, stale, cur, lo, hi, det, 
                                         pv, nx, fl, ce, fv, res, snap, passed, 
-                                        mapped_after, segv_seen, advised, wz, 
-                                        wm >>
+                                        mapped_after, segv_seen, advised, 
+                                        freed, wz, wm >>
 
 Munmap0Thread(self) == munmap0_munmap(self)
                           \/ munmap0_down_write_killable(self)
@@ -1151,7 +1179,7 @@ fault2_access(self) == /\ pc[self] = "fault2_access"
                        /\ UNCHANGED << vmas, nextid, pte, pt, writer, walked, 
                                        stale, cur, lo, hi, det, pv, nx, fl, ce, 
                                        fv, snap, passed, mapped_after, 
-                                       segv_seen, advised, wz, wm >>
+                                       segv_seen, advised, freed, wz, wm >>
 
 fault2_rwsem_down_read_failed(self) == /\ pc[self] = "fault2_rwsem_down_read_failed"
                                        /\ ReadGranted(self)
@@ -1164,7 +1192,8 @@ fault2_rwsem_down_read_failed(self) == /\ pc[self] = "fault2_rwsem_down_read_fai
                                                        nx, fl, ce, fv, res, 
                                                        snap, passed, 
                                                        mapped_after, segv_seen, 
-                                                       advised, wz, wm, broken >>
+                                                       advised, freed, wz, wm, 
+                                                       broken >>
 
 fault2_find_vma(self) == /\ pc[self] = "fault2_find_vma"
                          /\ fv' = [fv EXCEPT ![self] = FindVma(2)]
@@ -1179,8 +1208,8 @@ fault2_find_vma(self) == /\ pc[self] = "fault2_find_vma"
                          /\ UNCHANGED << vmas, nextid, pte, pt, writer, 
                                          readers, wq, walked, stale, cur, lo, 
                                          hi, det, pv, nx, fl, ce, snap, passed, 
-                                         mapped_after, segv_seen, advised, wz, 
-                                         wm, broken >>
+                                         mapped_after, segv_seen, advised, 
+                                         freed, wz, wm, broken >>
 
 fault2_expand_stack(self) == /\ pc[self] = "fault2_expand_stack"
                              /\ /\ fv' = [fv EXCEPT ![self] = IF \E v \in Expand(2) : Covers(v, 2)
@@ -1192,8 +1221,8 @@ fault2_expand_stack(self) == /\ pc[self] = "fault2_expand_stack"
                              /\ UNCHANGED << nextid, pte, pt, writer, readers, 
                                              wq, walked, stale, cur, lo, hi, 
                                              det, pv, nx, fl, ce, res, snap, 
-                                             passed, segv_seen, advised, wz, 
-                                             wm, broken >>
+                                             passed, segv_seen, advised, freed, 
+                                             wz, wm, broken >>
 
 fault2_handle_mm_fault(self) == /\ pc[self] = "fault2_handle_mm_fault"
                                 /\ IF ~Maps(fv[self], 2)
@@ -1213,8 +1242,8 @@ fault2_handle_mm_fault(self) == /\ pc[self] = "fault2_handle_mm_fault"
                                                 readers, wq, stale, cur, lo, 
                                                 hi, det, pv, nx, fl, ce, fv, 
                                                 snap, passed, mapped_after, 
-                                                segv_seen, advised, wz, wm, 
-                                                broken >>
+                                                segv_seen, advised, freed, wz, 
+                                                wm, broken >>
 
 fault2_handle_pte_fault(self) == /\ pc[self] = "fault2_handle_pte_fault"
                                  /\ IF self \in stale
@@ -1242,7 +1271,7 @@ fault2_handle_pte_fault(self) == /\ pc[self] = "fault2_handle_pte_fault"
                                                  cur, lo, hi, det, pv, nx, fl, 
                                                  ce, fv, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm >>
+                                                 advised, freed, wz, wm >>
 
 fault2_up_read(self) == /\ pc[self] = "fault2_up_read"
                         /\ /\ readers' = readers \ {self}
@@ -1253,7 +1282,7 @@ fault2_up_read(self) == /\ pc[self] = "fault2_up_read"
                         /\ UNCHANGED << vmas, nextid, pte, pt, writer, wq, cur, 
                                         lo, hi, det, pv, nx, fl, ce, fv, res, 
                                         snap, passed, mapped_after, advised, 
-                                        wz, wm, broken >>
+                                        freed, wz, wm, broken >>
 
 Fault2Thread(self) == fault2_access(self)
                          \/ fault2_rwsem_down_read_failed(self)
@@ -1272,7 +1301,8 @@ mmap_fixed1_mmap_region(self) == /\ pc[self] = "mmap_fixed1_mmap_region"
                                                  cur, det, pv, nx, fl, ce, fv, 
                                                  res, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm, broken >>
+                                                 advised, freed, wz, wm, 
+                                                 broken >>
 
 mmap_fixed1_down_write(self) == /\ pc[self] = "mmap_fixed1_down_write"
                                 /\ IF Free
@@ -1291,8 +1321,8 @@ mmap_fixed1_down_write(self) == /\ pc[self] = "mmap_fixed1_down_write"
                                                 walked, stale, cur, lo, hi, 
                                                 det, pv, nx, fl, ce, fv, res, 
                                                 snap, passed, mapped_after, 
-                                                segv_seen, advised, wz, wm, 
-                                                broken >>
+                                                segv_seen, advised, freed, wz, 
+                                                wm, broken >>
 
 mmap_fixed1_rwsem_optimistic_spin(self) == /\ pc[self] = "mmap_fixed1_rwsem_optimistic_spin"
                                            /\ writer = Nobody
@@ -1311,7 +1341,8 @@ mmap_fixed1_rwsem_optimistic_spin(self) == /\ pc[self] = "mmap_fixed1_rwsem_opti
                                                            passed, 
                                                            mapped_after, 
                                                            segv_seen, advised, 
-                                                           wz, wm, broken >>
+                                                           freed, wz, wm, 
+                                                           broken >>
 
 mmap_fixed1_rwsem_down_write_failed(self) == /\ pc[self] = "mmap_fixed1_rwsem_down_write_failed"
                                              /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
@@ -1331,8 +1362,8 @@ mmap_fixed1_rwsem_down_write_failed(self) == /\ pc[self] = "mmap_fixed1_rwsem_do
                                                              passed, 
                                                              mapped_after, 
                                                              segv_seen, 
-                                                             advised, wz, wm, 
-                                                             broken >>
+                                                             advised, freed, 
+                                                             wz, wm, broken >>
 
 mmap_fixed1_find_vma(self) == /\ pc[self] = "mmap_fixed1_find_vma"
                               /\ /\ nextid' = nextid + Straddles(vmas, lo[self])
@@ -1344,7 +1375,7 @@ mmap_fixed1_find_vma(self) == /\ pc[self] = "mmap_fixed1_find_vma"
                                               walked, stale, cur, lo, hi, det, 
                                               pv, nx, fl, ce, fv, res, snap, 
                                               passed, mapped_after, segv_seen, 
-                                              advised, wz, wm, broken >>
+                                              advised, freed, wz, wm, broken >>
 
 mmap_fixed1_munlock_vma_pages_all(self) == /\ pc[self] = "mmap_fixed1_munlock_vma_pages_all"
                                            /\ vmas' = {IF Inside(v, lo[self], hi[self]) THEN [v EXCEPT !.flags = @ \ {"locked"}] ELSE v : v \in vmas}
@@ -1357,7 +1388,8 @@ mmap_fixed1_munlock_vma_pages_all(self) == /\ pc[self] = "mmap_fixed1_munlock_vm
                                                            snap, passed, 
                                                            mapped_after, 
                                                            segv_seen, advised, 
-                                                           wz, wm, broken >>
+                                                           freed, wz, wm, 
+                                                           broken >>
 
 mmap_fixed1_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "mmap_fixed1_detach_vmas_to_be_unmapped"
                                                 /\ /\ det' = [det EXCEPT ![self] = {v \in vmas : Inside(v, lo[self], hi[self])}]
@@ -1373,8 +1405,8 @@ mmap_fixed1_detach_vmas_to_be_unmapped(self) == /\ pc[self] = "mmap_fixed1_detac
                                                                 passed, 
                                                                 mapped_after, 
                                                                 segv_seen, 
-                                                                advised, wz, 
-                                                                wm, broken >>
+                                                                advised, freed, 
+                                                                wz, wm, broken >>
 
 mmap_fixed1_unmap_region(self) == /\ pc[self] = "mmap_fixed1_unmap_region"
                                   /\ /\ cur' = [cur EXCEPT ![self] = lo[self]]
@@ -1386,7 +1418,8 @@ mmap_fixed1_unmap_region(self) == /\ pc[self] = "mmap_fixed1_unmap_region"
                                                   stale, lo, hi, det, fl, ce, 
                                                   fv, res, snap, passed, 
                                                   mapped_after, segv_seen, 
-                                                  advised, wz, wm, broken >>
+                                                  advised, freed, wz, wm, 
+                                                  broken >>
 
 mmap_fixed1_zap_pte_range(self) == /\ pc[self] = "mmap_fixed1_zap_pte_range"
                                    /\ IF cur[self] < hi[self]
@@ -1408,7 +1441,7 @@ mmap_fixed1_zap_pte_range(self) == /\ pc[self] = "mmap_fixed1_zap_pte_range"
                                                    lo, hi, det, pv, nx, fl, ce, 
                                                    fv, res, snap, passed, 
                                                    mapped_after, segv_seen, 
-                                                   advised, wz, wm >>
+                                                   advised, freed, wz, wm >>
 
 mmap_fixed1_free_pgtables(self) == /\ pc[self] = "mmap_fixed1_free_pgtables"
                                    /\ /\ ce' = [ce EXCEPT ![self] = IF VmaOf(nx[self]) = NoVma THEN NPages + 1 ELSE VmaOf(nx[self]).start]
@@ -1419,7 +1452,8 @@ mmap_fixed1_free_pgtables(self) == /\ pc[self] = "mmap_fixed1_free_pgtables"
                                                    stale, cur, lo, hi, det, pv, 
                                                    nx, fv, res, snap, passed, 
                                                    mapped_after, segv_seen, 
-                                                   advised, wz, wm, broken >>
+                                                   advised, freed, wz, wm, 
+                                                   broken >>
 
 mmap_fixed1_free_pgd_range(self) == /\ pc[self] = "mmap_fixed1_free_pgd_range"
                                     /\ IF \E p \in Pages : Freeable(Table(p), det[self], fl[self], ce[self]) /\ Lost(self, p)
@@ -1434,7 +1468,7 @@ mmap_fixed1_free_pgd_range(self) == /\ pc[self] = "mmap_fixed1_free_pgd_range"
                                                     lo, hi, det, pv, nx, fl, 
                                                     ce, fv, res, snap, passed, 
                                                     mapped_after, segv_seen, 
-                                                    advised, wz, wm >>
+                                                    advised, freed, wz, wm >>
 
 mmap_fixed1_remove_vma_list(self) == /\ pc[self] = "mmap_fixed1_remove_vma_list"
                                      /\ det' = [det EXCEPT ![self] = {}]
@@ -1445,7 +1479,8 @@ mmap_fixed1_remove_vma_list(self) == /\ pc[self] = "mmap_fixed1_remove_vma_list"
                                                      hi, pv, nx, fl, ce, fv, 
                                                      res, snap, passed, 
                                                      mapped_after, segv_seen, 
-                                                     advised, wz, wm, broken >>
+                                                     advised, freed, wz, wm, 
+                                                     broken >>
 
 mmap_fixed1_vma_link(self) == /\ pc[self] = "mmap_fixed1_vma_link"
                               /\ /\ mapped_after' = [q \in Pages |-> IF q \in 1..2
@@ -1456,8 +1491,8 @@ mmap_fixed1_vma_link(self) == /\ pc[self] = "mmap_fixed1_vma_link"
                               /\ UNCHANGED << pte, pt, writer, readers, wq, 
                                               walked, stale, cur, lo, hi, det, 
                                               pv, nx, fl, ce, fv, res, snap, 
-                                              passed, segv_seen, advised, wz, 
-                                              wm, broken >>
+                                              passed, segv_seen, advised, 
+                                              freed, wz, wm, broken >>
 
 mmap_fixed1_up_write(self) == /\ pc[self] = "mmap_fixed1_up_write"
                               /\ writer' = Nobody
@@ -1466,8 +1501,8 @@ mmap_fixed1_up_write(self) == /\ pc[self] = "mmap_fixed1_up_write"
                                               wq, walked, stale, cur, lo, hi, 
                                               det, pv, nx, fl, ce, fv, res, 
                                               snap, passed, mapped_after, 
-                                              segv_seen, advised, wz, wm, 
-                                              broken >>
+                                              segv_seen, advised, freed, wz, 
+                                              wm, broken >>
 
 mmap_fixed1_pf_access(self) == /\ pc[self] = "mmap_fixed1_pf_access"
                                /\ IF HwWrite(1)
@@ -1487,7 +1522,7 @@ mmap_fixed1_pf_access(self) == /\ pc[self] = "mmap_fixed1_pf_access"
                                                walked, stale, cur, lo, hi, det, 
                                                pv, nx, fl, ce, fv, snap, 
                                                passed, mapped_after, segv_seen, 
-                                               advised, wz, wm, broken >>
+                                               advised, freed, wz, wm, broken >>
 
 mmap_fixed1_pf_rwsem_down_read_failed(self) == /\ pc[self] = "mmap_fixed1_pf_rwsem_down_read_failed"
                                                /\ ReadGranted(self)
@@ -1503,8 +1538,8 @@ mmap_fixed1_pf_rwsem_down_read_failed(self) == /\ pc[self] = "mmap_fixed1_pf_rws
                                                                snap, passed, 
                                                                mapped_after, 
                                                                segv_seen, 
-                                                               advised, wz, wm, 
-                                                               broken >>
+                                                               advised, freed, 
+                                                               wz, wm, broken >>
 
 mmap_fixed1_pf_find_vma(self) == /\ pc[self] = "mmap_fixed1_pf_find_vma"
                                  /\ fv' = [fv EXCEPT ![self] = FindVma(1)]
@@ -1521,7 +1556,8 @@ mmap_fixed1_pf_find_vma(self) == /\ pc[self] = "mmap_fixed1_pf_find_vma"
                                                  cur, lo, hi, det, pv, nx, fl, 
                                                  ce, snap, passed, 
                                                  mapped_after, segv_seen, 
-                                                 advised, wz, wm, broken >>
+                                                 advised, freed, wz, wm, 
+                                                 broken >>
 
 mmap_fixed1_pf_expand_stack(self) == /\ pc[self] = "mmap_fixed1_pf_expand_stack"
                                      /\ /\ fv' = [fv EXCEPT ![self] = IF \E v \in Expand(1) : Covers(v, 1)
@@ -1535,7 +1571,8 @@ mmap_fixed1_pf_expand_stack(self) == /\ pc[self] = "mmap_fixed1_pf_expand_stack"
                                                      stale, cur, lo, hi, det, 
                                                      pv, nx, fl, ce, res, snap, 
                                                      passed, segv_seen, 
-                                                     advised, wz, wm, broken >>
+                                                     advised, freed, wz, wm, 
+                                                     broken >>
 
 mmap_fixed1_pf_handle_mm_fault(self) == /\ pc[self] = "mmap_fixed1_pf_handle_mm_fault"
                                         /\ IF ~Maps(fv[self], 1)
@@ -1557,8 +1594,8 @@ mmap_fixed1_pf_handle_mm_fault(self) == /\ pc[self] = "mmap_fixed1_pf_handle_mm_
                                                         det, pv, nx, fl, ce, 
                                                         fv, snap, passed, 
                                                         mapped_after, 
-                                                        segv_seen, advised, wz, 
-                                                        wm, broken >>
+                                                        segv_seen, advised, 
+                                                        freed, wz, wm, broken >>
 
 mmap_fixed1_pf_handle_pte_fault(self) == /\ pc[self] = "mmap_fixed1_pf_handle_pte_fault"
                                          /\ IF self \in stale
@@ -1585,7 +1622,7 @@ mmap_fixed1_pf_handle_pte_fault(self) == /\ pc[self] = "mmap_fixed1_pf_handle_pt
                                                          fl, ce, fv, snap, 
                                                          passed, mapped_after, 
                                                          segv_seen, advised, 
-                                                         wz, wm >>
+                                                         freed, wz, wm >>
 
 mmap_fixed1_pf_up_read(self) == /\ pc[self] = "mmap_fixed1_pf_up_read"
                                 /\ /\ readers' = readers \ {self}
@@ -1596,8 +1633,8 @@ mmap_fixed1_pf_up_read(self) == /\ pc[self] = "mmap_fixed1_pf_up_read"
                                 /\ UNCHANGED << vmas, nextid, pte, pt, writer, 
                                                 wq, cur, lo, hi, det, pv, nx, 
                                                 fl, ce, fv, res, snap, passed, 
-                                                mapped_after, advised, wz, wm, 
-                                                broken >>
+                                                mapped_after, advised, freed, 
+                                                wz, wm, broken >>
 
 MmapFixed1Thread(self) == mmap_fixed1_mmap_region(self)
                              \/ mmap_fixed1_down_write(self)
@@ -1637,7 +1674,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-c6b8032777b28a4e7d8ca7b3734bf4b0
+\* END TRANSLATION TLA-edccc6be201b28a43a093e2bc65ad197
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.
