@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check-protocols test test-pure lint sweep bench bench-check bench-sweep clean bytecode
+.PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ bytecode: $(STAMP)
 
 check-protocols: $(STAMP) bytecode
 	$(BIN)/mmcheck check specs/matrix.toml
+
+# The release x known-bug table (specs/history.toml: pairs of the matrix).
+history: $(STAMP) bytecode
+	$(BIN)/mmcheck check specs/history.toml
 
 test: $(STAMP)
 	$(BIN)/pytest -q
