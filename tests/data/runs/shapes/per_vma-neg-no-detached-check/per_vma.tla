@@ -474,8 +474,9 @@ end process;
 fair process RcuCallbacks = "rcu"
 begin
 rcu_vm_area_free_rcu_cb:
-  while zombies # {} \/ \E m \in MunmapThreads : pc[m] # "Done" do
-    await (\E z \in zombies : z.gp = {}) \/ (zombies = {} /\ \A m \in MunmapThreads : pc[m] = "Done");
+  \* (it ends once no thread that may still unmap is left and nothing waits to be freed)
+  while zombies # {} \/ \E t \in Threads \ RepeatThreads : pc[t] # "Done" do
+    await (\E z \in zombies : z.gp = {}) \/ (zombies = {} /\ \A t \in Threads \ RepeatThreads : pc[t] = "Done");
     if \E z \in zombies : z.gp = {} then
       with z \in {y \in zombies : y.gp = {} } do
         freed := freed \cup {z.v.id} || zombies := zombies \ {z};
@@ -484,7 +485,7 @@ rcu_vm_area_free_rcu_cb:
   end while;
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-f9fc364917202c1b86dcd779d803d349
+\* BEGIN TRANSLATION PCal-e49d822ab52208f75aa9b60f1d7a5f01
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, freed, mmseq, vlock, rcu, zombies, wz, wm, 
@@ -1260,8 +1261,8 @@ Fault1Thread(self) == fault1_access(self)
                          \/ fault1_up_read(self)
 
 rcu_vm_area_free_rcu_cb == /\ pc["rcu"] = "rcu_vm_area_free_rcu_cb"
-                           /\ IF zombies # {} \/ \E m \in MunmapThreads : pc[m] # "Done"
-                                 THEN /\ (\E z \in zombies : z.gp = {}) \/ (zombies = {} /\ \A m \in MunmapThreads : pc[m] = "Done")
+                           /\ IF zombies # {} \/ \E t \in Threads \ RepeatThreads : pc[t] # "Done"
+                                 THEN /\ (\E z \in zombies : z.gp = {}) \/ (zombies = {} /\ \A t \in Threads \ RepeatThreads : pc[t] = "Done")
                                       /\ IF \E z \in zombies : z.gp = {}
                                             THEN /\ \E z \in {y \in zombies : y.gp = {} }:
                                                       /\ freed' = (freed \cup {z.v.id})
@@ -1297,7 +1298,7 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-37f4dd469a19f6c2a33bd8bc30e56640
+\* END TRANSLATION TLA-30b0e51183a1b8c6d92ccdf3fb045977
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
 \* Every munmap eventually returns.
