@@ -181,6 +181,8 @@ THREAD_KEYS = {
 }
 MAX_PAGES = 16
 MAX_THREADS = 8
+MAX_NAME_BYTES = 64  # a model name is a directory name and a column of every report
+MAX_NESTING = 32  # tables and arrays in a TOML file (no model needs more than 4)
 
 
 class _Where:
@@ -281,6 +283,9 @@ def parse_model(table: Any, path: str, index: int) -> Model:
     if not all(c.isalnum() or c in "-_" for c in name):
         raise _Where(path).error(f"model[{index}].name",
                                  f"{name!r}: use letters, digits, '-' and '_' only")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise _Where(path).error(f"model[{index}].name", f"{name[:20]!r}...: longer than "
+                                 f"{MAX_NAME_BYTES} bytes ({len(name.encode())})")
     where = _Where(path, name)
     _unknown(where, "", table, MODEL_KEYS)
     for required in ("protocol", "pages", "ptes_per_table", "munmap", "vmas"):
@@ -348,16 +353,40 @@ def parse_models(data: dict[str, Any], path: str) -> list[Model]:
 
 
 def read_toml(path: str, what: str) -> dict[str, Any]:
-    """A TOML file's tables; a missing or malformed file is a one-line ConfigError."""
+    """A TOML file's tables; a missing, unreadable, malformed or deeply nested file is a
+    one-line ConfigError."""
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such {what}") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a {what}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the {what} ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 (byte {e.start}): TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply (at most {MAX_NESTING} levels)") from None
+    if _depth(data) > MAX_NESTING:
+        raise ConfigError(f"{path}: nested too deeply (at most {MAX_NESTING} levels)")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in `value` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        v, d = todo.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_NESTING:
+            if isinstance(v, dict):
+                todo.extend((x, d + 1) for x in v.values())
+            elif isinstance(v, list):
+                todo.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def load_models(*paths: str | Path) -> list[Model]:

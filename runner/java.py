@@ -4,7 +4,8 @@
 -Djava.io.tmpdir (TLC unpacks the standard modules there; shared, it races), its own process
 group killed as a whole on timeout and on Ctrl-C, output merged, decoded with
 errors="replace", streamed line by line and kept complete.  It reports what happened; it does
-not judge.
+not judge.  The JVM is tied to the thread that started it (Linux PR_SET_PDEATHSIG): if
+mmcheck dies, even by SIGKILL, the kernel kills its JVMs.
 """
 
 from __future__ import annotations
@@ -180,6 +181,47 @@ def _check_user_jar(path: Path, origin: str) -> Path:
 
 # ---------------------------------------------------------------- running
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl (Linux), resolved once in the parent: None elsewhere."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+def tie_to_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:
+    """Ask the kernel to send `sig` to this process when the thread that forked it dies (by
+    any means, SIGKILL too).  If `parent` (its PID) is already gone, die now."""
+    prctl = _prctl()
+    if prctl is None:
+        return
+    prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), sig)
+
+
+def _tied_preexec() -> Callable[[], None] | None:
+    """A preexec_fn for Popen that ties the child to this process (None without prctl).
+    It runs in the forked child of a threaded process, so it does no more than two system
+    calls through a function resolved here, in the parent (no import, no lock)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent, sig = os.getpid(), int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+    return preexec
+
+
 # Every JVM running now, so that Ctrl-C in a program that runs Java tools from several
 # threads (KeyboardInterrupt reaches the main thread only) can kill them all.
 _live: set[subprocess.Popen[bytes]] = set()
@@ -251,7 +293,8 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
             try:
                 proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True,
+                                        preexec_fn=_tied_preexec())  # noqa: PLW1509 (see there)
             except OSError as e:
                 raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): "
                                    f"{INSTALL_JAVA}") from None

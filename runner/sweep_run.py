@@ -28,7 +28,7 @@ from typing import Any
 from gen.model import PROPERTIES
 from runner.cache import Cache
 from runner.check import ModelResult, Options, Simulation, check_model, write_atomic
-from runner.java import JavaTools
+from runner.java import JavaTools, tie_to_parent
 from runner.sweep_spec import Point, column_value
 
 STOP_GRACE_SECONDS = 10.0
@@ -118,10 +118,8 @@ def point_rows(sweep: str, point: Point, settings: Settings, directory: Path,
         trace = None
         if v.trace is not None:
             path = directory / f"trace-{prop}.json"
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(json.dumps({"model": point.model.name, "property": prop,
-                                       "run": v.run, "trace": v.trace.to_dict()}, indent=1))
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps({"model": point.model.name, "property": prop,
+                                           "run": v.run, "trace": v.trace.to_dict()}, indent=1))
             trace = str(path)
         message = v.message
         if v.verdict == "no-violation" and sim is not None:
@@ -156,12 +154,17 @@ def failed_rows(sweep: str, point: Point, settings: Settings, directory: Path,
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted
     raise KeyboardInterrupt
 
 
 def _child(conn: Connection, sweep: str, point: Point, directory: Path, tools: JavaTools,
            settings: Settings, cache_dir: Path | None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
+    # SIGKILL of the sweep must not leave this point running: its death TERMs us (and our
+    # JVMs, tied to us, die with us).
+    parent = multiprocessing.parent_process()
+    tie_to_parent(signal.SIGTERM, parent.pid if parent is not None else None)
     started = time.monotonic()
     last: list[tuple[int, int]] = []
     try:

@@ -1,40 +1,64 @@
-"""mmcheck check: check models against their expectations and print the verdict matrix."""
+"""mmcheck check: check models against their expectations and print the verdict matrix.
+
+Exit status: 0 every verdict as expected, 1 one differs, 2 one could not be decided (an
+error, a timeout, a model that failed: every other model is still checked and reported).
+The matrix and the summary go to stdout; progress and diagnostics to stderr."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gen.model import PROPERTIES, Model, load_models
 from runner.errors import ConfigError
+from runner.limits import TIMEOUT_RANGE, parse_timeout
+from runner.progress import Console, Tally, add_verbosity, paint
+from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, link_latest
+
+if TYPE_CHECKING:
+    from runner.check import ModelResult
 
 DEFAULT_MODELS = "specs/models.toml"
-RESULTS = Path("results")
+EXAMPLES = f"""\
+examples:
+  mmcheck check                                 # every model of {DEFAULT_MODELS}
+  mmcheck check --model vm_dead-fault -v        # one model, printing each TLC run
+  mmcheck check my-models.toml --out /tmp/run   # your own models, results in /tmp/run
+  mmcheck check -q --json results.json         # the summary line only, results as JSON
+  mmcheck check --timeout 60 --jobs 2 --keep-runs 3"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check models (default: specs/models.toml) against their "
                        "expectations", description=__doc__)
-    p.add_argument("files", nargs="*", metavar="MODELS.toml", help=f"model files (default: {DEFAULT_MODELS})")
+    p.add_argument("files", nargs="*", metavar="MODELS.toml",
+                   help=f"model files (default: {DEFAULT_MODELS})")
     p.add_argument("--model", action="append", default=[], metavar="NAME",
                    help="check only this model (repeatable)")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="results directory (default: results/run-<time>, linked as results/latest)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+                   help="results directory (default: results/run-<time>, linked as "
+                        "results/latest); one run at a time per directory")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="also write the results as JSON")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="models checked at once (default: cores + 1)")
-    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
-                   help="timeout of one TLC run in seconds (default: 600)")
-    p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
+    p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
+                   help=f"timeout of one TLC run in seconds ({TIMEOUT_RANGE}; default: 600)")
+    p.add_argument("--jar", metavar="PATH",
+                   help="tla2tools.jar to use instead of the bundled one")
     p.add_argument("--full-jit", action="store_true",
                    help="run the JVM with its optimising compiler (C2): slower to start, faster "
                         "on models with millions of states (default: C1 only, for small models)")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
+    p.add_argument("--keep-runs", type=int, metavar="N",
+                   help=f"results/ keeps the latest N run-<time> directories, removing older "
+                        f"ones (default: ${KEEP_RUNS_ENV}, else {KEEP_RUNS}; 0 keeps all)")
+    add_verbosity(p)
     p.set_defaults(run=run)
 
 
@@ -70,79 +94,137 @@ def matrix(results) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
-def default_out() -> Path:
-    return RESULTS / time.strftime("run-%Y%m%d-%H%M%S")
+def outcome(r: ModelResult) -> str:
+    """A model's result in a few words, for the progress line."""
+    undecided = [v for v in r.verdicts.values() if v.verdict in ("error", "timeout")]
+    if undecided:
+        kinds = sorted({v.verdict for v in undecided})
+        return f"{len(undecided)} {'/'.join(kinds)}"
+    wrong = [p for p, v in r.verdicts.items() if not v.matches]
+    return f"UNEXPECTED {', '.join(wrong)}" if wrong else "as expected"
 
 
-def link_latest(out: Path) -> None:
-    """Point results/latest at the newest run, when it lives under results/."""
-    try:
-        if out.resolve().parent != RESULTS.resolve():
-            return
-        tmp = RESULTS / f".latest.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(out.name)
-        os.replace(tmp, RESULTS / "latest")
-    except OSError:
-        pass
+def problems(results: list[ModelResult]) -> list[tuple[str, str]]:
+    """(kind, line) per verdict that differs; undecided ones folded into a line per model."""
+    out = []
+    for r in results:
+        undecided: dict[tuple[str, str], list[str]] = {}
+        for p, v in r.verdicts.items():
+            if v.verdict in ("error", "timeout"):
+                undecided.setdefault((v.verdict, v.message), []).append(p)
+            elif not v.matches:
+                out.append(("UNEXPECTED", f"{r.model.name}: {p} {v.verdict} (expected "
+                                          f"{v.expected})" + (f": {v.message}" if v.message else "")))
+        for (verdict, message), props in undecided.items():
+            which = "every property" if len(props) == len(r.verdicts) else ", ".join(props)
+            out.append(("UNDECIDED", f"{r.model.name}: {which}: {verdict}"
+                                     + (f": {message}" if message else "")))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     from runner.cache import Cache
-    from runner.check import check_models, default_jobs, write_atomic
+    from runner.check import check_models, default_jobs
+    from runner.files import ensure_dir, write_atomic
     from runner.java import locate_tools
+    from runner.rundir import keep_runs, locked, prune_runs
 
+    console = Console(args.verbosity)
     files = args.files or [DEFAULT_MODELS]
-    models = select(load_models(*files), args.model)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
-    if args.timeout <= 0:
-        raise ConfigError("--timeout: must be positive")
+    keep = keep_runs(args.keep_runs)
+    models = select(load_models(*files), args.model)
     tools = locate_tools(args.jar)
-    out = args.out or default_out()
-    cache = None if args.no_cache else Cache(args.cache_dir)
-    jobs = args.jobs or default_jobs()
-
-    print(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
-          f"{jobs} at a time, into {out}", flush=True)
-    lock = threading.Lock()
-    done = [0]
-
-    def on_event(kind: str, model: Model, text: str) -> None:
-        with lock:
-            if kind == "done":
-                done[0] += 1
-                print(f"[{done[0]}/{len(models)}] {model.name} done", flush=True)
-            elif kind == "run" and text:
-                print(f"      {model.name}: {text}", flush=True)
-
-    started = time.monotonic()
-    results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout, cache=cache,
-                           quick_jit=not args.full_jit,
-                           on_event=on_event)
-    elapsed = time.monotonic() - started
-    summary = {"models": [r.to_dict() for r in results]}
-    write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
-    link_latest(out)
+        ensure_dir(args.json.parent if str(args.json.parent) else Path("."), "--json directory")
+    cache = None if args.no_cache else Cache.open(args.cache_dir)
+    jobs = args.jobs or default_jobs()
+    with locked(args.out or default_out()) as out:
+        console.info(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
+                     f"{jobs} at a time, into {out}")
+        tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
+        lock = threading.Lock()
 
-    print()
-    print(matrix(results))
+        def on_event(kind: str, model: Model, text: str) -> None:
+            with lock:
+                if kind == "start":
+                    tally.running[model.name] = "starting"
+                elif kind == "run" and text:
+                    tally.running[model.name] = text
+                    console.detail(f"      {model.name}: {text}")
+                elif kind == "failed":
+                    console.warn(f"mmcheck: {model.name}: failed: {text}")
+                console.status(tally)
+
+        def on_result(r: ModelResult) -> None:
+            with lock:
+                tally.running.pop(r.model.name, None)
+                tally.done += 1
+                tally.seconds_done.append(r.seconds)
+                verdicts = [v.verdict for v in r.verdicts.values()]
+                tally.failed += r.status == 2
+                tally.timed_out += "timeout" in verdicts
+                tally.unexpected += any(not v.matches and v.verdict in ("holds", "violated")
+                                        for v in r.verdicts.values())
+                tally.last = f"{r.model.name}: {outcome(r)}"
+                console.status(tally)
+
+        started = time.monotonic()
+        try:
+            results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
+                                   cache=cache, quick_jit=not args.full_jit, on_event=on_event,
+                                   on_result=on_result)
+        except KeyboardInterrupt:
+            console.status.close()
+            console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "
+                         f"their results are in {out}/<model>/result.json "
+                         f"(mmcheck report {out} rebuilds the reports from them)")
+            raise
+        finally:
+            console.status.close()
+        elapsed = time.monotonic() - started
+        summary = {"models": [r.to_dict() for r in results]}
+        text = json.dumps(summary, indent=2) + "\n"
+        write_atomic(out / "results.json", text)
+        from runner.report import write_all
+
+        write_all(out)
+    link_latest(out)
+    removed = prune_runs(RESULTS, keep, current=out) if _under_results(out) else []
+
     status = max((r.status for r in results), default=0)
-    unexpected = [(r.model.name, p) for r in results for p, v in r.verdicts.items() if not v.matches]
+    if args.verbosity:
+        console.result()
+        console.result(matrix(results))
+        console.result()
     runs = sum(len(r.runs) for r in results)
     cached = sum(1 for r in results for run in r.runs if run.cached)
-    print(f"\n{len(models)} models, {runs} TLC runs ({cached} from the cache) in {elapsed:.1f} s; "
-          f"results in {out}")
-    for name, prop in unexpected:
-        v = next(r for r in results if r.model.name == name).verdicts[prop]
-        print(f"UNEXPECTED: {name}: {prop} {v.verdict} (expected {v.expected})"
-              + (f": {v.message}" if v.message else ""), file=sys.stderr)
-    from runner.report import write_all
-
-    write_all(out)
-    print(f"reports: {out / 'report.md'}, {out / 'report.html'}, {out / 'junit.xml'}; "
-          f"attachments: {out}/<model>/attachment.txt ({len(results)} models)")
+    n_unexpected = sum(r.status == 1 for r in results)
+    n_undecided = sum(r.status == 2 for r in results)
+    line = (f"{len(results)} models: {len(results) - n_unexpected - n_undecided} as expected, "
+            f"{n_unexpected} unexpected, {n_undecided} undecided; {runs} TLC runs ({cached} "
+            f"from the cache) in {elapsed:.1f} s; results in {out}")
+    console.result(paint(line, ("green", "red", "yellow")[status], console.colour))
+    for kind, text in problems(results):
+        console.warn(paint(kind, "red" if kind == "UNEXPECTED" else "yellow",
+                           console.err_colour) + ": " + text)
+    console.info(f"reports: {out / 'report.md'}, {out / 'report.html'}, {out / 'junit.xml'}; "
+                 f"attachments: {out}/<model>/attachment.txt ({len(results)} models)")
+    if removed:
+        console.info(f"results/ keeps the latest {keep} runs (--keep-runs N, "
+                     f"${KEEP_RUNS_ENV}; 0 keeps all): removed {len(removed)} older: "
+                     + ", ".join(p.name for p in removed))
+    if cache is not None and cache.write_errors:
+        console.warn(f"mmcheck: warning: {len(cache.write_errors)} cache entries could not be "
+                     f"written ({cache.write_errors[0]})")
+    if args.json:
+        write_atomic(args.json, text)
     return status
+
+
+def _under_results(out: Path) -> bool:
+    try:
+        return out.resolve().parent == RESULTS.resolve()
+    except OSError:
+        return False

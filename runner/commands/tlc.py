@@ -17,11 +17,20 @@ from typing import TYPE_CHECKING, Any
 # with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
 from runner.errors import ConfigError
 from runner.java import locate_tools
+from runner.limits import TIMEOUT_RANGE, parse_timeout
 from runner.pcal import has_pluscal, translate
 from runner.tlc import default_workers, run_tlc
 
 if TYPE_CHECKING:
     from runner.tlc_output import Progress, TlcResult
+
+
+EXAMPLES = """\
+examples:
+  mmcheck tlc Spec.tla                          # Spec.cfg beside it
+  mmcheck tlc Spec.tla --config Safety.cfg --workers 2 --timeout 300
+  mmcheck tlc Algo.tla --no-deadlock --json result.json --log tlc.log
+  cd results/latest/vm_dead-fault && mmcheck tlc vm_dead.tla --config check-1.cfg"""
 
 
 def add_parser(sub: Any) -> None:
@@ -35,8 +44,8 @@ def add_parser(sub: Any) -> None:
                    help="TLC config file (default: SPEC.cfg next to the spec)")
     p.add_argument("--workers", type=_positive_int, metavar="N",
                    help="TLC worker threads (default: the number of cores)")
-    p.add_argument("--timeout", type=_positive_float, metavar="S",
-                   help="kill TLC after S seconds (outcome: timeout, exit 2)")
+    p.add_argument("--timeout", type=parse_timeout, metavar="S",
+                   help=f"kill TLC after S seconds ({TIMEOUT_RANGE}; outcome: timeout, exit 2)")
     p.add_argument("--no-deadlock", action="store_true",
                    help="do not report deadlocks (TLC's -deadlock)")
     p.add_argument("--jar", metavar="PATH",
@@ -48,16 +57,12 @@ def add_parser(sub: Any) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
     return value
 
 
