@@ -80,7 +80,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
         from runner.version import version_text
 
-        parser.exit(0, version_text() + "\n")
+        parser._print_message(version_text() + "\n", sys.stdout)
+        parser.exit(0)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

@@ -187,13 +187,21 @@ def run(args: argparse.Namespace) -> int:
         summary = {"models": [r.to_dict() for r in results]}
         text = json.dumps(summary, indent=2) + "\n"
         write_atomic(out / "results.json", text)
+        from runner.errors import OutputError
         from runner.report import write_all
 
-        write_all(out)
+        report_error = None
+        try:
+            write_all(out)
+        except OutputError as e:  # e.g. a failed model's directory: the rest is written
+            report_error = e
     link_latest(out)
     removed = prune_runs(RESULTS, keep, current=out) if _under_results(out) else []
 
     status = max((r.status for r in results), default=0)
+    if report_error is not None:
+        console.warn(f"mmcheck: error: a report could not be written: {report_error}")
+        status = 2
     if args.verbosity:
         console.result()
         console.result(matrix(results))

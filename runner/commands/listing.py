@@ -5,6 +5,11 @@ import argparse
 
 from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS, PROTOCOL_DESCRIPTIONS, THREAD_DESCRIPTIONS
 
+EXAMPLES = """\
+examples:
+  mmcheck list                      # what a model file may name
+  mmcheck list | grep -A12 Properties"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the protocols, thread kinds and properties",

@@ -47,9 +47,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from runner.cache import Cache
     from runner.check import Simulation
     from runner.errors import ConfigError
     from runner.progress import VERBOSE, Tally
+    from runner.rundir import locked
     from runner.sweep import run_sweep
     from runner.sweep_answers import largest_complete, smallest_violations
     from runner.sweep_spec import load_sweep
@@ -75,9 +77,6 @@ def run(args: argparse.Namespace) -> int:
     sim = simulate or sweep.simulate
     how = (f"by simulation ({sim.behaviours} behaviours, depth {sim.depth})" if sim
            else "exhaustively")
-    console.info(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
-                 f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
-                 f"timeout {timeout:g} s per point, into {out}")
     shown = [0]
 
     def on_progress(s: Tally) -> None:
@@ -86,12 +85,17 @@ def run(args: argparse.Namespace) -> int:
             console.detail(f"[{s.done}/{s.todo}] {s.last}")
         console.status(s)
 
-    try:
-        df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out, simulate=simulate,
-                       jar=args.jar, cache_dir=None if args.no_cache else args.cache_dir,
-                       plots=not args.no_plots, on_progress=on_progress)
-    finally:
-        console.status.close()
+    cache = None if args.no_cache else Cache.open(args.cache_dir).dir
+    with locked(out):  # refused before anything is said or run, if it is in use
+        console.info(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
+                     f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
+                     f"timeout {timeout:g} s per point, into {out}")
+        try:
+            df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out,
+                           simulate=simulate, jar=args.jar, cache_dir=cache,
+                           plots=not args.no_plots, on_progress=on_progress)
+        finally:
+            console.status.close()
     axis_names = sweep.axis_names
     checked, failed = df.attrs.get("checked", 0), df.attrs.get("failed", 0)
     timed_out = df[df["verdict"] == "timeout"]["point"].nunique() if not df.empty else 0

@@ -143,7 +143,9 @@ def certificate_body(c: Certificate, model: str) -> list[str]:
         out.append(f"  {key:<13} {name}, sha256:")
         out.append(f"    {digest or '(file missing: cannot hash it)'}")
     if c.command:
-        out.append(f"  reproduce     in the model's directory ({model}/ of the run):")
+        where = textwrap.wrap(f"in the model's directory ({model}/ of the run):", WIDTH - 16)
+        out.append(f"  reproduce     {where[0]}")
+        out += [" " * 16 + w for w in where[1:]]
         out += textwrap.wrap(c.command, WIDTH - 4, initial_indent="    ",
                              subsequent_indent="      ", break_on_hyphens=False)
     return out
