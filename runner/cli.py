@@ -163,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split()) if "\n" in text else text
+    """A message as one printable line: line breaks folded, other control characters (from a
+    file's keys and values, e.g. U+0085, which ends a line too) escaped."""
+    text = " ".join(text.split("\n"))
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def _silence_stdout() -> None:
