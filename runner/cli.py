@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         if program:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            if signal.getsignal(signal.SIGTERM) is _terminate:  # else terminated: keep ignoring
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
             gc.freeze()
 
 

@@ -222,6 +222,42 @@ def _tied_preexec() -> Callable[[], None] | None:
     return preexec
 
 
+# Private directories are named mmcheck-<kind>-<pid>-*: those of a process that died
+# without removing them (SIGKILL: its JVMs die with it, its directories stay, a killed
+# TLC's states too) are removed by the next mmcheck to run a Java tool.
+_PRIVATE = re.compile(r"^mmcheck-(?:jvm|tlc|pcal|sany)-(\d+)-")
+
+
+def private_dir(kind: str) -> Path:
+    """A new private directory of this process, in the system's temporary directory."""
+    return Path(tempfile.mkdtemp(prefix=f"mmcheck-{kind}-{os.getpid()}-"))
+
+
+@functools.lru_cache(maxsize=1)
+def remove_stale_private_dirs() -> int:
+    """Remove (once per process) this user's private directories whose process is gone."""
+    removed = 0
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _PRIVATE.match(entry.name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(m.group(1)), 0)
+            continue  # its process lives
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        except OSError:  # PermissionError: someone else's live process
+            continue
+    return removed
+
+
 # Every JVM running now, so that Ctrl-C in a program that runs Java tools from several
 # threads (KeyboardInterrupt reaches the main thread only) can kill them all.
 _live: set[subprocess.Popen[bytes]] = set()
@@ -271,7 +307,8 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
              on_line: Callable[[str], None] | None = None, log_path: Path | None = None,
              jvm_args: list[str] | None = None) -> ToolRun:
     """Run `main_class` of the jar in `cwd`; see the module docstring for the guarantees."""
-    private = Path(tempfile.mkdtemp(prefix="mmcheck-jvm-"))
+    remove_stale_private_dirs()
+    private = private_dir("jvm")
     argv = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={private}"]
     if heap_mb is not None:
         argv.append(f"-Xmx{heap_mb}m")

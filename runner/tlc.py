@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import ConfigError
-from runner.java import JavaTools, ToolRun, run_java
+from runner.java import JavaTools, ToolRun, private_dir, run_java
 from runner.limits import MAX_TIMEOUT
 
 if TYPE_CHECKING:
@@ -67,7 +66,7 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: i
     """
     if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout <= MAX_TIMEOUT):
         raise ConfigError(f"timeout: {timeout!r} is not a number of seconds in (0, {MAX_TIMEOUT:g}]")
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-tlc-"))
+    work = private_dir("tlc")
     try:
         spec_name, cfg_name = stage_spec(spec, cfg, work)
         if prepare is not None:

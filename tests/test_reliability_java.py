@@ -89,6 +89,12 @@ def test_sigkill_of_mmcheck_ends_its_jvms(tmp_path: Path) -> None:
     finally:
         for pid in jvms_mentioning(str(private)):
             os.kill(pid, signal.SIGKILL)
+    # Its private directories stay (nobody is left to remove them): the next run does.
+    left = sorted(p.name for p in private.iterdir())
+    assert left and all(f"-{proc.pid}-" in name for name in left), left
+    again, _ = start(["tlc", str(SPECS / "Ok.tla"), "--workers", "1"], tmp_path)
+    assert again.wait(timeout=60) == 0
+    assert list(private.iterdir()) == []
 
 
 SLOW_SWEEP = """
@@ -256,7 +262,14 @@ def test_quiet_verbose_and_the_two_streams(tmp_path: Path) -> None:
         "1 models: 1 as expected, 0 unexpected, 0 undecided")
     out, err = run(n=2)  # from the cache now
     assert "check-1" not in err and "[1/1] vm_dead-fault: as expected" in err
-    assert "reports: " in err and "reports: " not in out and "vm_dead-fault  " in out
+    assert f"results in {tmp_path / 'o2'}/: report.md" in err and "results in" not in out
+    assert "vm_dead-fault  " in out
+    # progress, diagnostics and the summary fit 100 columns (the matrix is laid out apart),
+    # paths aside: here they are pytest's long ones, "results/run-<time>" for a user
+    short = err.replace(str(tmp_path / "models.toml"), "specs/models.toml").replace(
+        str(tmp_path / "o2"), "results/run-20261202-054803")
+    assert max(len(line) for line in short.splitlines()) <= 100, short
+    assert len(out.strip().splitlines()[-1]) <= 100
     out, err = run("-q", n=3)
     assert err == "" and out.count("\n") == 1 and out.startswith("1 models: 1 as expected")
 
@@ -292,3 +305,26 @@ def test_a_terminal_gets_the_status_line_and_colour(tmp_path: Path) -> None:
     assert "\x1b[32m1 models: 1 as expected" in text
     text = on_a_terminal(2, {"NO_COLOR": "1"})
     assert "\x1b[" not in text and "1/1 models done" in text
+
+
+def test_results_keep_the_latest_runs_and_say_so(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    models = models_file(tmp_path, ["vm_dead-fault"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MMCHECK_KEEP_RUNS", raising=False)
+    runs = tmp_path / "results"
+    for i in range(3):  # older runs, as earlier `make check-protocols` left them
+        (runs / f"run-2026010{i + 1}-120000").mkdir(parents=True)
+    argv = ["check", str(models), "--cache-dir", str(tmp_path / "cache")]
+    assert main([*argv, "--keep-runs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "results/ keeps the latest 2 runs (--keep-runs N or $MMCHECK_KEEP_RUNS; 0 keeps " \
+           "all): removed 2 older runs" in err
+    kept = sorted(p.name for p in runs.iterdir() if p.name.startswith("run-"))
+    assert len(kept) == 2 and kept[0] == "run-20260103-120000"
+    assert (runs / "latest").resolve().name == kept[1]
+    monkeypatch.setenv("MMCHECK_KEEP_RUNS", "0")
+    assert main(argv) == 0
+    assert "removed" not in capsys.readouterr().err
+    assert len([p for p in runs.iterdir() if p.name.startswith("run-")]) == 3

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs()
     with locked(args.out or default_out()) as out:
         console.info(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
-                     f"{jobs} at a time, into {out}")
+                     f"{min(jobs, len(models) or 1)} at a time, into {out}")
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
         lock = threading.Lock()
 
@@ -211,18 +211,17 @@ def run(args: argparse.Namespace) -> int:
     n_unexpected = sum(r.status == 1 for r in results)
     n_undecided = sum(r.status == 2 for r in results)
     line = (f"{len(results)} models: {len(results) - n_unexpected - n_undecided} as expected, "
-            f"{n_unexpected} unexpected, {n_undecided} undecided; {runs} TLC runs ({cached} "
-            f"from the cache) in {elapsed:.1f} s; results in {out}")
+            f"{n_unexpected} unexpected, {n_undecided} undecided ({runs} TLC runs, {cached} "
+            f"from the cache, {elapsed:.1f} s)")
     console.result(paint(line, ("green", "red", "yellow")[status], console.colour))
     for kind, text in problems(results):
         console.warn(paint(kind, "red" if kind == "UNEXPECTED" else "yellow",
                            console.err_colour) + ": " + text)
-    console.info(f"reports: {out / 'report.md'}, {out / 'report.html'}, {out / 'junit.xml'}; "
-                 f"attachments: {out}/<model>/attachment.txt ({len(results)} models)")
+    console.info(f"results in {out}/: report.md, .html, junit.xml, <model>/attachment.txt")
     if removed:
-        console.info(f"results/ keeps the latest {keep} runs (--keep-runs N, "
-                     f"${KEEP_RUNS_ENV}; 0 keeps all): removed {len(removed)} older: "
-                     + ", ".join(p.name for p in removed))
+        console.info(f"results/ keeps the latest {keep} runs (--keep-runs N or "
+                     f"${KEEP_RUNS_ENV}; 0 keeps all): removed {len(removed)} older run"
+                     + ("s" if len(removed) > 1 else "") + f" ({removed[-1].name} ...)")
     if cache is not None and cache.write_errors:
         console.warn(f"mmcheck: warning: {len(cache.write_errors)} cache entries could not be "
                      f"written ({cache.write_errors[0]})")

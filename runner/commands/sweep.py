@@ -102,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.verbosity:
         _answers(console, df, axis_names, smallest_violations, largest_complete)
     status = 2 if failed or timed_out else 0
+    if timed_out:
+        console.info(f"mmcheck: a point that timed out is checked again only with a --timeout "
+                     f"above {timeout:g} s")
     line = (f"{df['point'].nunique()} points ({checked} checked now, "
-            f"{len(sweep.points) - checked} from before): {failed} failed, {timed_out} timed "
-            f"out" + (f" (run again with a --timeout above {timeout:g} s to decide them)"
-                      if timed_out else ""))
+            f"{len(sweep.points) - checked} from before): {failed} failed, {timed_out} timed out")
     console.result(paint(line, "yellow" if status else "green", console.colour))
     return status
 

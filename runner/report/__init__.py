@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.errors import OutputError
+from runner.errors import ConfigError, OutputError
 from runner.files import ensure_dir, write_atomic
 from runner.report import attachment, html, junit, markdown
 from runner.report.stored import StoredRun, load_run
@@ -18,7 +18,20 @@ FILES = {"md": "report.md", "html": "report.html", "json": "results.json",
 
 
 def render(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[str, str]:
-    """The files of one format: relative path -> text.  `models` limits the attachments."""
+    """The files of one format: relative path -> text.  `models` limits the attachments.
+    Stored results are input: what stored.py's validation lets through but a report cannot
+    draw (a trace state whose variables are not of the model's shapes) is a ConfigError."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}")
+    try:
+        return _render(run, fmt, models)
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as e:
+        raise ConfigError(f"{run.directory}: its stored results cannot be made into the {fmt} "
+                          f"report ({type(e).__name__}: {e}): a stored trace is not as mmcheck "
+                          f"check writes it; run mmcheck check again") from None
+
+
+def _render(run: StoredRun, fmt: str, models: list[str] | None) -> dict[str, str]:
     title = run.directory.name or str(run.directory)
     results = run.results
     if fmt == "txt":
