@@ -7,9 +7,7 @@ file is never modified (run `pcal.trans` yourself to keep the translation).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,19 +165,14 @@ def json_result(r: TlcResult) -> dict[str, Any]:
 
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    """--json OUT through the one atomic writer (runner.files): a temporary file renamed into
+    place, removed on failure; an unwritable OUT is one line."""
     import json
 
-    path = Path(path)
+    from runner.errors import MmcheckError
+    from runner.files import write_atomic
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent if str(path.parent) else ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, sort_keys=True)
-                f.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as e:
-        raise ConfigError(f"--json {path}: cannot write ({e.strerror})") from None
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    except MmcheckError as e:
+        raise ConfigError(f"--json {e}") from None
