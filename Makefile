@@ -18,7 +18,7 @@ bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q gen runner
 
 check-protocols: $(STAMP) bytecode
-	$(BIN)/mmcheck check specs/models.toml
+	$(BIN)/mmcheck check specs/matrix.toml
 
 test: $(STAMP)
 	$(BIN)/pytest -q

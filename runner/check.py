@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from gen.model import INVARIANTS, PROPERTIES, Model
 from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
-from runner.errors import MmcheckError
+from runner.errormap import spec_message, translation_error
+from runner.errors import MmcheckError, TranslationError
 from runner.files import write_atomic
 from runner.java import QUICK_JIT, Cancelled, JavaTools, cancel_all
 from runner.limits import check_timeout
@@ -37,7 +38,9 @@ from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
 
 DEFAULT_TIMEOUT = 600.0  # seconds per TLC run
 UNDECIDED = ("error", "timeout", "no-violation", "not-checked")
-MAX_WRITE_HOLD = re.compile(r'<<"max_write_hold", (\d+)>>')
+# WriteHoldReport's lines: the per-page work munmap did under down_write (in all, zapped, munlocked)
+WRITE_HOLD = {key: re.compile(rf'<<"{key}", (\d+)>>')
+              for key in ("max_write_hold", "max_write_zap", "max_write_munlock")}
 
 # (kind, model, text): "start", "run" (a TLC run starts or ends), "done", "failed" (the
 # model is an error row; text: why)
@@ -113,6 +116,9 @@ class ModelResult:
     tlc_version: str | None
     tlc_revision: str | None
     simulate: Simulation | None = None
+    # the two kinds of per-page work in max_write_hold, each maximised on its own
+    max_write_zap: int | None = None
+    max_write_munlock: int | None = None
 
     @property
     def status(self) -> int:
@@ -124,8 +130,10 @@ class ModelResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.model.name,
-            "protocol": self.model.protocol.value,
+            "protocol": self.model.protocol,
             "max_write_hold": self.max_write_hold,
+            "max_write_zap": self.max_write_zap,
+            "max_write_munlock": self.max_write_munlock,
             "distinct_states": self.distinct_states,
             "depth": self.depth,
             "seconds": round(self.seconds, 3),
@@ -159,8 +167,11 @@ class _ModelCheck:
     """The runs of one model, in order."""
 
     def __init__(self, model: Model, directory: Path, tools: JavaTools, cache: Cache | None,
-                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None):
+                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None,
+                 rendered: Rendered | None = None):
         self.model, self.dir, self.tools, self.cache = model, directory, tools, cache
+        self.rendered = rendered
+        self.spec_text = ""
         self.options, self.on_event, self.on_progress = options, on_event, on_progress
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
@@ -174,6 +185,7 @@ class _ModelCheck:
     def translate(self, rendered: Rendered) -> str:
         """Write the PlusCal as rendered and its translation; return the translated text."""
         write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
+        write_atomic(self.dir / "sources.json", rendered.sources_json())  # report's links
         spec = self.dir / rendered.filename
         key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
         cached = self.cache.get_text(key) if self.cache else None
@@ -182,7 +194,10 @@ class _ModelCheck:
             write_atomic(spec, cached)
             return cached
         write_atomic(spec, rendered.text)
-        translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+        try:
+            translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+        except TranslationError as e:  # point at the template line, not the generated file
+            raise translation_error(e, rendered) from None
         # Our own file in our own (locked) run directory, just replaced atomically by
         # pcal.translate; only a complete translation is cached.
         text = spec.read_text(encoding="utf-8")
@@ -203,6 +218,7 @@ class _ModelCheck:
             output, exit_code = hit
             write_atomic(log, output)
             result = parse_tlc_output(output, exit_code)
+            result = self._mapped(result)
         else:
             self.event("run", f"{name} ...")
             on_progress = self.on_progress
@@ -214,6 +230,7 @@ class _ModelCheck:
             # The run's own output, as run_java returned it: never the log file read back.
             if self.cache and result.outcome not in NOT_CACHED:
                 self.cache.put_run(key, result.output, result.exit_code)
+            result = self._mapped(result)
         if (result.outcome is Outcome.PARSE_ERROR and self.cache
                 and self.translation_key is not None):
             self.cache.discard(self.translation_key)  # a cached translation TLC cannot parse
@@ -227,12 +244,19 @@ class _ModelCheck:
                    + (" (cached)" if hit is not None else ""))
         return result
 
+    def _mapped(self, result: TlcResult) -> TlcResult:
+        """A parse error names the template line behind the spec line SANY reports."""
+        if result.outcome is not Outcome.PARSE_ERROR or self.rendered is None:
+            return result
+        return replace(result, message=spec_message(result.message, self.rendered,
+                                                    self.spec_text))
+
     def check(self) -> ModelResult:
         started = time.monotonic()
+        rendered = self.rendered = self.rendered or render(self.model)  # before any file
         self.dir.mkdir(parents=True, exist_ok=True)
         self.event("start", "")
-        rendered = render(self.model)
-        spec_text = self.translate(rendered)
+        spec_text = self.spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
 
         simulated = self.options.simulate is not None
@@ -241,7 +265,8 @@ class _ModelCheck:
         # Liveness rides along in the runs that check the invariants (one run fewer per
         # model), unless symmetry can shrink those runs: symmetry is unsound for liveness.
         together = not rendered.symmetric and not simulated
-        max_write_hold = distinct = depth = None
+        write_hold: dict[str, int] = {}
+        distinct = depth = None
         n = 0
         while not (safety.done and live.done):
             n += 1
@@ -258,9 +283,9 @@ class _ModelCheck:
                 if result.stats.distinct_states is not None:
                     distinct, depth = result.stats.distinct_states, result.stats.depth
                 if report and _complete(result):
-                    max_write_hold = max((int(x) for x in
-                                          MAX_WRITE_HOLD.findall(self.results[f"{kind}-{n}"].output)),
-                                         default=0)
+                    output = self.results[f"{kind}-{n}"].output
+                    write_hold = {key: max((int(x) for x in rx.findall(output)), default=0)
+                                  for key, rx in WRITE_HOLD.items()}
             if properties:
                 live = judge.next_liveness(live, result, f"{kind}-{n}")
 
@@ -271,11 +296,13 @@ class _ModelCheck:
             model=self.model, directory=self.dir, spec=rendered.filename,
             spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(), verdicts=verdicts,
             runs=tuple(self.runs),
-            max_write_hold=max_write_hold, distinct_states=distinct, depth=depth,
+            max_write_hold=write_hold.get("max_write_hold"), distinct_states=distinct, depth=depth,
             seconds=time.monotonic() - started,
             tlc_version=first.tlc_version if first else None,
             tlc_revision=first.tlc_revision if first else None,
             simulate=self.options.simulate,
+            max_write_zap=write_hold.get("max_write_zap"),
+            max_write_munlock=write_hold.get("max_write_munlock"),
         )
         write_atomic(self.dir / "result.json", json.dumps(res.to_dict(), indent=2) + "\n")
         self.event("done", "")
@@ -311,10 +338,11 @@ def _complete(result: TlcResult) -> bool:
 def check_model(model: Model, directory: Path, tools: JavaTools, *,
                 options: Options = Options(), cache: Cache | None = None,
                 on_event: Event | None = None,
-                on_progress: ProgressEvent | None = None) -> ModelResult:
+                on_progress: ProgressEvent | None = None,
+                rendered: Rendered | None = None) -> ModelResult:
     """Check one model; its files go to `directory`.  A failure (anything but an interrupt)
     is the model's error row, not an exception."""
-    mc = _ModelCheck(model, directory, tools, cache, options, on_event, on_progress)
+    mc = _ModelCheck(model, directory, tools, cache, options, on_event, on_progress, rendered)
     started = time.monotonic()
     try:
         return mc.check()
@@ -334,26 +362,32 @@ def default_jobs() -> int:
 def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
                  on_event: Event | None = None, quick_jit: bool = True,
-                 on_result: Callable[[ModelResult], None] | None = None) -> list[ModelResult]:
+                 on_result: Callable[[ModelResult], None] | None = None,
+                 rendered: dict[str, Rendered] | None = None) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
     the order of `models`, files under out/<model name>/ (locked: one run at a time).
-    `on_result` is called with each model's result as soon as it is done."""
+    `on_result` is called with each model's result as soon as it is done; `rendered` (model
+    name -> its render) saves rendering them again."""
     timeout = check_timeout(timeout, "timeout")
     jobs = max(1, jobs or default_jobs())
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
     options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit)
+    if rendered is None:
+        rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(out):
-        return _check_all(models, out, tools, jobs, options, cache, on_event, on_result)
+        return _check_all(models, out, tools, jobs, options, cache, on_event, on_result,
+                          rendered)
 
 
 def _check_all(models: Sequence[Model], out: Path, tools: JavaTools, jobs: int,
                options: Options, cache: Cache | None,
                on_event: Event | None,
-               on_result: Callable[[ModelResult], None] | None) -> list[ModelResult]:
+               on_result: Callable[[ModelResult], None] | None,
+               rendered: dict[str, Rendered]) -> list[ModelResult]:
 
     def one(model: Model) -> ModelResult:
         result = check_model(model, out / model.name, tools, options=options, cache=cache,
-                             on_event=on_event)
+                             on_event=on_event, rendered=rendered[model.name])
         if on_result is not None:
             on_result(result)
         return result

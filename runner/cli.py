@@ -22,7 +22,8 @@ from runner.errors import MmcheckError, os_reason
 # Subcommands, in help order: verb -> module runner/commands/<module>.py (which registers the
 # verb in its add_parser).  Only the module of the verb being run is imported, so one verb's
 # imports never slow down another (a TLC run is about a second; startup time counts).
-COMMANDS = {"check": "check", "list": "listing", "tlc": "tlc", "sweep": "sweep", "report": "report",
+COMMANDS = {"check": "check", "compare": "compare", "list": "listing", "steps": "steps",
+            "new": "new", "tlc": "tlc", "sweep": "sweep", "report": "report",
             "completion": "completion"}
 
 # Shell completion hints (shtab's FILE and DIRECTORY, written out so that no command has to
@@ -34,7 +35,7 @@ DEBUG_ENV = "MMCHECK_DEBUG"  # set: an internal error prints its traceback too
 
 EXAMPLES = """\
 examples:
-  mmcheck check                          # every model of specs/models.toml
+  mmcheck check                          # every model of specs/matrix.toml
   mmcheck check --model vm_dead-fault -v # one model, with its TLC runs as they go
   mmcheck tlc Spec.tla --timeout 60      # any TLA+/PlusCal spec
   mmcheck sweep specs/sweeps/growth.toml # a grid of model sizes

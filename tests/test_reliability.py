@@ -100,7 +100,7 @@ BAD_TIMEOUTS = ["nan", "inf", "1e300", "1e-9", "-1", "0", "-inf", "0.5", "1e7", 
 @pytest.mark.parametrize("command", ["check", "tlc", "sweep"])
 def test_bad_timeouts_are_refused_in_one_line(command: str, value: str, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    target = {"check": str(ROOT / "specs" / "models.toml"),
+    target = {"check": str(ROOT / "specs" / "matrix.toml"),
               "tlc": str(ROOT / "tests" / "corpus" / "specs" / "Ok.tla"),
               "sweep": str(sweep_file(tmp_path))}[command]
     rc = main([command, target, "--timeout", value, "--out", str(tmp_path / "out")]
@@ -304,7 +304,7 @@ def bad_destinations(tmp_path: Path, immutable: Path) -> dict[str, Path]:
 
 def test_unwritable_out_is_one_line_before_anything_runs(tmp_path: Path, immutable: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    models = ROOT / "specs" / "models.toml"
+    models = ROOT / "specs" / "matrix.toml"
     for out in bad_destinations(tmp_path, immutable).values():
         rc = main(["check", str(models), "--model", "vm_dead-fault", "--out", str(out),
                    "--cache-dir", str(tmp_path / "cache")])
@@ -315,7 +315,7 @@ def test_unwritable_out_is_one_line_before_anything_runs(tmp_path: Path, immutab
 
 def test_unwritable_cache_and_json_are_one_line(tmp_path: Path, immutable: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    models = ROOT / "specs" / "models.toml"
+    models = ROOT / "specs" / "matrix.toml"
     for bad in bad_destinations(tmp_path, immutable).values():
         rc = main(["check", str(models), "--model", "vm_dead-fault", "--out",
                    str(tmp_path / "o"), "--cache-dir", str(bad)])
@@ -378,7 +378,7 @@ def test_a_run_directory_is_locked(tmp_path: Path, capsys: pytest.CaptureFixture
         busy = rf"in use by another mmcheck run \(PID {holder.pid}\)"
         with pytest.raises(OutputError, match=busy), locked(out):
             pass
-        rc = main(["check", str(ROOT / "specs/models.toml"), "--model", "vm_dead-fault",
+        rc = main(["check", str(ROOT / "specs/matrix.toml"), "--model", "vm_dead-fault",
                    "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
         one_line_error(capsys, rc, f"PID {holder.pid}")
         rc = main(["sweep", str(sweep_file(tmp_path)), "--out", str(out)])

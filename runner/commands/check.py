@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gen.model import PROPERTIES, Model, load_models
+from gen.model import Model, load_models
+from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
 from runner.limits import TIMEOUT_RANGE, parse_timeout
 from runner.progress import Console, Tally, add_verbosity, paint
@@ -21,7 +22,7 @@ from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, link_l
 if TYPE_CHECKING:
     from runner.check import ModelResult
 
-DEFAULT_MODELS = "specs/models.toml"
+DEFAULT_MODELS = DEFAULT_MATRIX
 EXAMPLES = f"""\
 examples:
   mmcheck check                                 # every model of {DEFAULT_MODELS}
@@ -32,10 +33,14 @@ examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="check models (default: specs/models.toml) against their "
-                       "expectations", description=__doc__)
+    p = sub.add_parser("check", help="check models (default: the committed matrix, "
+                       f"{DEFAULT_MODELS}) against their expectations", description=__doc__)
     p.add_argument("files", nargs="*", metavar="MODELS.toml",
-                   help=f"model files (default: {DEFAULT_MODELS})")
+                   help=f"model files ([[model]] tables) or matrix files (protocol x scenario; "
+                        f"default: {DEFAULT_MODELS})")
+    p.add_argument("--protocols", action="append", default=[], metavar="DIR",
+                   help="also look for protocol templates in DIR (repeatable; searched before "
+                        "$MMCHECK_PROTOCOLS and the built-in specs/templates/)")
     p.add_argument("--model", action="append", default=[], metavar="NAME",
                    help="check only this model (repeatable)")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -58,6 +63,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-runs", type=int, metavar="N",
                    help=f"results/ keeps the latest N run-<time> directories, removing older "
                         f"ones (default: ${KEEP_RUNS_ENV}, else {KEEP_RUNS}; 0 keeps all)")
+    p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
+                   help="also print every counterexample's race diagram: kernel (as a commit "
+                        "message draws it, the steps that matter) or full (every step)")
     add_verbosity(p)
     p.set_defaults(run=run)
 
@@ -73,25 +81,11 @@ def select(models: list[Model], names: list[str]) -> list[Model]:
 
 
 def matrix(results) -> str:  # type: ignore[no-untyped-def]
-    """The verdict matrix: a row per model, grouped by protocol; '!' marks the unexpected."""
-    from runner.report.matrix import ABBREV, LEGEND, cell
+    """The verdict matrix in the README's shape: violated properties per scenario and
+    protocol, at most 100 columns."""
+    from runner.report.matrix import compact, render_text
 
-    width = max([len(r.model.name) for r in results] + [5])
-    head = f"{'model':<{width}} " + " ".join(f"{ABBREV[p]:>6}" for p in PROPERTIES) + "  wzap  states"
-    lines = [head, "-" * len(head)]
-    protocol = None
-    for r in results:
-        if protocol is not None and r.model.protocol != protocol:
-            lines.append("")
-        protocol = r.model.protocol
-        wz = "?" if r.max_write_hold is None else str(r.max_write_hold)
-        states = "?" if r.distinct_states is None else str(r.distinct_states)
-        lines.append(f"{r.model.name:<{width}} "
-                     + " ".join(f"{cell(r.verdicts[p]):>6}" for p in PROPERTIES)
-                     + f"  {wz:>4}  {states:>6}")
-    lines.append("")
-    lines.append(LEGEND + "; wzap: most present pages zapped under down_write")
-    return "\n".join(lines)
+    return render_text(compact(results))
 
 
 def outcome(r: ModelResult) -> str:
@@ -104,25 +98,8 @@ def outcome(r: ModelResult) -> str:
     return f"UNEXPECTED {', '.join(wrong)}" if wrong else "as expected"
 
 
-def problems(results: list[ModelResult]) -> list[tuple[str, str]]:
-    """(kind, line) per verdict that differs; undecided ones folded into a line per model."""
-    out = []
-    for r in results:
-        undecided: dict[tuple[str, str], list[str]] = {}
-        for p, v in r.verdicts.items():
-            if v.verdict in ("error", "timeout"):
-                undecided.setdefault((v.verdict, v.message), []).append(p)
-            elif not v.matches:
-                out.append(("UNEXPECTED", f"{r.model.name}: {p} {v.verdict} (expected "
-                                          f"{v.expected})" + (f": {v.message}" if v.message else "")))
-        for (verdict, message), props in undecided.items():
-            which = "every property" if len(props) == len(r.verdicts) else ", ".join(props)
-            out.append(("UNDECIDED", f"{r.model.name}: {which}: {verdict}"
-                                     + (f": {message}" if message else "")))
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
+    from gen.protocols import discover
     from runner.cache import Cache
     from runner.check import check_models, default_jobs
     from runner.files import ensure_dir, write_atomic
@@ -134,12 +111,15 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
     keep = keep_runs(args.keep_runs)
-    models = select(load_models(*files), args.model)
+    models = select(load_models(*files, protocols=discover(args.protocols)), args.model)
     tools = locate_tools(args.jar)
     if args.json:
         ensure_dir(args.json.parent if str(args.json.parent) else Path("."), "--json directory")
     cache = None if args.no_cache else Cache.open(args.cache_dir)
     jobs = args.jobs or default_jobs()
+    from gen.render import render
+
+    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(args.out or default_out()) as out:
         console.info(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
                      f"{min(jobs, len(models) or 1)} at a time, into {out}")
@@ -153,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
                 elif kind == "run" and text:
                     tally.running[model.name] = text
                     console.detail(f"      {model.name}: {text}")
-                elif kind == "failed":
-                    console.warn(f"mmcheck: {model.name}: failed: {text}")
+                elif kind == "failed":  # said again, once per cause, at the end
+                    console.detail(f"mmcheck: {model.name}: failed: {text}")
                 console.status(tally)
 
         def on_result(r: ModelResult) -> None:
@@ -174,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
                                    cache=cache, quick_jit=not args.full_jit, on_event=on_event,
-                                   on_result=on_result)
+                                   on_result=on_result, rendered=rendered)
         except KeyboardInterrupt:
             console.status.close()
             console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "
@@ -214,9 +194,11 @@ def run(args: argparse.Namespace) -> int:
             f"{n_unexpected} unexpected, {n_undecided} undecided ({runs} TLC runs, {cached} "
             f"from the cache, {elapsed:.1f} s)")
     console.result(paint(line, ("green", "red", "yellow")[status], console.colour))
-    for kind, text in problems(results):
-        console.warn(paint(kind, "red" if kind == "UNEXPECTED" else "yellow",
-                           console.err_colour) + ": " + text)
+    from runner.report.matrix import UNDECIDED, problems
+
+    for problem in problems(results):
+        colour = "yellow" if problem.verdict in UNDECIDED else "red"
+        console.warn(paint("UNEXPECTED", colour, console.err_colour) + ": " + problem.line())
     console.info(f"results in {out}/: report.md, .html, junit.xml, <model>/attachment.txt")
     if removed:
         console.info(f"results/ keeps the latest {keep} runs (--keep-runs N or "
@@ -225,6 +207,11 @@ def run(args: argparse.Namespace) -> int:
     if cache is not None and cache.write_errors:
         console.warn(f"mmcheck: warning: {len(cache.write_errors)} cache entries could not be "
                      f"written ({cache.write_errors[0]})")
+    if args.style:
+        from runner.report.kernel import render_counterexamples
+
+        drawn = render_counterexamples(results, args.style)
+        console.result("\n" + (drawn.rstrip("\n") if drawn else "No counterexample to draw."))
     if args.json:
         write_atomic(args.json, text)
     return status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
-from gen.model import PROTOCOL_DESCRIPTIONS, Model, ThreadKind
+from gen.model import Model, ThreadKind
 
 WIDTH = 80
 LABEL = 14  # width of the row names
@@ -39,7 +39,7 @@ def _row(name: str, pages: int, spans: list[tuple[int, int, str, str]], note: st
 def thread_rows(model: Model) -> list[tuple[str, str, str]]:
     """(name, members, what it does) for every thread group, the main munmap first."""
     a, b = model.munmap
-    rows = [("munmap0", "munmap0", f"munmap [{a}, {b}) by the {model.protocol.value} protocol")]
+    rows = [("munmap0", "munmap0", f"munmap [{a}, {b}) by the {model.protocol} protocol")]
     for i, t in enumerate(model.threads, start=1):
         prefix = f"{t.kind.value}{i}"
         members = prefix if t.count == 1 else ", ".join(f"{prefix}_{j}"
@@ -94,8 +94,7 @@ def address_map(model: Model) -> list[str]:
 
 def model_section(model: Model) -> list[str]:
     """The model part of an attachment: protocol, map, threads, parameters."""
-    p = model.protocol
-    out = _fill(f"Protocol: {p.value} ({PROTOCOL_DESCRIPTIONS[p]})")
+    out = _fill(f"Protocol: {model.protocol} ({model.definition.description})")
     if model.description:
         out += _fill(f"Scenario: {model.description}")
     out += ["", (f"Address space: pages 1..{model.pages}, {model.ptes_per_table} ptes per "
@@ -105,10 +104,11 @@ def model_section(model: Model) -> list[str]:
     for _, members, what in thread_rows(model):
         out += _fill(f"{members}: {what}", "  ", "    ")
     params = [f"mmap_sem {model.rwsem.value}", f"write_hold_bound {model.write_hold_bound}"]
-    if p.value == "sections":
+    if model.protocol == "sections":
         params.append(f"section_pages {model.section_pages}")
-    if p.value in ("madvise_kernel", "vm_dead"):
+    if model.protocol in ("madvise_kernel", "vm_dead"):
         params.append(f"threshold_pages {model.threshold_pages}")
+    params += [f"{name} {value}" for name, value in model.options.items()]
     out += [""] + _fill("Parameters: " + ", ".join(params))
     return out
 

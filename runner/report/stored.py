@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gen.model import PROPERTIES, VERDICTS, parse_model
+from gen.model import PROPERTIES, VERDICTS, model_from_dict
 from runner.check import ModelResult, RunRecord, Simulation
 from runner.errors import ConfigError
 from runner.judge import Verdict
@@ -55,6 +55,7 @@ def _expect(d: dict[str, Any], key: str, types: Any, where: str = "",
 def validate_result(d: dict[str, Any]) -> None:
     """Raise _Bad unless `d` has the shape ModelResult.to_dict() gives it."""
     for key, types in (("spec", str), ("spec_sha256", str), ("max_write_hold", _INT),
+                       ("max_write_zap", _INT), ("max_write_munlock", _INT),
                        ("distinct_states", _INT), ("depth", _INT), ("seconds", _NUMBER),
                        ("tlc_version", _STR), ("tlc_revision", _STR), ("model", dict),
                        ("properties", dict)):
@@ -159,8 +160,7 @@ def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> Mo
         raise ConfigError(f"{where}: not a result of mmcheck check ({e}); run mmcheck check "
                           f"again") from None
     try:
-        model_table = {k: v for k, v in d["model"].items() if k != "source"}
-        model = parse_model(model_table, d["model"].get("source", where), 0)
+        model = model_from_dict(d["model"], where)
         sim = d.get("simulate")
         return ModelResult(
             model=model, directory=directory, spec=d["spec"], spec_sha256=d["spec_sha256"],
@@ -169,7 +169,8 @@ def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> Mo
             max_write_hold=d.get("max_write_hold"), distinct_states=d.get("distinct_states"),
             depth=d.get("depth"), seconds=float(d.get("seconds") or 0.0),
             tlc_version=d.get("tlc_version"), tlc_revision=d.get("tlc_revision"),
-            simulate=Simulation(sim["behaviours"], sim["depth"]) if sim else None)
+            simulate=Simulation(sim["behaviours"], sim["depth"]) if sim else None,
+            max_write_zap=d.get("max_write_zap"), max_write_munlock=d.get("max_write_munlock"))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"{where}: not a result of mmcheck check ({type(e).__name__}: {e}); "
                           f"run mmcheck check again") from None
