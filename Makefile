@@ -39,6 +39,7 @@ sweep: $(STAMP) bytecode
 
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_runner.py
+	$(BIN)/python bench/bench_spawn.py
 
 bench-check: $(STAMP) bytecode
 	$(BIN)/python bench/bench_check.py

@@ -231,6 +231,8 @@ THREAD_KEYS = {
 }
 MAX_PAGES = 16
 MAX_THREADS = 8
+MAX_NAME_BYTES = 64  # a model name is a directory name and a column of every report
+MAX_NESTING = 32  # tables and arrays in a TOML file (no model needs more than 4)
 
 
 class _Where:
@@ -372,6 +374,9 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
     if not all(c.isalnum() or c in "-_" for c in name):
         raise _Where(path).error(f"model[{index}].name",
                                  f"{name!r}: use letters, digits, '-' and '_' only")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise _Where(path).error(f"model[{index}].name", f"{name[:20]!r}...: longer than "
+                                 f"{MAX_NAME_BYTES} bytes ({len(name.encode())})")
     where = _Where(path, name, key_paths)
     if "protocol" not in table:
         raise where.error("protocol", "missing")
@@ -415,7 +420,7 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
     threshold = _int(where, "threshold_pages", table.get("threshold_pages", 0), 0, pages)
     bound = _int(where, "write_hold_bound", table.get("write_hold_bound", 0), 0, pages)
     rwsem_raw = table.get("rwsem", Rwsem.WRITER_PREFERRING.value)
-    if rwsem_raw in RWSEM_RENAMED:
+    if isinstance(rwsem_raw, str) and rwsem_raw in RWSEM_RENAMED:  # [] is not hashable
         raise where.error("rwsem", f"{rwsem_raw!r} is now {RWSEM_RENAMED[rwsem_raw].value!r} "
                                    "(no 4.x rw_semaphore behaves so; \"writer-preferring\" is "
                                    "the 4.x rwsem-xadd)")
@@ -463,16 +468,40 @@ def parse_models(data: dict[str, Any], path: str,
 
 
 def read_toml(path: str, what: str) -> dict[str, Any]:
-    """A TOML file's tables; a missing or malformed file is a one-line ConfigError."""
+    """A TOML file's tables; a missing, unreadable, malformed or deeply nested file is a
+    one-line ConfigError."""
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such {what}") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a {what}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the {what} ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 (byte {e.start}): TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply (at most {MAX_NESTING} levels)") from None
+    if _depth(data) > MAX_NESTING:
+        raise ConfigError(f"{path}: nested too deeply (at most {MAX_NESTING} levels)")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in `value` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        v, d = todo.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_NESTING:
+            if isinstance(v, dict):
+                todo.extend((x, d + 1) for x in v.values())
+            elif isinstance(v, list):
+                todo.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def load_models(*paths: str | Path, protocols: Protocols | None = None) -> list[Model]:
@@ -501,7 +530,7 @@ def model_from_dict(d: dict[str, Any], where: str) -> Model:
     definition stored with it when there is one (the template may have moved or changed
     since), else against the protocols found now."""
     table = {k: v for k, v in d.items() if k not in ("source", "protocol_definition")}
-    if table.get("rwsem") in RWSEM_RENAMED:  # stored before the rename
+    if isinstance(table.get("rwsem"), str) and table["rwsem"] in RWSEM_RENAMED:  # old name
         table["rwsem"] = RWSEM_RENAMED[table["rwsem"]].value
     stored = d.get("protocol_definition")
     protocols = None

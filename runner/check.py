@@ -5,7 +5,9 @@ until every invariant, deadlock freedom and the liveness properties are
 decided (see runner.judge); write everything under OUT/<model>/ and a
 result.json.
 Models run in parallel (one thread each, TLC in its own process group); every
-TLC run and every translation is cached by a hash of what determines it.
+TLC run and every translation is cached by a hash of what determines it.  A model
+that fails (a translation error, a full disk, a bug) is an error row: every property
+"error", with the reason; the other models are checked and reported as usual.
 """
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +27,12 @@ from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
 from runner.errormap import spec_message, translation_error
-from runner.errors import TranslationError
-from runner.java import QUICK_JIT, JavaTools, cancel_all
+from runner.errors import MmcheckError, TranslationError
+from runner.files import write_atomic
+from runner.java import QUICK_JIT, Cancelled, JavaTools, cancel_all
+from runner.limits import check_timeout
 from runner.pcal import translate
+from runner.rundir import locked
 from runner.tlc import run_tlc
 from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
 
@@ -38,7 +42,9 @@ UNDECIDED = ("error", "timeout", "no-violation", "not-checked")
 WRITE_HOLD = {key: re.compile(rf'<<"{key}", (\d+)>>')
               for key in ("max_write_hold", "max_write_zap", "max_write_munlock")}
 
-Event = Callable[[str, Model, str], None]  # (kind, model, text): "start", "run", "done"
+# (kind, model, text): "start", "run" (a TLC run starts or ends), "done", "failed" (the
+# model is an error row; text: why)
+Event = Callable[[str, Model, str], None]
 ProgressEvent = Callable[[Model, Progress], None]  # TLC's progress reports (code 2200)
 
 
@@ -149,10 +155,12 @@ def _run_timeout(opts: Options) -> float:
     return max(0.001, min(opts.timeout, opts.deadline - time.monotonic()))
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+__all__ = ["write_atomic"]  # the one atomic writer (runner.files), as it was imported before
+
+TRANSLATED = ("\\* BEGIN TRANSLATION", "\\* END TRANSLATION")
+# Outcomes never cached: TLC could not finish, or the input itself was broken (a parse
+# error: the translation the run was given is suspect, and is made again next time).
+NOT_CACHED = (Outcome.TIMEOUT, Outcome.TOOL_ERROR, Outcome.OUT_OF_MEMORY, Outcome.PARSE_ERROR)
 
 
 class _ModelCheck:
@@ -168,6 +176,7 @@ class _ModelCheck:
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
         self.jvm_args = list(QUICK_JIT) if options.quick_jit else []
+        self.translation_key: str | None = None  # set when the translation came from the cache
 
     def event(self, kind: str, text: str) -> None:
         if self.on_event:
@@ -180,7 +189,8 @@ class _ModelCheck:
         spec = self.dir / rendered.filename
         key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
         cached = self.cache.get_text(key) if self.cache else None
-        if cached is not None:
+        if cached is not None and all(mark in cached for mark in TRANSLATED):
+            self.translation_key = key
             write_atomic(spec, cached)
             return cached
         write_atomic(spec, rendered.text)
@@ -188,8 +198,10 @@ class _ModelCheck:
             translate(spec, tools=self.tools, jvm_args=self.jvm_args)
         except TranslationError as e:  # point at the template line, not the generated file
             raise translation_error(e, rendered) from None
-        text = spec.read_text()
-        if self.cache:
+        # Our own file in our own (locked) run directory, just replaced atomically by
+        # pcal.translate; only a complete translation is cached.
+        text = spec.read_text(encoding="utf-8")
+        if self.cache and all(mark in text for mark in TRANSLATED):
             self.cache.put_text(key, text)
         return text
 
@@ -215,10 +227,13 @@ class _ModelCheck:
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb,
                              jvm_args=self.jvm_args)
-            if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
-                                                     Outcome.OUT_OF_MEMORY):
-                self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
+            # The run's own output, as run_java returned it: never the log file read back.
+            if self.cache and result.outcome not in NOT_CACHED:
+                self.cache.put_run(key, result.output, result.exit_code)
             result = self._mapped(result)
+        if (result.outcome is Outcome.PARSE_ERROR and self.cache
+                and self.translation_key is not None):
+            self.cache.discard(self.translation_key)  # a cached translation TLC cannot parse
         s = result.stats
         self.runs.append(RunRecord(
             name, cfg.name, log.name, result.outcome.value, result.violated, s.distinct_states,
@@ -268,8 +283,8 @@ class _ModelCheck:
                 if result.stats.distinct_states is not None:
                     distinct, depth = result.stats.distinct_states, result.stats.depth
                 if report and _complete(result):
-                    log = (self.dir / f"{kind}-{n}.log").read_text(errors="replace")
-                    write_hold = {key: max((int(x) for x in rx.findall(log)), default=0)
+                    output = self.results[f"{kind}-{n}"].output
+                    write_hold = {key: max((int(x) for x in rx.findall(output)), default=0)
                                   for key, rx in WRITE_HOLD.items()}
             if properties:
                 live = judge.next_liveness(live, result, f"{kind}-{n}")
@@ -293,6 +308,25 @@ class _ModelCheck:
         self.event("done", "")
         return res
 
+    def failed(self, error: Exception, started: float) -> ModelResult:
+        """The error row of a model whose check raised: every property "error", saying why;
+        the runs made before the failure are kept.  Its result.json is written if it can be."""
+        why = str(error) if isinstance(error, MmcheckError) else f"{type(error).__name__}: {error}"
+        why = " ".join(why.split())
+        verdicts = {p: judge.Verdict(p, "error", self.model.expected(p), None, None, why)
+                    for p in PROPERTIES}
+        res = ModelResult(
+            model=self.model, directory=self.dir, spec="", spec_sha256="", verdicts=verdicts,
+            runs=tuple(self.runs), max_write_hold=None, distinct_states=None, depth=None,
+            seconds=time.monotonic() - started, tlc_version=None, tlc_revision=None,
+            simulate=self.options.simulate)
+        try:
+            write_atomic(self.dir / "result.json", json.dumps(res.to_dict(), indent=2) + "\n")
+        except MmcheckError:
+            pass  # the run directory's results.json still has the row
+        self.event("failed", why)
+        return res
+
 
 def _complete(result: TlcResult) -> bool:
     """TLC explored the whole state space: no error, or only a liveness violation found
@@ -306,9 +340,16 @@ def check_model(model: Model, directory: Path, tools: JavaTools, *,
                 on_event: Event | None = None,
                 on_progress: ProgressEvent | None = None,
                 rendered: Rendered | None = None) -> ModelResult:
-    """Check one model; its files go to `directory`."""
-    return _ModelCheck(model, directory, tools, cache, options, on_event, on_progress,
-                       rendered).check()
+    """Check one model; its files go to `directory`.  A failure (anything but an interrupt)
+    is the model's error row, not an exception."""
+    mc = _ModelCheck(model, directory, tools, cache, options, on_event, on_progress, rendered)
+    started = time.monotonic()
+    try:
+        return mc.check()
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except Exception as e:  # noqa: BLE001 - a failed model is data: its error row
+        return mc.failed(e, started)
 
 
 def default_jobs() -> int:
@@ -320,18 +361,36 @@ def default_jobs() -> int:
 
 def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
-                 on_event: Event | None = None, quick_jit: bool = True) -> list[ModelResult]:
+                 on_event: Event | None = None, quick_jit: bool = True,
+                 on_result: Callable[[ModelResult], None] | None = None,
+                 rendered: dict[str, Rendered] | None = None) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
-    the order of `models`, files under out/<model name>/."""
+    the order of `models`, files under out/<model name>/ (locked: one run at a time).
+    `on_result` is called with each model's result as soon as it is done; `rendered` (model
+    name -> its render) saves rendering them again."""
+    timeout = check_timeout(timeout, "timeout")
     jobs = max(1, jobs or default_jobs())
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
     options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit)
-    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
-    out.mkdir(parents=True, exist_ok=True)
+    if rendered is None:
+        rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
+    with locked(out):
+        return _check_all(models, out, tools, jobs, options, cache, on_event, on_result,
+                          rendered)
+
+
+def _check_all(models: Sequence[Model], out: Path, tools: JavaTools, jobs: int,
+               options: Options, cache: Cache | None,
+               on_event: Event | None,
+               on_result: Callable[[ModelResult], None] | None,
+               rendered: dict[str, Rendered]) -> list[ModelResult]:
 
     def one(model: Model) -> ModelResult:
-        return check_model(model, out / model.name, tools, options=options, cache=cache,
-                           on_event=on_event, rendered=rendered[model.name])
+        result = check_model(model, out / model.name, tools, options=options, cache=cache,
+                             on_event=on_event, rendered=rendered[model.name])
+        if on_result is not None:
+            on_result(result)
+        return result
 
     if jobs == 1:
         return [one(m) for m in models]

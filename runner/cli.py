@@ -1,8 +1,9 @@
 """`mmcheck` entry point: argparse subcommands, and the one place mapping errors to exit codes.
 
 Exit codes (a documented contract): 0 as expected / no violation, 1 a property violated (or a
-verdict differs from its expectation), 2 could not decide (errors, timeouts, tool trouble),
-130 interrupted.
+verdict differs from its expectation), 2 could not decide (errors, timeouts, tool trouble,
+bad input: always one line on stderr, never a traceback), 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM, which stops a run exactly as Ctrl-C does).
 """
 
 from __future__ import annotations
@@ -10,28 +11,112 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
+import signal
 import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
-from runner.errors import MmcheckError
+from runner.errors import MmcheckError, os_reason
 
 # Subcommands, in help order: verb -> module runner/commands/<module>.py (which registers the
 # verb in its add_parser).  Only the module of the verb being run is imported, so one verb's
 # imports never slow down another (a TLC run is about a second; startup time counts).
 COMMANDS = {"check": "check", "compare": "compare", "list": "listing", "steps": "steps",
-            "new": "new", "tlc": "tlc", "sweep": "sweep", "report": "report"}
+            "new": "new", "tlc": "tlc", "sweep": "sweep", "report": "report",
+            "completion": "completion"}
+
+# Shell completion hints (shtab's FILE and DIRECTORY, written out so that no command has to
+# import shtab), given to every argument that names a file or a directory (see _complete).
+FILE = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
+DIRECTORY = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
+
+DEBUG_ENV = "MMCHECK_DEBUG"  # set: an internal error prints its traceback too
+
+EXAMPLES = """\
+examples:
+  mmcheck check                          # every model of specs/matrix.toml
+  mmcheck check --model vm_dead-fault -v # one model, with its TLC runs as they go
+  mmcheck tlc Spec.tla --timeout 60      # any TLA+/PlusCal spec
+  mmcheck sweep specs/sweeps/growth.toml # a grid of model sizes
+  mmcheck report results/latest          # rebuild a run's reports
+  mmcheck COMMAND --help                 # the options and examples of one command"""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Fills prose paragraphs as argparse does, but keeps indented lines (examples) as they are."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for para in text.split("\n\n"):
+            lines = para.splitlines()
+            if any(line.startswith(" ") for line in lines[1:]) or para.startswith("  "):
+                out.append("\n".join(indent + line for line in lines))
+            else:
+                out.append(super()._fill_text(para, width, indent))
+        return "\n\n".join(out)
+
+
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line, like every other error: `mmcheck check: error: ...`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, to stop a run the same way."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted
+    raise Terminated
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from runner.version import version_text
+
+        parser._print_message(version_text() + "\n", sys.stdout)
+        parser.exit(0)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mmcheck",
+    parser = Parser(
+        prog="mmcheck", formatter_class=HelpFormatter, epilog=EXAMPLES,
         description="Generate TLA+/PlusCal models of Linux munmap locking protocols and check "
                     "them with TLC.")
+    parser.add_argument("--version", action=_Version,
+                        help="print the versions of mmcheck, TLC (and its jar's sha256) and Java")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     verb = next((a for a in (argv or []) if not a.startswith("-")), None)
     for name, module in COMMANDS.items():
         if verb not in COMMANDS or name == verb:
-            importlib.import_module(f"runner.commands.{module}").add_parser(sub)
+            mod = importlib.import_module(f"runner.commands.{module}")
+            mod.add_parser(sub)
+            command = sub.choices[name]
+            command.formatter_class = HelpFormatter
+            if command.epilog is None and getattr(mod, "EXAMPLES", None):
+                command.epilog = mod.EXAMPLES
+            _complete(command)
     return parser
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Completion of paths: a DIR-like metavar completes directories, a Path-typed argument
+    or a FILE.ext metavar files (an argument that sets .complete itself keeps it)."""
+    for action in parser._actions:
+        if hasattr(action, "complete"):
+            continue
+        metavar = str(action.metavar or "")
+        if metavar.endswith("DIR"):
+            action.complete = DIRECTORY  # type: ignore[attr-defined]
+        elif action.type is Path or "." in metavar:
+            action.complete = FILE  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,23 +127,58 @@ def main(argv: list[str] | None = None) -> int:
         # (2-3% of a small TLC run) collecting garbage that process exit discards anyway.
         gc.disable()
         argv = sys.argv[1:]
+        # `kill PID` stops a run as Ctrl-C does: every JVM killed, finished work kept.
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser(argv).parse_args(argv)
+    except SystemExit as e:  # --help, --version, a usage error (one line, exit 2)
+        return e.code if isinstance(e.code, int) else 2
     finally:
         gc.enable()
     try:
         return int(args.run(args))
     except MmcheckError as e:
-        print(f"mmcheck: error: {e}", file=sys.stderr)
+        print(f"mmcheck: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("mmcheck: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        terminated = isinstance(e, Terminated)
+        print(f"mmcheck: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     except BrokenPipeError:  # `mmcheck ... | head`
+        _silence_stdout()
+        return 2
+    except OSError as e:  # a destination no writer turned into an OutputError
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"mmcheck: error: {where}{os_reason(e)}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"mmcheck: internal error: {type(e).__name__}: {one_line(str(e))} (a bug: "
+              f"please report it; {DEBUG_ENV}=1 shows the traceback)", file=sys.stderr)
         return 2
     finally:
         if program:
+            if signal.getsignal(signal.SIGTERM) is _terminate:  # else terminated: keep ignoring
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
             gc.freeze()
+
+
+def one_line(text: str) -> str:
+    """A message as one printable line: line breaks folded, other control characters (from a
+    file's keys and values, e.g. U+0085, which ends a line too) escaped."""
+    text = " ".join(text.split("\n"))
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: no "Exception ignored ... BrokenPipeError" when Python flushes."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

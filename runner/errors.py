@@ -6,6 +6,8 @@ runner.cli turns these into "mmcheck: error: ..." and an exit code.
 
 from __future__ import annotations
 
+import os
+
 
 class MmcheckError(Exception):
     """Base class: the run could not decide anything (exit code 2)."""
@@ -21,6 +23,11 @@ class ConfigError(MmcheckError):
     """Bad user input: a missing file, a bad option value, an invalid model file."""
 
 
+class OutputError(MmcheckError):
+    """A destination cannot be written: read-only, not a directory, a full disk, a name too
+    long, or a run directory another mmcheck is using."""
+
+
 class TranslationError(MmcheckError):
     """pcal.trans rejected the PlusCal algorithm; .line is its line number when known."""
 
@@ -31,3 +38,15 @@ class TranslationError(MmcheckError):
 
 class TemplateError(MmcheckError):
     """A spec template failed to render."""
+
+
+def os_reason(e: OSError) -> str:
+    """The one-line reason of an OSError: its strerror ("No space left on device")."""
+    if e.strerror:
+        return e.strerror
+    return os.strerror(e.errno) if e.errno else str(e)
+
+
+def cannot_write(path: object, e: OSError, what: str = "cannot write") -> OutputError:
+    """The one error for a destination that cannot be written."""
+    return OutputError(f"{path}: {what} ({os_reason(e)})")

@@ -4,7 +4,8 @@
 -Djava.io.tmpdir (TLC unpacks the standard modules there; shared, it races), its own process
 group killed as a whole on timeout and on Ctrl-C, output merged, decoded with
 errors="replace", streamed line by line and kept complete.  It reports what happened; it does
-not judge.
+not judge.  The JVM is tied to the thread that started it (Linux PR_SET_PDEATHSIG): if
+mmcheck dies, even by SIGKILL, the kernel kills its JVMs.
 """
 
 from __future__ import annotations
@@ -180,6 +181,83 @@ def _check_user_jar(path: Path, origin: str) -> Path:
 
 # ---------------------------------------------------------------- running
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl (Linux), resolved once in the parent: None elsewhere."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+def tie_to_parent(sig: int = signal.SIGKILL, parent: int | None = None) -> None:
+    """Ask the kernel to send `sig` to this process when the thread that forked it dies (by
+    any means, SIGKILL too).  If `parent` (its PID) is already gone, die now."""
+    prctl = _prctl()
+    if prctl is None:
+        return
+    prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), sig)
+
+
+def _tied_preexec() -> Callable[[], None] | None:
+    """A preexec_fn for Popen that ties the child to this process (None without prctl).
+    It runs in the forked child of a threaded process, so it does no more than two system
+    calls through a function resolved here, in the parent (no import, no lock)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent, sig = os.getpid(), int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+    return preexec
+
+
+# Private directories are named mmcheck-<kind>-<pid>-*: those of a process that died
+# without removing them (SIGKILL: its JVMs die with it, its directories stay, a killed
+# TLC's states too) are removed by the next mmcheck to run a Java tool.
+_PRIVATE = re.compile(r"^mmcheck-(?:jvm|tlc|pcal|sany)-(\d+)-")
+
+
+def private_dir(kind: str) -> Path:
+    """A new private directory of this process, in the system's temporary directory."""
+    return Path(tempfile.mkdtemp(prefix=f"mmcheck-{kind}-{os.getpid()}-"))
+
+
+@functools.lru_cache(maxsize=1)
+def remove_stale_private_dirs() -> int:
+    """Remove (once per process) this user's private directories whose process is gone."""
+    removed = 0
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _PRIVATE.match(entry.name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(m.group(1)), 0)
+            continue  # its process lives
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        except OSError:  # PermissionError: someone else's live process
+            continue
+    return removed
+
+
 # Every JVM running now, so that Ctrl-C in a program that runs Java tools from several
 # threads (KeyboardInterrupt reaches the main thread only) can kill them all.
 _live: set[subprocess.Popen[bytes]] = set()
@@ -229,7 +307,8 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
              on_line: Callable[[str], None] | None = None, log_path: Path | None = None,
              jvm_args: list[str] | None = None) -> ToolRun:
     """Run `main_class` of the jar in `cwd`; see the module docstring for the guarantees."""
-    private = Path(tempfile.mkdtemp(prefix="mmcheck-jvm-"))
+    remove_stale_private_dirs()
+    private = private_dir("jvm")
     argv = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={private}"]
     if heap_mb is not None:
         argv.append(f"-Xmx{heap_mb}m")
@@ -251,7 +330,8 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
             try:
                 proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True,
+                                        preexec_fn=_tied_preexec())  # noqa: PLW1509 (see there)
             except OSError as e:
                 raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): "
                                    f"{INSTALL_JAVA}") from None

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from runner.errors import TranslationError
-from runner.java import JavaTools, ToolRun, run_java
+from runner.files import replace_atomic
+from runner.java import JavaTools, ToolRun, private_dir, run_java
 
 _ALGORITHM = re.compile(r"--(?:fair\s+)?algorithm\b")
 _LINE = re.compile(r"line (\d+), column (\d+)")
@@ -36,7 +35,7 @@ def translate(tla: Path, *, tools: JavaTools, timeout: float | None = 60,
     its message names `source` (the user's file, when `tla` is a private copy) or `tla`."""
     tla = Path(tla)
     shown = source if source is not None else tla
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-pcal-"))
+    work = private_dir("pcal")
     try:
         shutil.copy2(tla, work / tla.name)
         run = run_java(tools, "pcal.trans", ["-nocfg", tla.name], cwd=work, timeout=timeout,
@@ -47,9 +46,7 @@ def translate(tla: Path, *, tools: JavaTools, timeout: float | None = 60,
             reason, line = translation_error(run.output)
             where = f"{shown}:{line}" if line is not None else str(shown)
             raise TranslationError(f"{where}: PlusCal translation failed: {reason}", line)
-        tmp = tla.with_name(f".{tla.name}.{os.getpid()}.tmp")
-        shutil.copyfile(work / tla.name, tmp)
-        os.replace(tmp, tla)
+        replace_atomic(tla, lambda tmp: shutil.copyfile(work / tla.name, tmp))
         return run
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -59,10 +56,11 @@ def sany(tla: Path, *, tools: JavaTools, timeout: float | None = 60) -> ToolRun:
     """Parse and check `tla` with SANY only (no model checking); the caller judges the run:
     exit code 0 and no "***Parse Error***" / "Semantic errors" in the output means it parsed."""
     tla = Path(tla)
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-sany-"))
+    work = private_dir("sany")
     try:
         for module in tla.resolve().parent.glob("*.tla"):
-            shutil.copy2(module, work / module.name)
+            if module.is_file():  # a directory named *.tla is not a module
+                shutil.copy2(module, work / module.name)
         return run_java(tools, "tla2sany.SANY", [tla.name], cwd=work, timeout=timeout)
     finally:
         shutil.rmtree(work, ignore_errors=True)

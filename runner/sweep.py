@@ -17,15 +17,16 @@ Nothing is printed: progress goes to the `on_progress` callback.
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.check import Simulation
 from runner.errors import ConfigError
+from runner.files import ensure_dir, write_atomic
+from runner.limits import check_timeout
+from runner.progress import Tally
+from runner.rundir import locked
 from runner.sweep_spec import Point, Sweep, load_sweep
 
 if TYPE_CHECKING:
@@ -39,33 +40,9 @@ ATTACHMENTS = ("Counterexamples: every point's review attachment, with a race di
                "names each trace's JSON file (states as TLC printed them).")
 
 
-@dataclass
-class SweepProgress:
-    """What the sweep is doing, passed to `on_progress` after every event."""
-
-    total: int  # points in the grid
-    skipped: int  # finished in an earlier run (not checked again)
-    done: int = 0  # checked in this run (failed included)
-    failed: int = 0
-    running: dict[str, str] = field(default_factory=dict)  # point label -> what it does
-    started: float = field(default_factory=time.monotonic)
-    seconds_done: list[float] = field(default_factory=list)  # wall time of finished points
-    jobs: int = 1
-    last: str = ""  # the latest finished point and its outcome
-
-    @property
-    def todo(self) -> int:
-        return self.total - self.skipped
-
-    @property
-    def eta_seconds(self) -> float | None:
-        """Remaining points x mean time of a finished point / jobs (None before the first)."""
-        if not self.seconds_done:
-            return None
-        left = self.todo - self.done
-        mean = sum(self.seconds_done) / len(self.seconds_done)
-        return left * mean / max(1, min(self.jobs, left or 1))
-
+# What the sweep is doing, passed to `on_progress` after every event: the one progress
+# record of check and sweep, runner.progress.Tally.
+SweepProgress = Tally
 
 Progress = Callable[[SweepProgress], None]
 
@@ -98,11 +75,22 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     return ", ".join(parts) + (f"; {states:,} states" if states is not None else "")
 
 
-def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
-              timeout: float | None = None, out: str | Path | None = None,
-              simulate: Simulation | None = None, tools: JavaTools | None = None,
-              jar: str | None = None, cache_dir: str | Path | None = RESULTS / ".cache",
-              plots: bool = True, on_progress: Progress | None = None) -> pd.DataFrame:
+def run_sweep(path_or_spec: str | Path | Sweep, *, out: str | Path | None = None,
+              **kwargs: Any) -> pd.DataFrame:
+    """Check every point of a sweep not already in its table; return the whole table (see
+    _run_sweep).  The output directory is locked while the sweep runs: a second run into
+    it is refused."""
+    sweep = path_or_spec if isinstance(path_or_spec, Sweep) else load_sweep(path_or_spec)
+    out_dir = Path(out) if out is not None else RESULTS / sweep.name
+    with locked(out_dir):
+        return _run_sweep(sweep, out=out_dir, **kwargs)
+
+
+def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
+               timeout: float | None = None, out: str | Path | None = None,
+               simulate: Simulation | None = None, tools: JavaTools | None = None,
+               jar: str | None = None, cache_dir: str | Path | None = RESULTS / ".cache",
+               plots: bool = True, on_progress: Progress | None = None) -> pd.DataFrame:
     """Check every point of a sweep not already in its table; return the whole table.
 
     `timeout` (seconds per point) and `simulate` override the sweep file's; `out` defaults
@@ -115,9 +103,7 @@ def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
     sweep = path_or_spec if isinstance(path_or_spec, Sweep) else load_sweep(path_or_spec)
     if jobs is not None and jobs < 1:
         raise ConfigError("jobs: must be at least 1")
-    if timeout is not None and timeout <= 0:
-        raise ConfigError("timeout: must be a positive number of seconds")
-    timeout = float(timeout if timeout is not None else sweep.timeout)
+    timeout = check_timeout(timeout if timeout is not None else sweep.timeout, "timeout")
     simulate = simulate if simulate is not None else sweep.simulate
     mode = mode_of(simulate)
     out_dir = Path(out) if out is not None else RESULTS / sweep.name
@@ -147,6 +133,7 @@ def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
                 state.running.pop(point.label, None)
                 state.done += 1
                 state.failed += kind == "failed"
+                state.timed_out += any(r.get("verdict") == "timeout" for r in payload)
                 state.seconds_done.append(payload[0].get("point_seconds") or 0.0)
                 state.last = f"{point.label}: {_summary(payload)}"
                 rows.extend(payload)
@@ -180,6 +167,7 @@ def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
                          for k, v in paths.items()}
     df.attrs["checked"] = state.done
     df.attrs["failed"] = state.failed
+    df.attrs["timed_out"] = state.timed_out
     return df
 
 
@@ -207,8 +195,6 @@ def _na(v: Any) -> bool:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    ensure_dir(path.parent)
+    write_atomic(path, text)
 

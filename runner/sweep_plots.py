@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gen.model import PROPERTIES
+from runner.files import replace_atomic
 from runner.sweep_answers import numeric_axis, points
 
 if TYPE_CHECKING:
@@ -33,9 +34,10 @@ def _save(fig: Any, base: Path) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         path = base.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.name}.tmp.{ext}")
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        tmp.replace(path)
+        def save(tmp: Path, ext: str = ext) -> None:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format=ext)
+
+        replace_atomic(path, save)
         paths.append(path)
     return paths
 

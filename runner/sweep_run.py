@@ -6,9 +6,9 @@ for the whole point.  A process per point gives an exact figure for its memory:
 the peak resident size of the largest JVM it waited for (getrusage of its
 children); a thread per point could not tell the JVMs apart.  The point reports
 back through a pipe ("run", "progress", then "done" with its rows or "failed");
-on Ctrl-C or an exception every running point is stopped (SIGTERM, which its
-process turns into KeyboardInterrupt, so runner.java kills the JVM's process
-group) and nothing of it is recorded.
+on Ctrl-C or an exception every running point is stopped (SIGTERM, on which its
+process kills its JVM's process group and starts no other) and nothing of it is
+recorded.  A point's process dies with the sweep (PR_SET_PDEATHSIG), SIGKILL too.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any
 from gen.model import PROPERTIES
 from runner.cache import Cache
 from runner.check import ModelResult, Options, Simulation, check_model, write_atomic
-from runner.java import JavaTools
+from runner.java import Cancelled, JavaTools, cancel_all, tie_to_parent
 from runner.sweep_spec import Point, column_value
 
 STOP_GRACE_SECONDS = 10.0
@@ -118,10 +119,8 @@ def point_rows(sweep: str, point: Point, settings: Settings, directory: Path,
         trace = None
         if v.trace is not None:
             path = directory / f"trace-{prop}.json"
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(json.dumps({"model": point.model.name, "property": prop,
-                                       "run": v.run, "trace": v.trace.to_dict()}, indent=1))
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps({"model": point.model.name, "property": prop,
+                                           "run": v.run, "trace": v.trace.to_dict()}, indent=1))
             trace = str(path)
         message = v.message
         if v.verdict == "no-violation" and sim is not None:
@@ -155,13 +154,24 @@ def failed_rows(sweep: str, point: Point, settings: Settings, directory: Path,
 # ---------------------------------------------------------------- the point's process
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _stop_point(signum: int, frame: Any) -> None:
+    """SIGTERM/SIGINT of a point: kill its JVM (from a thread: the handler may have
+    interrupted this one inside runner.java's lock) and start none; the check then ends with
+    Cancelled.  Raising here instead would land anywhere, inside a Popen.__del__ too
+    ("Exception ignored in: <function Popen.__del__>"), and be lost."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=cancel_all, daemon=True).start()
 
 
 def _child(conn: Connection, sweep: str, point: Point, directory: Path, tools: JavaTools,
            settings: Settings, cache_dir: Path | None) -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, _stop_point)
+    signal.signal(signal.SIGINT, _stop_point)
+    # SIGKILL of the sweep must not leave this point running: its death TERMs us (and our
+    # JVMs, tied to us, die with us).
+    parent = multiprocessing.parent_process()
+    tie_to_parent(signal.SIGTERM, parent.pid if parent is not None else None)
     started = time.monotonic()
     last: list[tuple[int, int]] = []
     try:
@@ -189,7 +199,7 @@ def _child(conn: Connection, sweep: str, point: Point, directory: Path, tools: J
         rows = point_rows(sweep, point, settings, directory, result, peak_kb,
                           last[0] if last and timed_out else None)
         conn.send(("done", rows))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         pass  # stopped: record nothing
     except Exception as e:  # noqa: BLE001 - a failed point is data for the table
         why = f"{type(e).__name__}: {e}".replace("\n", " ")

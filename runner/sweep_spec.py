@@ -19,18 +19,22 @@ import ast
 import copy
 import itertools
 import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gen.model import Model, parse_model, read_toml
+from gen.model import MAX_NAME_BYTES, Model, parse_model, read_toml
 from gen.render import liveness_cfg, render, safety_cfg
 from runner.cache import digest
 from runner.check import Simulation
 from runner.errors import ConfigError
+from runner.limits import MAX_POINTS, timeout_problem
 
 DEFAULT_TIMEOUT = 60.0  # seconds per point
+MAX_EXPRESSION = 500  # characters of a derived value's expression
 SWEEP_KEYS = {"name", "description", "timeout", "simulate", "axes", "derive"}
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -100,7 +104,10 @@ def point_name(prefix: str, axes: tuple[tuple[str, Any], ...]) -> str:
         elif isinstance(v, (dict, list)):
             v = digest(json.dumps(v, sort_keys=True))[:8]
         parts.append(_slug(str(v)) if key == "protocol" else _slug(key) + _slug(str(v)))
-    return "-".join(parts)
+    name = "-".join(parts)
+    if len(name.encode()) > MAX_NAME_BYTES:  # many axes: a prefix and a hash of the whole
+        name = name[:MAX_NAME_BYTES - 9] + "-" + digest(name)[:8]
+    return name
 
 
 # ---------------------------------------------------------------- paths
@@ -171,12 +178,17 @@ def evaluate(expr: str, names: dict[str, Any]) -> int:
         raise ValueError(f"{ast.unparse(node)!r} is not allowed (integers, names, "
                          "+ - * // %, min, max)")
 
+    if len(expr) > MAX_EXPRESSION:
+        raise ValueError(f"the expression is {len(expr):,} characters long (at most "
+                         f"{MAX_EXPRESSION})")
     try:
         return ev(ast.parse(expr, mode="eval"))
     except SyntaxError:
         raise ValueError(f"{expr!r} is not an expression") from None
     except ZeroDivisionError:
         raise ValueError(f"{expr!r} divides by zero") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("the expression is nested too deeply") from None
 
 
 # ---------------------------------------------------------------- loading
@@ -195,8 +207,11 @@ def model_hash(model: Model) -> str:
                   liveness_cfg(rendered))[:16]
 
 
-def parse_sweep(data: dict[str, Any], path: str, default_name: str) -> Sweep:
-    """Validate a sweep file's content and expand its grid."""
+def parse_sweep(data: dict[str, Any], path: str, default_name: str,
+                max_points: int = MAX_POINTS,
+                on_size: Callable[[int], None] | None = None) -> Sweep:
+    """Validate a sweep file's content and expand its grid.  `on_size(n)` hears the number of
+    points before they are expanded; a grid of more than `max_points` is refused."""
     extra = sorted(set(data) - {"sweep", "base"})
     if extra:
         raise _error(path, extra[0], "unknown table (allowed: sweep, base)")
@@ -210,12 +225,15 @@ def parse_sweep(data: dict[str, Any], path: str, default_name: str) -> Sweep:
     name = sweep.get("name", default_name)
     if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
         raise _error(path, "sweep.name", f"{name!r}: use letters, digits, '-' and '_' only")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise _error(path, "sweep.name", f"longer than {MAX_NAME_BYTES} bytes")
     description = sweep.get("description", "")
     if not isinstance(description, str):
         raise _error(path, "sweep.description", "must be a string")
     timeout = sweep.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise _error(path, "sweep.timeout", f"must be a positive number of seconds, not {timeout!r}")
+    problem = timeout_problem(timeout)
+    if problem is not None:
+        raise _error(path, "sweep.timeout", problem)
     simulate = parse_simulate(sweep.get("simulate"), f"{path}: sweep.simulate")
 
     axes_raw = sweep.get("axes")
@@ -246,6 +264,17 @@ def parse_sweep(data: dict[str, Any], path: str, default_name: str) -> Sweep:
             raise _error(path, f"sweep.derive.{key}", "must be an expression in a string")
         if key in axes_raw:
             raise _error(path, f"sweep.derive.{key}", "is also an axis")
+        try:
+            steps = _parse_path(key)
+        except ValueError as e:
+            raise _error(path, f"sweep.derive.{key}", str(e)) from None
+        for axis in axes_raw:
+            a = _parse_path(axis)
+            if steps[:len(a)] == a or a[:len(steps)] == steps:
+                how = "is inside" if len(steps) > len(a) else "contains"
+                raise _error(path, f"sweep.derive.{key}",
+                             f"{how} the axis {axis!r}: it would override the axis' values, "
+                             f"so that points labelled differently check the same model")
         derive.append((key, expr))
 
     base = data.get("base")
@@ -256,6 +285,12 @@ def parse_sweep(data: dict[str, Any], path: str, default_name: str) -> Sweep:
         if forbidden in base:
             raise _error(path, f"base.{forbidden}", why)
 
+    size = math.prod(len(v) for _, v in axes)
+    if on_size is not None:
+        on_size(size)
+    if size > max_points:
+        raise _error(path, "sweep.axes", f"the grid has {size:,} points, more than "
+                                         f"{max_points:,} (--max-points N allows more)")
     points = expand(path, name, base, axes, derive)
     return Sweep(name=name, path=path, description=description, axes=tuple(axes),
                  derive=tuple(derive), base=base, timeout=float(timeout), simulate=simulate,
@@ -299,6 +334,7 @@ def expand(path: str, name: str, base: dict[str, Any],
     return points
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, max_points: int = MAX_POINTS,
+               on_size: Callable[[int], None] | None = None) -> Sweep:
     p = str(path)
-    return parse_sweep(read_toml(p, "sweep file"), p, Path(p).stem)
+    return parse_sweep(read_toml(p, "sweep file"), p, Path(p).stem, max_points, on_size)

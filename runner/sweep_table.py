@@ -7,7 +7,6 @@ model hash and mode, is not checked again.  Pure apart from those two files.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,20 +121,14 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _replace(tmp: Path, path: Path) -> None:
-    os.replace(tmp, path)
-
-
 def write_table(df: pd.DataFrame, directory: Path) -> tuple[Path, Path]:
     """Write sweep.csv and sweep.parquet atomically (tmp + rename); return their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
+    from runner.files import ensure_dir, replace_atomic
+
+    ensure_dir(directory)
     csv, parquet = directory / CSV, directory / PARQUET
-    tmp = directory / f".{CSV}.{os.getpid()}.tmp"
-    df.to_csv(tmp, index=False)
-    _replace(tmp, csv)
-    tmp = directory / f".{PARQUET}.{os.getpid()}.tmp"
-    df.to_parquet(tmp, index=False)
-    _replace(tmp, parquet)
+    replace_atomic(csv, lambda tmp: df.to_csv(tmp, index=False))
+    replace_atomic(parquet, lambda tmp: df.to_parquet(tmp, index=False))
     return csv, parquet
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import ConfigError
-from runner.java import JavaTools, ToolRun, run_java
+from runner.java import JavaTools, ToolRun, private_dir, run_java
+from runner.limits import MAX_TIMEOUT
 
 if TYPE_CHECKING:
     from runner.tlc_output import Progress, TlcResult
@@ -36,7 +36,8 @@ def stage_spec(spec: Path, cfg: Path | None, work: Path) -> tuple[str, str]:
     if not cfg.is_file():
         raise ConfigError(f"{cfg}: no such config file (give one with --config)")
     for module in spec.resolve().parent.glob("*.tla"):
-        shutil.copy2(module, work / module.name)
+        if module.is_file():  # a directory named *.tla is not a module
+            shutil.copy2(module, work / module.name)
     shutil.copy2(cfg, work / cfg.name)
     return spec.name, cfg.name
 
@@ -61,8 +62,11 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: i
 
     `prepare(workdir, spec_name)` runs after staging, before TLC (e.g. PlusCal translation
     of the private copy).  The result carries the log path, wall time and argv.
+    `timeout` must be a positive, finite number of seconds (at most limits.MAX_TIMEOUT).
     """
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-tlc-"))
+    if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout <= MAX_TIMEOUT):
+        raise ConfigError(f"timeout: {timeout!r} is not a number of seconds in (0, {MAX_TIMEOUT:g}]")
+    work = private_dir("tlc")
     try:
         spec_name, cfg_name = stage_spec(spec, cfg, work)
         if prepare is not None:

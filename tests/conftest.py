@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 CORPUS_SPECS = Path(__file__).parent / "corpus" / "specs"
+
+# Fuzzing (test_fuzz*.py): corpus -> outcome -> inputs tried; printed at the end of the run.
+FUZZ: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if not FUZZ:
+        return
+    terminalreporter.section("fuzzed inputs")
+    for corpus, outcomes in FUZZ.items():
+        terminalreporter.write_line(f"{corpus}: {sum(outcomes.values())} inputs")
+        for outcome, n in sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0])):
+            terminalreporter.write_line(f"  {n:5d}  {outcome}")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from runner.cli import main
 pytestmark = pytest.mark.java
 ROOT = Path(__file__).resolve().parent.parent
 MATRIX = ROOT / "specs" / "matrix.toml"
+SLOW = ROOT / "tests" / "data" / "slow.toml"  # grows for minutes
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "scenario | vm_dead" in printed  # the compact matrix: a row per scenario
     [row] = [line for line in printed.splitlines() if line.startswith("fault ")]
     assert row.split() == ["fault", "|", "-"]  # nothing violated
-    matrix = printed[printed.index("scenario | "):printed.index(" models, ")]
+    matrix = printed[printed.index("scenario | "):printed.index(" models: ")]
     assert max(len(line) for line in matrix.splitlines()) <= 100
     data = json.loads(out_json.read_text())
     [m] = data["models"]
@@ -141,7 +142,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "UNEXPECTED: vm_dead-fault: NoThirdState holds (expected violated)" in capsys.readouterr().err
 
     # Undecidable (every TLC run times out): 2.
-    assert main(["check", str(models), "--out", str(tmp_path / "c"), "--timeout", "0.2",
+    assert main(["check", str(SLOW), "--out", str(tmp_path / "c"), "--timeout", "1",
                  "--no-cache"]) == 2
     assert "T/O" in capsys.readouterr().out
 
@@ -170,7 +171,7 @@ def test_ctrl_c_kills_every_jvm_of_a_parallel_check(tmp_path: Path) -> None:
     private.mkdir()
     env = {**os.environ, "TMPDIR": str(private)}
     proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "check", str(MATRIX), "--jobs", "2",
-                             "--no-cache", "--out", str(tmp_path / "out")],
+                             "--no-cache", "--out", str(tmp_path / "out"), "-v"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until TLC runs are under way

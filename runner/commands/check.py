@@ -1,20 +1,36 @@
-"""mmcheck check: check models against their expectations and print the verdict matrix."""
+"""mmcheck check: check models against their expectations and print the verdict matrix.
+
+Exit status: 0 every verdict as expected, 1 one differs, 2 one could not be decided (an
+error, a timeout, a model that failed: every other model is still checked and reported).
+The matrix and the summary go to stdout; progress and diagnostics to stderr."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gen.model import Model, load_models
 from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
+from runner.limits import TIMEOUT_RANGE, parse_timeout
+from runner.progress import Console, Tally, add_verbosity, paint
+from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, link_latest
+
+if TYPE_CHECKING:
+    from runner.check import ModelResult
 
 DEFAULT_MODELS = DEFAULT_MATRIX
-RESULTS = Path("results")
+EXAMPLES = f"""\
+examples:
+  mmcheck check                                 # every model of {DEFAULT_MODELS}
+  mmcheck check --model vm_dead-fault -v        # one model, printing each TLC run
+  mmcheck check my-models.toml --out /tmp/run   # your own models, results in /tmp/run
+  mmcheck check -q --json results.json         # the summary line only, results as JSON
+  mmcheck check --timeout 60 --jobs 2 --keep-runs 3"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check models (default: the committed matrix, "
@@ -28,22 +44,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", action="append", default=[], metavar="NAME",
                    help="check only this model (repeatable)")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="results directory (default: results/run-<time>, linked as results/latest)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+                   help="results directory (default: results/run-<time>, linked as "
+                        "results/latest); one run at a time per directory")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="also write the results as JSON")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="models checked at once (default: cores + 1)")
-    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
-                   help="timeout of one TLC run in seconds (default: 600)")
-    p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
+    p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
+                   help=f"timeout of one TLC run in seconds ({TIMEOUT_RANGE}; default: 600)")
+    p.add_argument("--jar", metavar="PATH",
+                   help="tla2tools.jar to use instead of the bundled one")
     p.add_argument("--full-jit", action="store_true",
                    help="run the JVM with its optimising compiler (C2): slower to start, faster "
                         "on models with millions of states (default: C1 only, for small models)")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
+    p.add_argument("--keep-runs", type=int, metavar="N",
+                   help=f"results/ keeps the latest N run-<time> directories, removing older "
+                        f"ones (default: ${KEEP_RUNS_ENV}, else {KEEP_RUNS}; 0 keeps all)")
     p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
                    help="also print every counterexample's race diagram: kernel (as a commit "
                         "message draws it, the steps that matter) or full (every step)")
+    add_verbosity(p)
     p.set_defaults(run=run)
 
 
@@ -65,84 +88,137 @@ def matrix(results) -> str:  # type: ignore[no-untyped-def]
     return render_text(compact(results))
 
 
-def default_out() -> Path:
-    return RESULTS / time.strftime("run-%Y%m%d-%H%M%S")
-
-
-def link_latest(out: Path) -> None:
-    """Point results/latest at the newest run, when it lives under results/."""
-    try:
-        if out.resolve().parent != RESULTS.resolve():
-            return
-        tmp = RESULTS / f".latest.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(out.name)
-        os.replace(tmp, RESULTS / "latest")
-    except OSError:
-        pass
+def outcome(r: ModelResult) -> str:
+    """A model's result in a few words, for the progress line."""
+    undecided = [v for v in r.verdicts.values() if v.verdict in ("error", "timeout")]
+    if undecided:
+        kinds = sorted({v.verdict for v in undecided})
+        return f"{len(undecided)} {'/'.join(kinds)}"
+    wrong = [p for p, v in r.verdicts.items() if not v.matches]
+    return f"UNEXPECTED {', '.join(wrong)}" if wrong else "as expected"
 
 
 def run(args: argparse.Namespace) -> int:
     from gen.protocols import discover
     from runner.cache import Cache
-    from runner.check import check_models, default_jobs, write_atomic
+    from runner.check import check_models, default_jobs
+    from runner.files import ensure_dir, write_atomic
     from runner.java import locate_tools
+    from runner.rundir import keep_runs, locked, prune_runs
 
+    console = Console(args.verbosity)
     files = args.files or [DEFAULT_MODELS]
-    models = select(load_models(*files, protocols=discover(args.protocols)), args.model)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
-    if args.timeout <= 0:
-        raise ConfigError("--timeout: must be positive")
+    keep = keep_runs(args.keep_runs)
+    models = select(load_models(*files, protocols=discover(args.protocols)), args.model)
     tools = locate_tools(args.jar)
-    out = args.out or default_out()
-    cache = None if args.no_cache else Cache(args.cache_dir)
-    jobs = args.jobs or default_jobs()
-
-    print(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
-          f"{jobs} at a time, into {out}", flush=True)
-    lock = threading.Lock()
-    done = [0]
-
-    def on_event(kind: str, model: Model, text: str) -> None:
-        with lock:
-            if kind == "done":
-                done[0] += 1
-                print(f"[{done[0]}/{len(models)}] {model.name} done", flush=True)
-            elif kind == "run" and text:
-                print(f"      {model.name}: {text}", flush=True)
-
-    started = time.monotonic()
-    results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout, cache=cache,
-                           quick_jit=not args.full_jit,
-                           on_event=on_event)
-    elapsed = time.monotonic() - started
-    summary = {"models": [r.to_dict() for r in results]}
-    write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
-    link_latest(out)
+        ensure_dir(args.json.parent if str(args.json.parent) else Path("."), "--json directory")
+    cache = None if args.no_cache else Cache.open(args.cache_dir)
+    jobs = args.jobs or default_jobs()
+    from gen.render import render
 
-    print()
-    print(matrix(results))
+    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
+    with locked(args.out or default_out()) as out:
+        console.info(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
+                     f"{min(jobs, len(models) or 1)} at a time, into {out}")
+        tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
+        lock = threading.Lock()
+
+        def on_event(kind: str, model: Model, text: str) -> None:
+            with lock:
+                if kind == "start":
+                    tally.running[model.name] = "starting"
+                elif kind == "run" and text:
+                    tally.running[model.name] = text
+                    console.detail(f"      {model.name}: {text}")
+                elif kind == "failed":  # said again, once per cause, at the end
+                    console.detail(f"mmcheck: {model.name}: failed: {text}")
+                console.status(tally)
+
+        def on_result(r: ModelResult) -> None:
+            with lock:
+                tally.running.pop(r.model.name, None)
+                tally.done += 1
+                tally.seconds_done.append(r.seconds)
+                verdicts = [v.verdict for v in r.verdicts.values()]
+                tally.failed += r.status == 2
+                tally.timed_out += "timeout" in verdicts
+                tally.unexpected += any(not v.matches and v.verdict in ("holds", "violated")
+                                        for v in r.verdicts.values())
+                tally.last = f"{r.model.name}: {outcome(r)}"
+                console.status(tally)
+
+        started = time.monotonic()
+        try:
+            results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
+                                   cache=cache, quick_jit=not args.full_jit, on_event=on_event,
+                                   on_result=on_result, rendered=rendered)
+        except KeyboardInterrupt:
+            console.status.close()
+            console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "
+                         f"their results are in {out}/<model>/result.json "
+                         f"(mmcheck report {out} rebuilds the reports from them)")
+            raise
+        finally:
+            console.status.close()
+        elapsed = time.monotonic() - started
+        summary = {"models": [r.to_dict() for r in results]}
+        text = json.dumps(summary, indent=2) + "\n"
+        write_atomic(out / "results.json", text)
+        from runner.errors import OutputError
+        from runner.report import write_all
+
+        report_error = None
+        try:
+            write_all(out)
+        except OutputError as e:  # e.g. a failed model's directory: the rest is written
+            report_error = e
+    link_latest(out)
+    removed = prune_runs(RESULTS, keep, current=out) if _under_results(out) else []
+
     status = max((r.status for r in results), default=0)
+    if report_error is not None:
+        console.warn(f"mmcheck: error: a report could not be written: {report_error}")
+        status = 2
+    if args.verbosity:
+        console.result()
+        console.result(matrix(results))
+        console.result()
     runs = sum(len(r.runs) for r in results)
     cached = sum(1 for r in results for run in r.runs if run.cached)
-    print(f"\n{len(models)} models, {runs} TLC runs ({cached} from the cache) in {elapsed:.1f} s; "
-          f"results in {out}")
-    from runner.report.matrix import problems
+    n_unexpected = sum(r.status == 1 for r in results)
+    n_undecided = sum(r.status == 2 for r in results)
+    line = (f"{len(results)} models: {len(results) - n_unexpected - n_undecided} as expected, "
+            f"{n_unexpected} unexpected, {n_undecided} undecided ({runs} TLC runs, {cached} "
+            f"from the cache, {elapsed:.1f} s)")
+    console.result(paint(line, ("green", "red", "yellow")[status], console.colour))
+    from runner.report.matrix import UNDECIDED, problems
 
     for problem in problems(results):
-        print(f"UNEXPECTED: {problem.line()}", file=sys.stderr)
-    from runner.report import write_all
-
-    write_all(out)
-    print(f"reports there: report.md, report.html, junit.xml, <model>/attachment.txt "
-          f"({len(results)} models)")
+        colour = "yellow" if problem.verdict in UNDECIDED else "red"
+        console.warn(paint("UNEXPECTED", colour, console.err_colour) + ": " + problem.line())
+    console.info(f"results in {out}/: report.md, .html, junit.xml, <model>/attachment.txt")
+    if removed:
+        console.info(f"results/ keeps the latest {keep} runs (--keep-runs N or "
+                     f"${KEEP_RUNS_ENV}; 0 keeps all): removed {len(removed)} older run"
+                     + ("s" if len(removed) > 1 else "") + f" ({removed[-1].name} ...)")
+    if cache is not None and cache.write_errors:
+        console.warn(f"mmcheck: warning: {len(cache.write_errors)} cache entries could not be "
+                     f"written ({cache.write_errors[0]})")
     if args.style:
         from runner.report.kernel import render_counterexamples
 
-        text = render_counterexamples(results, args.style)
-        print("\n" + (text.rstrip("\n") if text else "No counterexample to draw."))
+        drawn = render_counterexamples(results, args.style)
+        console.result("\n" + (drawn.rstrip("\n") if drawn else "No counterexample to draw."))
+    if args.json:
+        write_atomic(args.json, text)
     return status
+
+
+def _under_results(out: Path) -> bool:
+    try:
+        return out.resolve().parent == RESULTS.resolve()
+    except OSError:
+        return False

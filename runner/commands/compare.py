@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
+from runner.limits import TIMEOUT_RANGE, parse_timeout
 
 RESULTS = Path("results")
 
@@ -22,6 +23,13 @@ def _styles() -> tuple[str, ...]:
     from runner.report import diagram
 
     return tuple(getattr(diagram, "STYLES", ("full",)))
+
+
+EXAMPLES = """\
+examples:
+  mmcheck compare detach_posted detach_merged          # every scenario, both protocols
+  mmcheck compare baseline vm_dead --scenarios fault mmap-fixed --style kernel
+  mmcheck compare vm_dead my_proto --protocols my-templates/"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="results directory (default: results/compare-BASE-NEW-<time>)")
     p.add_argument("--jobs", type=int, metavar="N", help="models checked at once (default: "
                    "cores + 1)")
-    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
-                   help="timeout of one TLC run in seconds (default: 600)")
+    p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
+                   help=f"timeout of one TLC run in seconds ({TIMEOUT_RANGE}; default: 600)")
     p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",

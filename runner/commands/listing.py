@@ -17,6 +17,11 @@ from gen.scenarios import DEFAULT_SCENARIOS, parse_scenarios
 
 WIDTH = 100
 
+EXAMPLES = """\
+examples:
+  mmcheck list                      # what a model file may name
+  mmcheck list | grep -A12 Properties"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+EXAMPLES = """\
+examples:
+  mmcheck new my_proto --from detach_merged --dir my-templates/
+  mmcheck list --protocols my-templates/
+  mmcheck compare detach_merged my_proto --protocols my-templates/"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="write a starting template for a new protocol",

@@ -6,6 +6,11 @@ import sys
 from pathlib import Path
 
 FORMATS = ("md", "html", "txt", "json", "junit")
+EXAMPLES = """\
+examples:
+  mmcheck report results/latest                       # every report, rewritten
+  mmcheck report results/latest --format md --stdout  # the matrix as Markdown
+  mmcheck report results/latest --format txt --model vm_dead-fault --stdout"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

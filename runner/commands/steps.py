@@ -13,6 +13,13 @@ from gen.protocols import BUILTIN
 WIDTH = 100
 
 
+EXAMPLES = """\
+examples:
+  mmcheck steps                     # every step macro of the shared mm model
+  mmcheck steps zap_loop detach     # two of them
+  mmcheck steps --file my-mm.j2     # the macros of a shared model of your own"""
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "steps", help="list the steps (mm.j2 macros) a protocol template is written with",

@@ -1,16 +1,24 @@
 """mmcheck sweep: check every point of a sweep file's grid (several at once), write the
-table (csv, parquet), the answers and the plots, and print their paths."""
+table (csv, parquet), the answers and the plots, and print their paths.
+
+Exit status: 0 every point decided, 2 a point failed or timed out (the last line says how
+many).  Interrupted (Ctrl-C, kill), it keeps the finished points: run it again to go on."""
 from __future__ import annotations
 
 import argparse
-import shutil
-import signal
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from runner.limits import MAX_POINTS, TIMEOUT_RANGE, parse_timeout
+from runner.progress import Console, add_verbosity, paint
+
 RESULTS = Path("results")
+EXAMPLES = """\
+examples:
+  mmcheck sweep specs/sweeps/growth.toml                 # into results/growth/
+  mmcheck sweep specs/sweeps/growth.toml --jobs 1 --timeout 300
+  mmcheck sweep my.toml --simulate 10000 --depth 100     # random simulation per point
+  mmcheck sweep big.toml --max-points 50000 --no-plots   # allow a grid above the limit"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,8 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "answer and plot the results", description=__doc__)
     p.add_argument("file", metavar="SWEEP.toml", help="the sweep file (e.g. specs/sweeps/growth.toml)")
     p.add_argument("--jobs", type=int, metavar="N", help="points checked at once (default: cores)")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="seconds per point, all its TLC runs (default: the file's, else 60)")
+    p.add_argument("--timeout", type=parse_timeout, metavar="S",
+                   help=f"seconds per point, all its TLC runs ({TIMEOUT_RANGE}; default: the "
+                        f"file's, else 60)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="results directory (default: results/<sweep name>)")
     p.add_argument("--simulate", type=int, metavar="BEHAVIOURS",
@@ -31,117 +40,97 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
     p.add_argument("--no-plots", action="store_true", help="do not draw the plots")
+    p.add_argument("--max-points", type=int, default=MAX_POINTS, metavar="N",
+                   help=f"refuse a grid of more than N points (default: {MAX_POINTS:,})")
+    add_verbosity(p)
     p.set_defaults(run=run)
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-class Bar:
-    """A one-line progress bar on stderr (redrawn in place on a terminal; on a pipe, a line
-    per finished point), with the live TLC progress of the longest-running point."""
-
-    def __init__(self, stream: Any = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.shown = 0  # finished points already printed (non-tty)
-        self.width = 0
-
-    def __call__(self, s: Any) -> None:
-        elapsed = time.monotonic() - s.started
-        done = s.done
-        frac = done / s.todo if s.todo else 1.0
-        cells = 20
-        bar = "#" * int(frac * cells) + "-" * (cells - int(frac * cells))
-        head = (f"[{bar}] {done}/{s.todo} done, {len(s.running)} running, {s.failed} failed"
-                + (f", {s.skipped} from before" if s.skipped else "")
-                + f"  {_duration(elapsed)} elapsed, ETA {_duration(s.eta_seconds)}")
-        live = next((f"  | {label}: {what}" for label, what in s.running.items()
-                     if "so far" in what), "")
-        if self.tty:
-            cols = shutil.get_terminal_size((100, 20)).columns
-            line = (head + live)[: cols - 1]
-            self.stream.write("\r" + line.ljust(self.width))
-            self.width = len(line)
-            self.stream.flush()
-        elif done > self.shown:
-            self.shown = done
-            self.stream.write(f"{head}\n    {s.last}\n")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
+    from runner.cache import Cache
     from runner.check import Simulation
     from runner.errors import ConfigError
+    from runner.progress import VERBOSE, Tally
+    from runner.rundir import locked
     from runner.sweep import run_sweep
     from runner.sweep_answers import largest_complete, smallest_violations
     from runner.sweep_spec import load_sweep
 
+    console = Console(args.verbosity)
     if (args.simulate is None) != (args.depth is None):
         raise ConfigError("--simulate BEHAVIOURS and --depth D go together")
     if args.simulate is not None and (args.simulate < 1 or args.depth < 1):
         raise ConfigError("--simulate and --depth: must be positive")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
-    if args.timeout is not None and args.timeout <= 0:
-        raise ConfigError("--timeout: must be positive")
+    if args.max_points < 1:
+        raise ConfigError("--max-points: must be at least 1")
     simulate = Simulation(args.simulate, args.depth) if args.simulate is not None else None
-    sweep = load_sweep(args.file)
+
+    def on_size(n: int) -> None:  # a big grid takes a while to validate: say so first
+        if n > 100:
+            console.info(f"mmcheck: {args.file}: {n:,} points; validating them")
+
+    sweep = load_sweep(args.file, max_points=args.max_points, on_size=on_size)
     out = args.out or RESULTS / sweep.name
     timeout = args.timeout or sweep.timeout
     sim = simulate or sweep.simulate
     how = (f"by simulation ({sim.behaviours} behaviours, depth {sim.depth})" if sim
            else "exhaustively")
-    print(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
-          f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
-          f"timeout {timeout:g} s per point, into {out}", flush=True)
-    bar = Bar()
-    # `kill PID` stops a sweep as Ctrl-C does: every running point's JVM is killed and the
-    # finished points stay in the table.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out, simulate=simulate,
-                       jar=args.jar, cache_dir=None if args.no_cache else args.cache_dir,
-                       plots=not args.no_plots, on_progress=bar)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        bar.close()
+    shown = [0]
+
+    def on_progress(s: Tally) -> None:
+        if args.verbosity >= VERBOSE and s.done > shown[0]:
+            shown[0] = s.done
+            console.detail(f"[{s.done}/{s.todo}] {s.last}")
+        console.status(s)
+
+    cache = None if args.no_cache else Cache.open(args.cache_dir).dir
+    with locked(out):  # refused before anything is said or run, if it is in use
+        console.info(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
+                     f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
+                     f"timeout {timeout:g} s per point, into {out}")
+        try:
+            df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out,
+                           simulate=simulate, jar=args.jar, cache_dir=cache,
+                           plots=not args.no_plots, on_progress=on_progress)
+        finally:
+            console.status.close()
     axis_names = sweep.axis_names
     checked, failed = df.attrs.get("checked", 0), df.attrs.get("failed", 0)
-    print(f"\n{df['point'].nunique()} points ({checked} checked now, "
-          f"{len(sweep.points) - checked} from before), {failed} failed")
+    timed_out = df[df["verdict"] == "timeout"]["point"].nunique() if not df.empty else 0
+    if args.verbosity:
+        _answers(console, df, axis_names, smallest_violations, largest_complete)
+    status = 2 if failed or timed_out else 0
+    if timed_out:
+        console.info(f"mmcheck: a point that timed out is checked again only with a --timeout "
+                     f"above {timeout:g} s")
+    line = (f"{df['point'].nunique()} points ({checked} checked now, "
+            f"{len(sweep.points) - checked} from before): {failed} failed, {timed_out} timed out")
+    console.result(paint(line, "yellow" if status else "green", console.colour))
+    return status
+
+
+def _answers(console: Console, df: Any, axis_names: list[str], smallest_violations: Any,
+             largest_complete: Any) -> None:
     small = smallest_violations(df, axis_names)
     if not small.empty:
-        print("\nsmallest violating point per protocol and property:")
+        console.result("smallest violating point per protocol and property:")
         for r in small.itertuples(index=False):
             states = "?" if r.point_distinct_states is None else f"{r.point_distinct_states:,}"
-            print(f"  {r.protocol:<15} {r.property:<18} {r.model} ({states} states)")
+            console.result(f"  {r.protocol:<15} {r.property:<18} {r.model} ({states} states)")
+        console.result()
     largest = largest_complete(df, axis_names)
     if not largest.empty:
-        print("\nlargest complete exhaustive point per protocol:")
+        console.result("largest complete exhaustive point per protocol:")
         for r in largest.itertuples(index=False):
-            print(f"  {r.protocol:<15} {r.model} ({r.point_distinct_states:,} states, "
-                  f"{r.point_seconds:.1f} s)")
+            console.result(f"  {r.protocol:<15} {r.model} ({r.point_distinct_states:,} states, "
+                           f"{r.point_seconds:.1f} s)")
+        console.result()
     paths = df.attrs.get("paths", {})
-    print()
     for key in ("csv", "parquet", "answers", "answers_json"):
         if key in paths:
-            print(f"{key:>12}: {paths[key]}")
+            console.result(f"{key:>12}: {paths[key]}")
     for p in paths.get("plots", []):
-        print(f"{'plot':>12}: {p}")
-    if failed:
-        return 2
-    return 0
+        console.result(f"{'plot':>12}: {p}")
+    console.result()

@@ -7,9 +7,7 @@ file is never modified (run `pcal.trans` yourself to keep the translation).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +15,20 @@ from typing import TYPE_CHECKING, Any
 # with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
 from runner.errors import ConfigError
 from runner.java import locate_tools
+from runner.limits import TIMEOUT_RANGE, parse_timeout
 from runner.pcal import has_pluscal, translate
 from runner.tlc import default_workers, run_tlc
 
 if TYPE_CHECKING:
     from runner.tlc_output import Progress, TlcResult
+
+
+EXAMPLES = """\
+examples:
+  mmcheck tlc Spec.tla                          # Spec.cfg beside it
+  mmcheck tlc Spec.tla --config Safety.cfg --workers 2 --timeout 300
+  mmcheck tlc Algo.tla --no-deadlock --json result.json --log tlc.log
+  cd results/latest/vm_dead-fault && mmcheck tlc vm_dead.tla --config check-1.cfg"""
 
 
 def add_parser(sub: Any) -> None:
@@ -35,8 +42,8 @@ def add_parser(sub: Any) -> None:
                    help="TLC config file (default: SPEC.cfg next to the spec)")
     p.add_argument("--workers", type=_positive_int, metavar="N",
                    help="TLC worker threads (default: the number of cores)")
-    p.add_argument("--timeout", type=_positive_float, metavar="S",
-                   help="kill TLC after S seconds (outcome: timeout, exit 2)")
+    p.add_argument("--timeout", type=parse_timeout, metavar="S",
+                   help=f"kill TLC after S seconds ({TIMEOUT_RANGE}; outcome: timeout, exit 2)")
     p.add_argument("--no-deadlock", action="store_true",
                    help="do not report deadlocks (TLC's -deadlock)")
     p.add_argument("--jar", metavar="PATH",
@@ -48,16 +55,12 @@ def add_parser(sub: Any) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
     return value
 
 
@@ -162,19 +165,14 @@ def json_result(r: TlcResult) -> dict[str, Any]:
 
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    """--json OUT through the one atomic writer (runner.files): a temporary file renamed into
+    place, removed on failure; an unwritable OUT is one line."""
     import json
 
-    path = Path(path)
+    from runner.errors import MmcheckError
+    from runner.files import write_atomic
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent if str(path.parent) else ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, sort_keys=True)
-                f.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as e:
-        raise ConfigError(f"--json {path}: cannot write ({e.strerror})") from None
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    except MmcheckError as e:
+        raise ConfigError(f"--json {e}") from None

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.check import write_atomic
+from runner.errors import ConfigError, OutputError
+from runner.files import ensure_dir, write_atomic
 from runner.report import attachment, html, junit, markdown
 from runner.report.stored import StoredRun, load_run
 
@@ -17,7 +18,20 @@ FILES = {"md": "report.md", "html": "report.html", "json": "results.json",
 
 
 def render(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[str, str]:
-    """The files of one format: relative path -> text.  `models` limits the attachments."""
+    """The files of one format: relative path -> text.  `models` limits the attachments.
+    Stored results are input: what stored.py's validation lets through but a report cannot
+    draw (a trace state whose variables are not of the model's shapes) is a ConfigError."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}")
+    try:
+        return _render(run, fmt, models)
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as e:
+        raise ConfigError(f"{run.directory}: its stored results cannot be made into the {fmt} "
+                          f"report ({type(e).__name__}: {e}): a stored trace is not as mmcheck "
+                          f"check writes it; run mmcheck check again") from None
+
+
+def _render(run: StoredRun, fmt: str, models: list[str] | None) -> dict[str, str]:
     title = run.directory.name or str(run.directory)
     results = run.results
     if fmt == "txt":
@@ -37,20 +51,36 @@ def render(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[st
 
 
 def write(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[str, Path]:
-    """Write one format's files into the run directory; name -> path written."""
+    """Write one format's files into the run directory; name -> path written.  A file that
+    cannot be written (a model's directory that is not one) does not stop the others: the
+    first such failure is raised, as an OutputError, once all the others are written."""
     out = {}
+    failed: OutputError | None = None
     for rel, text in render(run, fmt, models).items():
         path = run.directory / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, text)
+        try:
+            ensure_dir(path.parent)
+            write_atomic(path, text)
+        except OutputError as e:
+            failed = failed or e
+            continue
         out[rel] = path
+    if failed is not None:
+        raise failed
     return out
 
 
 def write_all(run_dir: Path) -> dict[str, Path]:
-    """Every report of the run stored in `run_dir`: file name (relative to it) -> path."""
+    """Every report of the run stored in `run_dir`: file name (relative to it) -> path.
+    As write(): every file that can be written is, then the first failure is raised."""
     run = load_run(Path(run_dir))
     out: dict[str, Path] = {}
+    failed: OutputError | None = None
     for fmt in FORMATS:
-        out.update(write(run, fmt))
+        try:
+            out.update(write(run, fmt))
+        except OutputError as e:
+            failed = failed or e
+    if failed is not None:
+        raise failed
     return out

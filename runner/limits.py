@@ -1,0 +1,50 @@
+"""The bounds of user-given sizes, one place for every command and file that takes them.
+
+A timeout is a number of seconds between MIN_TIMEOUT and MAX_TIMEOUT: below a second no TLC
+run can finish (the JVM alone starts in about 0.7 s), so every run would "time out"; above a
+week it is no timeout at all, and inf, nan or 1e300 would break the timer.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from runner.errors import ConfigError
+
+MAX_POINTS = 10_000  # points of a sweep's grid, unless allowed (mmcheck sweep --max-points)
+MIN_TIMEOUT = 1.0  # seconds
+MAX_TIMEOUT = 7 * 24 * 3600.0  # a week
+TIMEOUT_RANGE = f"{MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} s, a week"
+
+
+def timeout_problem(value: Any) -> str | None:
+    """Why `value` is not a timeout in seconds, or None when it is one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"must be a number of seconds, not {value!r}"
+    if math.isnan(value):
+        return "must be a number of seconds, not nan"
+    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        return f"{value:g} is out of range ({TIMEOUT_RANGE})"
+    return None
+
+
+def check_timeout(value: Any, where: str) -> float:
+    """`value` as a timeout in seconds; else ConfigError "WHERE: problem"."""
+    problem = timeout_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
+    return float(value)
+
+
+def parse_timeout(text: str) -> float:
+    """An argparse `type=` for --timeout: the text as a bounded number of seconds."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    problem = timeout_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
