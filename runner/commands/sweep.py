@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from runner.check import Simulation
     from runner.errors import ConfigError
     from runner.sweep import run_sweep
-    from runner.sweep_answers import largest_complete, smallest_violations
-    from runner.sweep_spec import load_sweep
+    from runner.sweep.answers import largest_complete, smallest_violations
+    from runner.sweep.spec import load_sweep
 
     if (args.simulate is None) != (args.depth is None):
         raise ConfigError("--simulate BEHAVIOURS and --depth D go together")

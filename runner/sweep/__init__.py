@@ -5,9 +5,9 @@ and returns one row per point and property as a pandas DataFrame.
     df = run_sweep("specs/sweeps/growth.toml", jobs=2, timeout=60)
     df[df.verdict == "violated"].groupby(["protocol", "property"]).point_distinct_states.min()
 
-The stages, one module each: runner.sweep_spec (the file and its grid), runner.sweep_run
-(points checked in parallel), runner.sweep_table (the DataFrame, csv/parquet, resuming),
-runner.sweep_answers (smallest violations, growth factors), runner.sweep_plots.  Files go
+The stages, one module each: runner.sweep.spec (the file and its grid), runner.sweep.run
+(points checked in parallel), runner.sweep.table (the DataFrame, csv/parquet, resuming),
+runner.sweep.answers (smallest violations, growth factors), runner.sweep.plots.  Files go
 to results/<sweep>/ (or `out`): sweep.csv, sweep.parquet (rewritten after every point),
 answers.md, answers.json, growth-<axis>.png/.svg, verdicts.png/.svg, and points/<model>/
 with each point's TLC files.  A sweep run again checks only the points missing from its
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.check import Simulation
 from runner.errors import ConfigError
-from runner.sweep_spec import Point, Sweep, load_sweep
+from runner.sweep.spec import Point, Sweep, load_sweep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,8 +109,9 @@ def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
     to results/<sweep name>; `cache_dir=None` turns the TLC cache off.  The DataFrame's
     `attrs["paths"]` maps csv, parquet, answers, answers_json and plots to their files.
     """
-    from runner import sweep_answers, sweep_table
-    from runner.sweep_run import Settings, memory_mb, plan, run_points
+    from runner.sweep import answers as sweep_answers
+    from runner.sweep import table as sweep_table
+    from runner.sweep.run import Settings, memory_mb, plan, run_points
 
     sweep = path_or_spec if isinstance(path_or_spec, Sweep) else load_sweep(path_or_spec)
     if jobs is not None and jobs < 1:
@@ -173,7 +174,7 @@ def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
     paths["plots"] += [p for p in (out_dir / "verdicts.png", out_dir / "verdicts.svg")
                        if p.exists()]
     if plots and (changed or not paths["plots"]):
-        from runner.sweep_plots import plot_all
+        from runner.sweep.plots import plot_all
 
         paths["plots"] = plot_all(df, axis_names, out_dir)
     df.attrs["paths"] = {k: ([str(p) for p in v] if isinstance(v, list) else str(v))
@@ -184,7 +185,7 @@ def run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
 
 
 def answers_json(df: pd.DataFrame, axis_names: list[str]) -> dict[str, Any]:
-    from runner import sweep_answers as a
+    from runner.sweep import answers as a
 
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return [{k: (None if _na(v) else v) for k, v in r.items()}

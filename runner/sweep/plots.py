@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gen.model import PROPERTIES
-from runner.sweep_answers import numeric_axis, points
+from runner.sweep.answers import numeric_axis, points
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -29,7 +29,7 @@ from gen.model import PROPERTIES
 from runner.cache import Cache
 from runner.check import ModelResult, Options, Simulation, check_model, write_atomic
 from runner.java import JavaTools
-from runner.sweep_spec import Point, column_value
+from runner.sweep.spec import Point, column_value
 
 STOP_GRACE_SECONDS = 10.0
 
