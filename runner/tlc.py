@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import ConfigError
-from runner.java import JavaTools, ToolRun, run_java
+from runner.java import JavaTools, ToolRun, run_tool
 
 if TYPE_CHECKING:
     from runner.tlc_output import Progress, TlcResult
@@ -69,7 +69,7 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: i
             prepare(work, spec_name)
         args = tlc_args(spec_name, cfg_name, work / "metadir", workers=workers,
                         deadlock=deadlock, extra_args=extra_args)
-        run = run_java(tools, "tlc2.TLC", args, cwd=work, timeout=timeout, heap_mb=heap_mb,
+        run = run_tool(tools, "tlc2.TLC", args, cwd=work, timeout=timeout, heap_mb=heap_mb,
                        on_line=_line_handler(on_progress), log_path=log_path,
                        jvm_args=list(jvm_args))
     finally:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 # Imported here, not in run(): runner.cli imports this module only when `tlc` is the verb,
 # with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
+from runner.cds import will_build
 from runner.errors import ConfigError
 from runner.java import locate_tools
 from runner.pcal import has_pluscal, translate
@@ -79,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
             _status(f"translating PlusCal in {spec.name} (private copy)")
             translate(work / name, tools=tools, source=spec)
 
+    archive = will_build(tools, args.heap_mb)
+    if archive is not None:
+        _status(f"making the JVM's class-data archive once (a few seconds): {archive}")
     workers = args.workers or default_workers()
     _status(f"checking {spec} with {cfg.name} (TLC {'bundled' if tools.bundled else tools.jar}, "
             f"{workers} worker{'s' if workers != 1 else ''}"
