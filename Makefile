@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,sweep]'
+	$(BIN)/pip install --quiet -e '.[dev,sweep,dask]'
 	touch $(STAMP)
 
 # Machines that set PYTHONDONTWRITEBYTECODE would compile the runner at every start.

@@ -31,6 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
     p.add_argument("--no-plots", action="store_true", help="do not draw the plots")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the points on the Dask cluster of this scheduler (e.g. "
+                        "tcp://10.0.0.1:8786); each worker needs Java and mmcheck installed")
     p.set_defaults(run=run)
 
 
@@ -107,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
            else "exhaustively")
     print(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
           f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
-          f"timeout {timeout:g} s per point, into {out}", flush=True)
+          f"timeout {timeout:g} s per point, into {out}"
+          + (f", on the Dask cluster at {args.scheduler}" if args.scheduler else ""), flush=True)
     bar = Bar()
     # `kill PID` stops a sweep as Ctrl-C does: every running point's JVM is killed and the
     # finished points stay in the table.
@@ -115,12 +119,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out, simulate=simulate,
                        jar=args.jar, cache_dir=None if args.no_cache else args.cache_dir,
-                       plots=not args.no_plots, on_progress=bar)
+                       plots=not args.no_plots, on_progress=bar, scheduler=args.scheduler)
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.close()
     axis_names = sweep.axis_names
     checked, failed = df.attrs.get("checked", 0), df.attrs.get("failed", 0)
+    for note in df.attrs.get("notes", []):
+        print(f"mmcheck: note: {note}", file=sys.stderr)
     print(f"\n{df['point'].nunique()} points ({checked} checked now, "
           f"{len(sweep.points) - checked} from before), {failed} failed")
     small = smallest_violations(df, axis_names)
