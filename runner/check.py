@@ -68,6 +68,9 @@ class Options:
     # time.monotonic() by which the whole model must be done (e.g. a sweep's per-point
     # timeout): each TLC run gets at most what is left; None: only `timeout` per run.
     deadline: float | None = None
+    # TLC's distributed mode (runner.distributed): a server and this many local workers for
+    # the safety run; liveness and the write-hold report are left out (it cannot do them).
+    distributed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,19 +180,42 @@ class _ModelCheck:
             self.cache.put_text(key, text)
         return text
 
-    def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool) -> TlcResult:
+    def _progress(self) -> Callable[[Progress], None] | None:
+        on_progress = self.on_progress
+        if on_progress is None:
+            return None
+        return lambda p: on_progress(self.model, p)
+
+    def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool,
+            distributed: bool = False) -> TlcResult:
         cfg = self.dir / f"{name}.cfg"
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
         opts = self.options
         extra = opts.simulate.args() if opts.simulate else []
         key = digest("tlc", spec_text, cfg_text, self.tools.identity, f"deadlock={deadlock}",
-                     " ".join(extra))
+                     " ".join(extra), *(["distributed"] if distributed else []))
         hit = self.cache.get_run(key) if self.cache else None
         if hit is not None:
             output, exit_code = hit
             write_atomic(log, output)
             result = parse_tlc_output(output, exit_code)
+            if distributed:
+                from runner.distributed import judge as judge_distributed
+
+                result = judge_distributed(result, cfg_text, deadlock)
+        elif distributed:
+            from runner.distributed import run_distributed
+
+            self.event("run", f"{name} (distributed TLC, {opts.distributed} workers) ...")
+            result = run_distributed(spec, cfg, tools=self.tools, workers=opts.distributed or 0,
+                                     timeout=_run_timeout(opts), deadlock=deadlock,
+                                     on_progress=self._progress(), log_path=log,
+                                     heap_mb=opts.heap_mb, jvm_args=self.jvm_args,
+                                     no_registers=True)
+            if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
+                                                     Outcome.OUT_OF_MEMORY):
+                self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
         else:
             self.event("run", f"{name} ...")
             on_progress = self.on_progress
@@ -227,6 +253,20 @@ class _ModelCheck:
         together = not rendered.symmetric and not simulated
         max_write_hold = distinct = depth = None
         n = 0
+        if self.options.distributed is not None and not simulated:
+            # One distributed run for every invariant and deadlock freedom.  It cannot
+            # check liveness nor name a violation: a violation is named (and traced) by the
+            # normal runs below; liveness is not checked.
+            why = "not checked: distributed TLC checks no temporal properties"
+            live = judge.LivenessState((), {p: ("not-checked", None, None, why)
+                                            for p in live.properties})
+            n = 1
+            cfg = tlc_cfg(rendered, INVARIANTS, report_write_hold=False)
+            result = self.tlc("distributed-1", spec, spec_text, cfg, True, distributed=True)
+            if result.stats.distinct_states is not None:
+                distinct, depth = result.stats.distinct_states, result.stats.depth
+            if not result.outcome.is_violation:
+                safety = judge.next_safety(safety, result, "distributed-1")
         while not (safety.done and live.done):
             n += 1
             invariants = () if safety.done else safety.invariants
@@ -290,12 +330,15 @@ def default_jobs() -> int:
 
 def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
-                 on_event: Event | None = None, quick_jit: bool = True) -> list[ModelResult]:
+                 on_event: Event | None = None, quick_jit: bool = True,
+                 distributed: int | None = None) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
-    the order of `models`, files under out/<model name>/."""
-    jobs = max(1, jobs or default_jobs())
+    the order of `models`, files under out/<model name>/.  `distributed`: the safety run
+    of each model on distributed TLC with that many local workers (Options.distributed)."""
+    jobs = max(1, jobs or (1 if distributed is not None else default_jobs()))
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
-    options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit)
+    options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit,
+                      distributed=distributed)
     out.mkdir(parents=True, exist_ok=True)
 
     def one(model: Model) -> ModelResult:

@@ -32,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full-jit", action="store_true",
                    help="run the JVM with its optimising compiler (C2): slower to start, faster "
                         "on models with millions of states (default: C1 only, for small models)")
+    p.add_argument("--distributed", type=int, metavar="N",
+                   help="check each model's invariants and deadlock freedom on distributed "
+                        "TLC, a server and N local workers (liveness and the write-hold "
+                        "report are not checked; a violation is named by a normal run); "
+                        "models one at a time unless --jobs")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
@@ -98,10 +103,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs: must be at least 1")
     if args.timeout <= 0:
         raise ConfigError("--timeout: must be positive")
+    if args.distributed is not None and args.distributed < 1:
+        raise ConfigError("--distributed: must be at least 1 worker")
     tools = locate_tools(args.jar)
     out = args.out or default_out()
     cache = None if args.no_cache else Cache(args.cache_dir)
-    jobs = args.jobs or default_jobs()
+    jobs = args.jobs or (1 if args.distributed is not None else default_jobs())
 
     print(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
           f"{jobs} at a time, into {out}", flush=True)
@@ -118,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout, cache=cache,
-                           quick_jit=not args.full_jit,
+                           quick_jit=not args.full_jit, distributed=args.distributed,
                            on_event=on_event)
     elapsed = time.monotonic() - started
     summary = {"models": [r.to_dict() for r in results]}
