@@ -10,8 +10,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent.parent))
 
-from runner.distributed import run_distributed  # noqa: E402
-from runner.java import locate_tools  # noqa: E402
+from runner.distributed import run_distributed
+from runner.java import locate_tools
 
 SPECS = HERE.parent / "specs"
 CASES = {"ok": "Ok", "invariant": "Inv", "liveness": "Live"}
