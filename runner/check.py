@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -62,8 +63,8 @@ class Options:
     workers: int = 1
     heap_mb: int | None = None
     simulate: Simulation | None = None
-    # C1-only JIT (runner.java.QUICK_JIT): about half the CPU for small models, slower
-    # for big ones.  mmcheck check uses it; sweeps, whose points grow big, do not.
+    # C1-only JIT (runner.java.QUICK_JIT) for the runs expected to be short (see
+    # _ModelCheck.jit): about half the CPU up to runs of ~10 s, slower beyond.
     quick_jit: bool = False
     # time.monotonic() by which the whole model must be done (e.g. a sweep's per-point
     # timeout): each TLC run gets at most what is left; None: only `timeout` per run.
@@ -71,6 +72,27 @@ class Options:
     # TLC's distributed mode (runner.distributed): a server and this many local workers for
     # the safety run; liveness and the write-hold report are left out (it cannot do them).
     distributed: int | None = None
+
+
+# The JIT of a run (measured on vm_dead, 6 pages, 4 read faults): C1 only takes half the
+# CPU of the full JIT on a 21,101-state safety run (2.7 s vs 5.6-6.6 s; wall 2.5 vs 3.5),
+# about as long on a 9 s liveness run (wall 9.1 vs 9.0, CPU 9.3 vs 12.7), and 45% longer
+# on a 25 s one (36.9 vs 25.5 s).  So C1 unless the run is expected to last longer than
+# LONG_RUN_SECONDS: the model's longest run so far, times, for a liveness run that drops
+# the symmetry reduction its safety runs had, the reduction (count! per group of identical
+# threads) and what liveness costs over a safety run of the same states (about 6x).
+LONG_RUN_SECONDS = 10.0
+LIVENESS_COST = 6.0
+
+
+def jit_flags(quick: bool, longest: float, reduction: int, unreduced: bool) -> list[str]:
+    """The JIT flags of a model's next TLC run: C1 only (when `quick`) unless the run is
+    expected to be long; `longest`: seconds of its longest run so far; `unreduced`: a
+    liveness run over the state space that symmetry reduced `reduction` times."""
+    if not quick:
+        return []
+    expected = longest * (reduction * LIVENESS_COST if unreduced else 1.0)
+    return [] if expected > LONG_RUN_SECONDS else list(QUICK_JIT)
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,8 @@ class _ModelCheck:
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
         self.jvm_args = list(QUICK_JIT) if options.quick_jit else []
+        self.longest = 0.0  # seconds of the model's longest TLC run so far
+        self.reduction = 1  # the symmetry reduction of its safety runs (1: none)
 
     def event(self, kind: str, text: str) -> None:
         if self.on_event:
@@ -186,8 +210,11 @@ class _ModelCheck:
             return None
         return lambda p: on_progress(self.model, p)
 
+    def jit(self, unreduced: bool) -> list[str]:
+        return jit_flags(self.options.quick_jit, self.longest, self.reduction, unreduced)
+
     def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool,
-            distributed: bool = False) -> TlcResult:
+            distributed: bool = False, unreduced: bool = False) -> TlcResult:
         cfg = self.dir / f"{name}.cfg"
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
@@ -211,7 +238,7 @@ class _ModelCheck:
             result = run_distributed(spec, cfg, tools=self.tools, workers=opts.distributed or 0,
                                      timeout=_run_timeout(opts), deadlock=deadlock,
                                      on_progress=self._progress(), log_path=log,
-                                     heap_mb=opts.heap_mb, jvm_args=self.jvm_args,
+                                     heap_mb=opts.heap_mb, jvm_args=self.jit(unreduced),
                                      no_registers=True)
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
@@ -223,11 +250,12 @@ class _ModelCheck:
             result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb,
-                             jvm_args=self.jvm_args)
+                             jvm_args=self.jit(unreduced))
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
                 self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
         s = result.stats
+        self.longest = max(self.longest, s.seconds or result.wall_seconds or 0.0)
         self.runs.append(RunRecord(
             name, cfg.name, log.name, result.outcome.value, result.violated, s.distinct_states,
             s.states_generated, s.depth, s.fp_collision, s.seconds, hit is not None, deadlock))
@@ -244,6 +272,8 @@ class _ModelCheck:
         rendered = render(self.model)
         spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
+        for g in rendered.groups if rendered.symmetric else ():
+            self.reduction *= math.factorial(len(g.members))
 
         simulated = self.options.simulate is not None
         safety = judge.SafetyState(INVARIANTS, True)
@@ -276,7 +306,8 @@ class _ModelCheck:
             # undefined ("TLCGet(1) was undefined"): not reported when simulating.
             report = not safety.done and not simulated
             cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report)
-            result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock)
+            result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock,
+                              unreduced=kind == "liveness" and rendered.symmetric)
             if not safety.done:
                 safety = judge.next_safety(safety, result, f"{kind}-{n}", simulated=simulated)
                 if result.stats.distinct_states is not None:

@@ -166,7 +166,7 @@ def _child(conn: Connection, sweep: str, point: Point, directory: Path, tools: J
     last: list[tuple[int, int]] = []
     try:
         options = Options(timeout=settings.timeout, workers=settings.workers,
-                          heap_mb=settings.heap_mb, simulate=settings.simulate)
+                          heap_mb=settings.heap_mb, simulate=settings.simulate, quick_jit=True)
         options = replace(options, deadline=started + settings.timeout)
 
         def on_event(kind: str, model: Any, text: str) -> None:
