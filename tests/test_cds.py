@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -94,33 +95,56 @@ def archive_of(cds_dir: Path) -> Path:
     return jsa
 
 
-@pytest.mark.java
-def test_archive_made_once_used_and_rebuilt_when_damaged(tools, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                         cds_dir: Path) -> None:
-    run = sany(tools, tmp_path)
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory, tools) -> Path:  # type: ignore[no-untyped-def]
+    """One archive made for real (a few seconds), copied by the tests that damage it."""
+    d = tmp_path_factory.mktemp("cds-made")
+    old = os.environ.get("MMCHECK_CDS_DIR")
+    os.environ["MMCHECK_CDS_DIR"] = str(d / "cds")
+    try:
+        run = sany(tools, d)
+    finally:
+        if old is None:
+            del os.environ["MMCHECK_CDS_DIR"]
+        else:
+            os.environ["MMCHECK_CDS_DIR"] = old
     assert run.exit_code == 0 and "Semantic processing of module M" in run.output
-    jsa = archive_of(cds_dir)
-    assert f"-XX:SharedArchiveFile={jsa}" in run.argv
+    assert f"-XX:SharedArchiveFile={archive_of(d / 'cds')}" in run.argv
+    return d / "cds"
+
+
+def copy_of(made: Path, cds_dir: Path) -> Path:
+    cds_dir.mkdir()
+    for f in made.iterdir():
+        shutil.copy2(f, cds_dir / f.name)  # the same mtime: the record still matches
+    return archive_of(cds_dir)
+
+
+@pytest.mark.java
+def test_archive_made_once_used_and_rebuilt_when_damaged(tools, made: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         cds_dir: Path) -> None:
+    jsa = copy_of(made, cds_dir)
     meta = json.loads(jsa.with_suffix(".json").read_text())
     assert meta["size"] == jsa.stat().st_size > 1_000_000
-    made = jsa.stat().st_mtime_ns
-
+    assert meta["jar_sha256"] == tools.identity
+    made_at = jsa.stat().st_mtime_ns
     assert f"-XX:SharedArchiveFile={jsa}" in sany(tools, tmp_path).argv
-    assert jsa.stat().st_mtime_ns == made  # made once, then reused
+    assert jsa.stat().st_mtime_ns == made_at  # used as it is, not made again
 
     # Truncated (a JVM mapping it would die of SIGBUS): detected, made again, run fine.
     jsa.chmod(0o644)
     os.truncate(jsa, 1_000_000)
     run = sany(tools, tmp_path)
     assert run.exit_code == 0 and "Semantic processing of module M" in run.output
-    assert jsa.stat().st_size == meta["size"] and jsa.stat().st_mtime_ns != made
+    assert f"-XX:SharedArchiveFile={jsa}" in run.argv
+    assert jsa.stat().st_size == meta["size"] and jsa.stat().st_mtime_ns != made_at
 
 
 @pytest.mark.java
-def test_a_jvm_dying_on_its_archive_is_run_again_without_it(tools, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_jvm_dying_on_its_archive_is_run_again_without_it(tools, made: Path,  # type: ignore[no-untyped-def]
+                                                            tmp_path: Path,
                                                             cds_dir: Path) -> None:
-    sany(tools, tmp_path)
-    jsa = archive_of(cds_dir)
+    jsa = copy_of(made, cds_dir)
     # Damage that the size and mtime record cannot see: truncate, then forge the record.
     jsa.chmod(0o644)
     os.truncate(jsa, 1_000_000)
@@ -131,5 +155,4 @@ def test_a_jvm_dying_on_its_archive_is_run_again_without_it(tools, tmp_path: Pat
     run = sany(tools, tmp_path)
     assert run.exit_code == 0 and "Semantic processing of module M" in run.output
     assert not any(a.startswith("-XX:SharedArchiveFile") for a in run.argv)  # the rerun's
-    assert not jsa.exists()  # discarded: the next run makes it again
-    assert any(a.startswith("-XX:SharedArchiveFile") for a in sany(tools, tmp_path).argv)
+    assert not jsa.exists() and not meta.exists()  # discarded: the next run makes it again

@@ -196,8 +196,9 @@ def test_a_worker_without_java_is_reported_and_gets_no_point(cluster: Cluster,
     proc = _start_worker(cluster.scheduler_file, "nojava", env, tmp_path / "nojava.log")
     try:
         cluster.client.wait_for_workers(3, timeout=60)
-        path = tmp_path / "tiny.toml"
-        path.write_text(SWEEP)
+        path = tmp_path / "one.toml"
+        path.write_text(SWEEP.replace('protocol = ["vm_dead", "detach_merged"]',
+                                      'protocol = ["vm_dead"]'))
         df = run_sweep(path, out=tmp_path / "out", cache_dir=None, plots=False,
                        scheduler=cluster.address)
         (note,) = df.attrs["notes"]
