@@ -17,13 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gen.model import INVARIANTS  # noqa: E402
-from gen.render import render, tlc_cfg  # noqa: E402
-from runner.distributed import run_distributed  # noqa: E402
-from runner.java import locate_tools  # noqa: E402
-from runner.pcal import translate  # noqa: E402
-from runner.sweep.spec import load_sweep  # noqa: E402
-from runner.tlc import run_tlc  # noqa: E402
+from gen.model import INVARIANTS
+from gen.render import render, tlc_cfg
+from runner.distributed import run_distributed
+from runner.java import locate_tools
+from runner.pcal import translate
+from runner.sweep.spec import load_sweep
+from runner.tlc import run_tlc
 
 
 def main() -> int:
@@ -64,10 +64,10 @@ def main() -> int:
                       "distinct states", file=sys.stderr, flush=True)
     print(f"{point.model.name}: safety run (8 invariants, symmetry), "
           f"{len(rendered.groups) - 1} thread group(s)")
-    for kind in times:
+    for kind, secs in times.items():
         (n,) = states[kind]
-        t = statistics.median(times[kind])
-        print(f"{kind:>12}: {t:6.1f} s median of {len(times[kind])}, {n:,} distinct states, "
+        t = statistics.median(secs)
+        print(f"{kind:>12}: {t:6.1f} s median of {len(secs)}, {n:,} distinct states, "
               f"{(n or 0) / t:,.0f} distinct states/s")
     same = states["normal"] == states["distributed"]
     ratio = statistics.median(times["distributed"]) / statistics.median(times["normal"])
