@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gen.model import INVARIANTS, PROPERTIES, Model
+from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
@@ -289,7 +289,7 @@ class _ModelCheck:
             # normal runs below; liveness is not checked.
             why = "not checked: distributed TLC checks no temporal properties"
             live = judge.LivenessState((), {p: ("not-checked", None, None, why)
-                                            for p in live.properties})
+                                            for p in LIVENESS})
             n = 1
             cfg = tlc_cfg(rendered, INVARIANTS, report_write_hold=False)
             result = self.tlc("distributed-1", spec, spec_text, cfg, True, distributed=True)

@@ -58,8 +58,11 @@ def test_simulation_never_says_holds() -> None:
 
 def test_liveness_splits_only_when_the_combined_run_fails() -> None:
     munmap, all_threads = LIVENESS
+    # the first run checks AllThreadsComplete alone: it implies MunmapCompletes
+    assert judge.start_liveness().properties == (all_threads,)
     live = judge.next_liveness(judge.start_liveness(), result(Outcome.OK), "r1")
     assert live.done and live.decided[munmap][0] == live.decided[all_threads][0] == "holds"
+    assert live.decided[munmap][1] == "r1"
 
     live = judge.next_liveness(judge.start_liveness(), result(Outcome.LIVENESS), "r1")
     assert live.properties == (munmap,)
