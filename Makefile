@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check-protocols test test-pure lint sweep bench bench-check bench-sweep clean bytecode
+.PHONY: check-protocols test test-pure lint sweep bench bench-check bench-sweep bench-liveness \
+        bench-dask bench-distributed clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,15 @@ bench-check: $(STAMP) bytecode
 
 bench-sweep: $(STAMP) bytecode
 	$(BIN)/python bench/bench_sweep.py
+
+bench-liveness: $(STAMP) bytecode
+	$(BIN)/python bench/bench_liveness.py
+
+bench-dask: $(STAMP) bytecode
+	$(BIN)/python bench/bench_dask.py
+
+bench-distributed: $(STAMP) bytecode
+	$(BIN)/python bench/bench_distributed.py
 
 clean:
 	rm -rf $(VENV) results
