@@ -5,8 +5,8 @@ Measured on a trivial spec (bench/bench_runner.py): about 15% off a TLC run's wa
 25% off its CPU.  The archive is made once per key and kept in the user's cache directory
 ($MMCHECK_CDS_DIR, else $XDG_CACHE_HOME/mmcheck/cds, else ~/.cache/mmcheck/cds), about 20 MB:
 
-* key: the java binary (its real path and its `release` file), the jar (its sha256 and its
-  path: the archive records the class path) and the JVM flags that shape an archive
+* key: the java binary (its real path and its `release` file), the jar (its sha256, path,
+  size and mtime: the archive records the class path) and the JVM flags that shape an archive
   (ARCHIVE_FLAGS); a heap of 32 GB or more (no compressed oops) gets no archive.
 * making it: a class list from three short training runs (pcal.trans, TLC with an invariant
   and a temporal property, SANY) on a tiny PlusCal spec, then `java -Xshare:dump`, then a
@@ -66,10 +66,9 @@ Done == <>(x = N)
 TRAIN_CFG = "CONSTANT N = 2\nSPECIFICATION Spec\nINVARIANT TypeOK\nPROPERTY Done\n"
 
 # What a JVM prints when it could not start on its archive (a crash while mapping it, or a
-# refused archive under -Xshare:on) -- before the tool itself printed anything.
+# refused archive) -- before the tool itself printed anything.
 _JVM_FAILED = ("A fatal error has been detected by the Java Runtime Environment",
-               "An error has occurred while processing the shared archive file",
-               "Error occurred during initialization of VM")
+               "An error has occurred while processing the shared archive file")
 _TOOL_STARTED = ("@!@!@STARTMSG", "TLC2 Version", "pcal.trans Version", "SANY2 Version")
 
 
@@ -91,8 +90,14 @@ def archive_key(tools: JavaTools) -> str:
     except OSError:
         st = os.stat(java)
         release = f"{st.st_size}:{st.st_mtime_ns}"
+    jar = tools.jar.resolve()
+    try:  # the JVM refuses an archive whose jar changed (a reinstalled one: a new mtime)
+        st = jar.stat()
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        stamp = ""
     h = hashlib.sha256()
-    for part in (java, release, tools.identity, str(tools.jar.resolve()), *ARCHIVE_FLAGS):
+    for part in (java, release, tools.identity, str(jar), stamp, *ARCHIVE_FLAGS):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]

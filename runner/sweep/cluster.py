@@ -250,9 +250,10 @@ def _relocated(data: bytes, directory: Path) -> bytes:
 def run_points(client: Any, sweep: str, points: Sequence[Point], out: Path, jar: str | None,
                settings: Settings, cache_dir: Path | None, workers: Sequence[str],
                on_message: Message, on_tick: Callable[[], None] | None = None) -> None:
-    """Check `points` on the cluster (preferably on `workers`, when given); every message goes to `on_message`
-    in this thread, as runner.sweep.run.run_points does."""
-    from distributed import Event, as_completed
+    """Check `points` on the cluster (preferably on `workers`, when given); every message
+    goes to `on_message` in this thread, as runner.sweep.run.run_points does: "run" when
+    the scheduler has a point processed by a worker, then "done" or "failed"."""
+    from distributed import Event
 
     stop_name = f"mmcheck-stop-{uuid.uuid4().hex}"
     stop = Event(stop_name, client=client)
@@ -266,21 +267,32 @@ def run_points(client: Any, sweep: str, points: Sequence[Point], out: Path, jar:
                             workers=list(workers) or None, allow_other_workers=bool(workers),
                             pure=False)
         futures[fut] = point
-        on_message(point, "start", None)
     pending = set(futures)
+    shown: dict[str, str] = {}  # future key -> the worker it was last seen on
     try:
-        for fut in as_completed(futures, loop=client.loop):
-            pending.discard(fut)
-            point = futures[fut]
-            directory = out / "points" / point.model.name
-            try:
-                result = fut.result()
-            except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: a failed point
-                why = f"{type(e).__name__} on the Dask cluster: {e}".replace("\n", " ")
-                on_message(point, "failed", failed_rows(sweep, point, settings, directory,
-                                                        why, 0.0))
-                continue
-            on_message(point, result["kind"], _install(result, directory))
+        while pending:
+            done = {f for f in pending if f.done()}
+            if not done:
+                time.sleep(POLL_SECONDS / 4)
+            pending -= done
+            for fut in done:
+                point = futures[fut]
+                directory = out / "points" / point.model.name
+                try:
+                    result = fut.result()
+                except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: a failed point
+                    why = f"{type(e).__name__} on the Dask cluster: {e}".replace("\n", " ")
+                    on_message(point, "failed", failed_rows(sweep, point, settings, directory,
+                                                            why, 0.0))
+                    continue
+                on_message(point, result["kind"], _install(result, directory))
+            if pending:
+                where = {k: w for w, keys in client.processing().items() for k in keys}
+                for fut in pending:
+                    worker = where.get(fut.key)
+                    if worker is not None and shown.get(fut.key) != worker:
+                        shown[fut.key] = worker
+                        on_message(futures[fut], "run", f"on {worker}")
             if on_tick is not None:
                 on_tick()
     finally:
