@@ -10,7 +10,7 @@ Both ways in one run, on the same machine, one after the other:
 Target: cold at least 10x faster than naive.
 Prints the wall times and the ratio.  No assertion: the figures are the output.
 
-    .venv/bin/python bench/bench_check.py [--models specs/models.toml] [--only REGEX]
+    .venv/bin/python bench/bench_check.py [--models specs/matrix.toml] [--only REGEX]
 """
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def ours(models: list[Model], tools: JavaTools, work: Path, cache: Cache) -> tup
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="specs/models.toml")
+    ap.add_argument("--models", default="specs/matrix.toml")
     ap.add_argument("--only", help="models whose name matches this regex")
     ap.add_argument("--skip-naive", action="store_true")
     args = ap.parse_args()

@@ -1,9 +1,12 @@
 """The model: what one scenario of one munmap protocol contains.
 
-A model file (TOML) holds `[[model]]` tables; `load_models` reads and validates
-them into frozen dataclasses.  Nothing here knows about TLA+, Java or TLC.
-Every problem is reported as a one-line `ConfigError` naming the file, the
-model and the key; a file with any problem yields no models at all.
+A model file (TOML) holds `[[model]]` tables, or it is a matrix file pairing the
+protocols with the scenarios of a scenario file (gen/scenarios.py); `load_models`
+reads and validates either into frozen dataclasses.  Protocols are templates, found
+by gen/protocols.py; a model names one and may set the options it declares.  Nothing
+here knows about TLA+, Java or TLC.  Every problem is reported as a one-line
+`ConfigError` naming the file, the model and the key; a file with any problem yields
+no models at all.
 """
 from __future__ import annotations
 
@@ -14,28 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from gen.protocols import OptionValue, Protocol, Protocols, discover, unknown_protocol
 from runner.errors import ConfigError
-
-
-class Protocol(str, Enum):
-    BASELINE = "baseline"
-    SECTIONS = "sections"
-    MADVISE_USER = "madvise_user"
-    MADVISE_KERNEL = "madvise_kernel"
-    VM_DEAD = "vm_dead"
-    DETACH_POSTED = "detach_posted"
-    DETACH_MERGED = "detach_merged"
-
-
-PROTOCOL_DESCRIPTIONS = {
-    Protocol.BASELINE: "Linux <= 4.19: the whole munmap under down_write",
-    Protocol.SECTIONS: "unmap section by section, each a baseline unmap under its own down_write",
-    Protocol.MADVISE_USER: "userspace MADV_DONTNEED under down_read, then a baseline munmap",
-    Protocol.MADVISE_KERNEL: "as madvise_user, done by the kernel for ranges >= threshold_pages",
-    Protocol.VM_DEAD: "RFC v4: mark VM_DEAD, downgrade, zap, then do_munmap under down_write again",
-    Protocol.DETACH_POSTED: "Kirill's proposal: detach under down_write, downgrade, zap and free",
-    Protocol.DETACH_MERGED: "Linux 4.20 (dd2283f2605e): detach, downgrade_write, unmap_region",
-}
 
 
 class ThreadKind(str, Enum):
@@ -43,6 +26,8 @@ class ThreadKind(str, Enum):
     MMAP_FIXED = "mmap_fixed"
     MUNMAP = "munmap"
     MADVISE = "madvise"
+    FOLLOW_PTE = "follow_pte"
+    BINDER = "binder"
 
 
 THREAD_DESCRIPTIONS = {
@@ -50,7 +35,13 @@ THREAD_DESCRIPTIONS = {
     ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED) over [start, end) under down_write, then a write fault",
     ThreadKind.MUNMAP: "a second munmap of [start, end) running the protocol under test",
     ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read",
+    ThreadKind.FOLLOW_PTE: "s390 pci_mmio: under down_read, find_vma(addr) (lookup = \"find_vma\", "
+                           "before a8b92b8c1eac) or vma_lookup, VM_PFNMAP check, page table walk",
+    ThreadKind.BINDER: "binder: alloc->vma cached at mmap, read and used (vm_insert_page at "
+                       "addr) under mmap_sem (lock = \"read\", before d1d8875c8c13, or \"write\")",
 }
+LOOKUPS = ("find_vma", "vma_lookup")  # follow_pte's lookup
+LOCKS = ("read", "write")  # binder's mmap_sem
 
 
 class Flag(str, Enum):
@@ -63,8 +54,33 @@ class Flag(str, Enum):
 
 
 class Rwsem(str, Enum):
+    # The 4.x rwsem-xadd: a FIFO wait queue; a queued writer blocks later readers.
     WRITER_PREFERRING = "writer-preferring"
-    READER_PREFERRING = "reader-preferring"
+    # Readers get in whenever no writer holds it: no 4.x kernel's lock (a what-if).
+    HYPOTHETICAL_READER_PREFERRING = "hypothetical-reader-preferring"
+
+
+RWSEM_RENAMED = {"reader-preferring": Rwsem.HYPOTHETICAL_READER_PREFERRING}
+
+
+class Mutation(str, Enum):
+    """Deliberately broken variants of the shared mm model: the negative controls that
+    show each property can fail."""
+
+    NONE = "none"
+    FORGET_ZAP = "forget_zap"
+    DOWNGRADE_KEEPS_WRITER = "downgrade_keeps_writer"
+    SKIP_UNLOCK = "skip_unlock"
+    MMAP_NO_UNMAP = "mmap_no_unmap"
+
+
+MUTATION_DESCRIPTIONS = {
+    Mutation.NONE: "the protocol as written",
+    Mutation.FORGET_ZAP: "munmap's zap loops stop one page short of the range's end",
+    Mutation.DOWNGRADE_KEEPS_WRITER: "downgrade_write takes the read lock but keeps the write lock",
+    Mutation.SKIP_UNLOCK: "munmap never releases mmap_sem (its up_write / up_read are no-ops)",
+    Mutation.MMAP_NO_UNMAP: "mmap(MAP_FIXED) inserts its VMA without unmapping what is there",
+}
 
 
 # The properties, in report order; the names are the contract of the design notes.
@@ -77,6 +93,7 @@ INVARIANTS = (
     "MunmapAtomic",
     "WriteHoldBound",
     "RangeUnmapped",
+    "NoVmaUseAfterFree",
 )
 DEADLOCK = "DeadlockFree"
 LIVENESS = ("MunmapCompletes", "AllThreadsComplete")
@@ -85,12 +102,15 @@ PROPERTIES = INVARIANTS + (DEADLOCK,) + LIVENESS
 PROPERTY_DESCRIPTIONS = {
     "TypeOK": "every variable has its type; VMAs never overlap",
     "RwsemExclusive": "a writer excludes every reader and every other writer; only it downgrades",
-    "NoThirdState": "a read fault in the range returns the original content or SIGSEGV, never 0",
-    "NoLostWrite": "written data is never zapped while its VMA is in the tree and not dead",
+    "NoThirdState": "a read in the range, through the mapping that held data, returns that data "
+                    "or SIGSEGV, never a zero page or SIGBUS",
+    "NoLostWrite": "data of a VMA that survives the munmap is never zapped",
     "PageTableSafety": "no pte in a freed page table; no fault uses a freed page table",
-    "MunmapAtomic": "munmap removes only what was in its range at one instant, seen atomically",
-    "WriteHoldBound": "munmap zaps at most write_hold_bound present pages under down_write",
-    "RangeUnmapped": "when munmap returns, no page of its range holds its original content",
+    "MunmapAtomic": "munmap takes effect at one instant for every observer and every mapping",
+    "WriteHoldBound": "munmap does at most write_hold_bound per-page units of work (present "
+                      "ptes zapped, pages munlocked) under down_write",
+    "RangeUnmapped": "when munmap returns, nothing its range held at the call is still mapped",
+    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free)",
     "DeadlockFree": "TLC's deadlock check (all threads finished is not a deadlock)",
     "MunmapCompletes": "every munmap eventually returns (weak fairness of every thread)",
     "AllThreadsComplete": "every thread that does not repeat forever eventually finishes",
@@ -104,9 +124,22 @@ class Vma:
     start: int
     end: int
     flags: tuple[Flag, ...] = ()
+    # the pages faulted in (holding the original content) when the model starts: every page
+    # (True), none (False) or the listed ones
+    populated: bool | tuple[int, ...] = True
+
+    def pages_populated(self) -> set[int]:
+        if self.populated is True:
+            return set(range(self.start, self.end))
+        return set() if self.populated is False else set(self.populated)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "flags": [f.value for f in self.flags]}
+        d: dict[str, Any] = {"start": self.start, "end": self.end,
+                             "flags": [f.value for f in self.flags]}
+        if self.populated is not True:
+            d["populated"] = (self.populated if isinstance(self.populated, bool)
+                              else list(self.populated))
+        return d
 
 
 @dataclass(frozen=True)
@@ -118,11 +151,17 @@ class Thread:
     start: int | None = None  # mmap_fixed, munmap, madvise
     end: int | None = None
     repeat: bool = False  # fault only
+    lookup: str | None = None  # follow_pte only: "find_vma" or "vma_lookup"
+    lock: str | None = None  # binder only: "read" or "write"
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value, "count": self.count}
         if self.kind is ThreadKind.FAULT:
             d.update(access=self.access, addr=self.addr, repeat=self.repeat)
+        elif self.kind is ThreadKind.FOLLOW_PTE:
+            d.update(addr=self.addr, lookup=self.lookup)
+        elif self.kind is ThreadKind.BINDER:
+            d.update(addr=self.addr, lock=self.lock)
         else:
             d.update(start=self.start, end=self.end)
         return d
@@ -131,19 +170,23 @@ class Thread:
 @dataclass(frozen=True)
 class Model:
     name: str
-    protocol: Protocol
+    protocol: str  # the protocol's name
     pages: int
     ptes_per_table: int
     munmap: tuple[int, int]
     vmas: tuple[Vma, ...]
+    definition: Protocol  # what the protocol's template declares (gen/protocols.py)
     threads: tuple[Thread, ...] = ()
     section_pages: int = 1
     threshold_pages: int = 0
     write_hold_bound: int = 0
     rwsem: Rwsem = Rwsem.WRITER_PREFERRING
+    stack_guard_gap: int = 0
+    mutation: Mutation = Mutation.NONE
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
+    options: dict[str, OptionValue] = field(default_factory=dict)  # every declared option
 
     def expected(self, prop: str) -> str:
         return self.expect.get(prop, "holds")
@@ -151,7 +194,7 @@ class Model:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "protocol": self.protocol.value,
+            "protocol": self.protocol,
             "pages": self.pages,
             "ptes_per_table": self.ptes_per_table,
             "munmap": {"start": self.munmap[0], "end": self.munmap[1]},
@@ -161,9 +204,13 @@ class Model:
             "threshold_pages": self.threshold_pages,
             "write_hold_bound": self.write_hold_bound,
             "rwsem": self.rwsem.value,
+            "stack_guard_gap": self.stack_guard_gap,
+            "mutation": self.mutation.value,
             "expect": dict(self.expect),
             "description": self.description,
+            **self.options,
             "source": self.source,
+            "protocol_definition": self.definition.to_dict(),
         }
 
 
@@ -171,26 +218,33 @@ class Model:
 
 MODEL_KEYS = {
     "name", "protocol", "pages", "ptes_per_table", "munmap", "vmas", "threads",
-    "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "expect", "description",
+    "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "stack_guard_gap",
+    "mutation", "expect", "description",
 }
 THREAD_KEYS = {
     ThreadKind.FAULT: {"kind", "access", "addr", "count", "repeat"},
     ThreadKind.MMAP_FIXED: {"kind", "start", "end", "count"},
     ThreadKind.MUNMAP: {"kind", "start", "end", "count"},
     ThreadKind.MADVISE: {"kind", "start", "end", "count"},
+    ThreadKind.FOLLOW_PTE: {"kind", "addr", "lookup", "count"},
+    ThreadKind.BINDER: {"kind", "addr", "lock", "count"},
 }
 MAX_PAGES = 16
 MAX_THREADS = 8
 
 
 class _Where:
-    """Builds one-line errors: `FILE: model NAME: KEY: problem`."""
+    """Builds one-line errors: `FILE: model NAME: KEY: problem`.  `key_paths` names another
+    file (or place) for some top-level keys: a model built from a scenario and a matrix."""
 
-    def __init__(self, path: str, model: str | None = None):
-        self.path, self.model = path, model
+    def __init__(self, path: str, model: str | None = None,
+                 key_paths: dict[str, str] | None = None):
+        self.path, self.model, self.key_paths = path, model, key_paths or {}
 
     def error(self, key: str, problem: str) -> ConfigError:
-        where = f"{self.path}: " + (f"model {self.model!r}: " if self.model else "")
+        top = key.split(".")[0].split("[")[0]
+        path = self.key_paths.get(top, self.path)
+        where = f"{path}: " + (f"model {self.model!r}: " if self.model else "")
         return ConfigError(f"{where}{key}: {problem}")
 
 
@@ -234,7 +288,7 @@ def _range(where: _Where, key: str, table: Any, pages: int) -> tuple[int, int]:
 def _vma(where: _Where, key: str, table: Any, pages: int) -> Vma:
     if not isinstance(table, dict):
         raise where.error(key, "must be a table { start, end, flags }")
-    _unknown(where, key + ".", table, {"start", "end", "flags"})
+    _unknown(where, key + ".", table, {"start", "end", "flags", "populated"})
     start, end = _range(where, key, {k: table.get(k) for k in ("start", "end") if k in table},
                         pages)
     flags = table.get("flags", [])
@@ -245,7 +299,18 @@ def _vma(where: _Where, key: str, table: Any, pages: int) -> Vma:
         raise where.error(key + ".flags", "lists a flag twice")
     if Flag.GROWSDOWN in parsed and Flag.GROWSUP in parsed:
         raise where.error(key + ".flags", "a VMA cannot be both growsdown and growsup")
-    return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)))
+    raw = table.get("populated", True)
+    populated: bool | tuple[int, ...]
+    if isinstance(raw, bool):
+        populated = raw
+    elif isinstance(raw, list) and all(isinstance(q, int) and not isinstance(q, bool)
+                                       for q in raw):
+        if any(not start <= q < end for q in raw):
+            raise where.error(key + ".populated", f"lists a page outside [{start}, {end})")
+        populated = tuple(sorted(set(raw)))
+    else:
+        raise where.error(key + ".populated", "must be true, false or a list of its pages")
+    return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)), populated)
 
 
 def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
@@ -267,12 +332,38 @@ def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
         if not isinstance(repeat, bool):
             raise where.error(key + ".repeat", "must be true or false")
         return Thread(kind, count, access=access, addr=addr, repeat=repeat)
+    if kind in (ThreadKind.FOLLOW_PTE, ThreadKind.BINDER):
+        if "addr" not in table:
+            raise where.error(key + ".addr", "missing")
+        addr = _int(where, key + ".addr", table["addr"], 1, pages)
+        name, allowed, default = (("lookup", LOOKUPS, "find_vma") if kind is ThreadKind.FOLLOW_PTE
+                                  else ("lock", LOCKS, "read"))
+        value = table.get(name, default)
+        if value not in allowed:
+            raise where.error(f"{key}.{name}", f"must be {' or '.join(map(repr, allowed))}, "
+                              f"not {value!r}")
+        return Thread(kind, count, addr=addr, **{name: value})
     start, end = _range(where, key, {k: table[k] for k in ("start", "end") if k in table}, pages)
     return Thread(kind, count, start=start, end=end)
 
 
-def parse_model(table: Any, path: str, index: int) -> Model:
-    """Validate one `[[model]]` table."""
+def _option_values(where: _Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:
+    """The protocol's options: the model's value where it sets one, else the default."""
+    out: dict[str, Any] = {}
+    for o in protocol.options:
+        value = table.get(o.name, o.default)
+        if value not in o.values or type(value) is not type(o.default):
+            shown = " | ".join(repr(v) if isinstance(v, str) else str(v) for v in o.values)
+            raise where.error(o.name, f"{value!r} is not a value of {protocol.name}'s option "
+                                      f"{o.name} ({shown})")
+        out[o.name] = value
+    return out
+
+
+def parse_model(table: Any, path: str, index: int, protocols: Protocols | None = None,
+                key_paths: dict[str, str] | None = None) -> Model:
+    """Validate one `[[model]]` table; `protocols` are the ones it may name (default: those
+    discover() finds)."""
     if not isinstance(table, dict):
         raise _Where(path).error(f"model[{index}]", "must be a table")
     name = table.get("name")
@@ -281,12 +372,17 @@ def parse_model(table: Any, path: str, index: int) -> Model:
     if not all(c.isalnum() or c in "-_" for c in name):
         raise _Where(path).error(f"model[{index}].name",
                                  f"{name!r}: use letters, digits, '-' and '_' only")
-    where = _Where(path, name)
-    _unknown(where, "", table, MODEL_KEYS)
-    for required in ("protocol", "pages", "ptes_per_table", "munmap", "vmas"):
+    where = _Where(path, name, key_paths)
+    if "protocol" not in table:
+        raise where.error("protocol", "missing")
+    known = protocols if protocols is not None else discover()
+    if not isinstance(table["protocol"], str) or table["protocol"] not in known:
+        raise where.error("protocol", unknown_protocol(table["protocol"], known))
+    protocol = known[table["protocol"]]
+    _unknown(where, "", table, MODEL_KEYS | {o.name for o in protocol.options})
+    for required in ("pages", "ptes_per_table", "munmap", "vmas"):
         if required not in table:
             raise where.error(required, "missing")
-    protocol = _choice(where, "protocol", table["protocol"], Protocol)
     pages = _int(where, "pages", table["pages"], 1, MAX_PAGES)
     ptes = _int(where, "ptes_per_table", table["ptes_per_table"], 1, pages)
     munmap = _range(where, "munmap", table["munmap"], pages)
@@ -303,13 +399,29 @@ def parse_model(table: Any, path: str, index: int) -> Model:
     if not isinstance(threads_raw, list):
         raise where.error("threads", "must be a list of tables")
     threads = tuple(_thread(where, f"threads[{i}]", t, pages) for i, t in enumerate(threads_raw))
+    for i, t in enumerate(threads):
+        if t.kind is ThreadKind.BINDER and not any(v.start <= (t.addr or 0) < v.end
+                                                   for v in vmas):
+            raise where.error(f"threads[{i}].addr", "binder caches the VMA it mmapped: the "
+                              "page must be in one of vmas")
+        if t.kind is ThreadKind.FAULT and t.access == "write" and any(
+                v.start <= (t.addr or 0) < v.end and Flag.UPROBE in v.flags for v in vmas):
+            raise where.error(f"threads[{i}].addr", "a write into a uprobe (file text) VMA is not "
+                              "modelled (its read-only page would take a COW fault)")
     if 1 + sum(t.count for t in threads) > MAX_THREADS:
         raise where.error("threads", f"more than {MAX_THREADS} threads in all")
 
     section_pages = _int(where, "section_pages", table.get("section_pages", 1), 1, pages)
     threshold = _int(where, "threshold_pages", table.get("threshold_pages", 0), 0, pages)
     bound = _int(where, "write_hold_bound", table.get("write_hold_bound", 0), 0, pages)
-    rwsem = _choice(where, "rwsem", table.get("rwsem", Rwsem.WRITER_PREFERRING.value), Rwsem)
+    rwsem_raw = table.get("rwsem", Rwsem.WRITER_PREFERRING.value)
+    if rwsem_raw in RWSEM_RENAMED:
+        raise where.error("rwsem", f"{rwsem_raw!r} is now {RWSEM_RENAMED[rwsem_raw].value!r} "
+                                   "(no 4.x rw_semaphore behaves so; \"writer-preferring\" is "
+                                   "the 4.x rwsem-xadd)")
+    rwsem = _choice(where, "rwsem", rwsem_raw, Rwsem)
+    gap = _int(where, "stack_guard_gap", table.get("stack_guard_gap", 0), 0, pages)
+    mutation = _choice(where, "mutation", table.get("mutation", Mutation.NONE.value), Mutation)
     description = table.get("description", "")
     if not isinstance(description, str):
         raise where.error("description", "must be a string")
@@ -326,19 +438,22 @@ def parse_model(table: Any, path: str, index: int) -> Model:
             raise where.error(f"expect.{prop}", f"must be \"holds\" or \"violated\", not {verdict!r}")
         expect[prop] = verdict
     return Model(
-        name=name, protocol=protocol, pages=pages, ptes_per_table=ptes, munmap=munmap,
-        vmas=vmas, threads=threads, section_pages=section_pages, threshold_pages=threshold,
-        write_hold_bound=bound, rwsem=rwsem, expect=expect, description=description,
-        source=path,
+        name=name, protocol=protocol.name, pages=pages, ptes_per_table=ptes, munmap=munmap,
+        vmas=vmas, definition=protocol, threads=threads, section_pages=section_pages,
+        threshold_pages=threshold, write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap,
+        mutation=mutation, expect=expect, description=description, source=path,
+        options=_option_values(where, table, protocol),
     )
 
 
-def parse_models(data: dict[str, Any], path: str) -> list[Model]:
+def parse_models(data: dict[str, Any], path: str,
+                 protocols: Protocols | None = None) -> list[Model]:
     _unknown(_Where(path), "", data, {"model"})
     tables = data.get("model")
     if not isinstance(tables, list) or not tables:
         raise _Where(path).error("model", "no [[model]] tables in the file")
-    models = [parse_model(t, path, i) for i, t in enumerate(tables)]
+    protocols = protocols if protocols is not None else discover()
+    models = [parse_model(t, path, i, protocols) for i, t in enumerate(tables)]
     seen: set[str] = set()
     for m in models:
         if m.name in seen:
@@ -360,15 +475,37 @@ def read_toml(path: str, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
-def load_models(*paths: str | Path) -> list[Model]:
-    """Read and validate model files; names must be unique across all of them."""
+def load_models(*paths: str | Path, protocols: Protocols | None = None) -> list[Model]:
+    """Read and validate model files (`[[model]]` files, or matrix files of protocol x
+    scenario pairs: gen/scenarios.py); names must be unique across all of them."""
+    from gen.scenarios import is_matrix, matrix_models
+
+    protocols = protocols if protocols is not None else discover()
     models: list[Model] = []
     seen: dict[str, str] = {}
     for p in paths:
         path = str(p)
-        for m in parse_models(read_toml(path, "model file"), path):
+        data = read_toml(path, "model file")
+        loaded = (matrix_models(data, path, protocols) if is_matrix(data)
+                  else parse_models(data, path, protocols))
+        for m in loaded:
             if m.name in seen:
                 raise _Where(path, m.name).error("name", f"duplicate model name (also in {seen[m.name]})")
             seen[m.name] = path
             models.append(m)
     return models
+
+
+def model_from_dict(d: dict[str, Any], where: str) -> Model:
+    """A model stored with a result (Model.to_dict): validated again, against the protocol
+    definition stored with it when there is one (the template may have moved or changed
+    since), else against the protocols found now."""
+    table = {k: v for k, v in d.items() if k not in ("source", "protocol_definition")}
+    if table.get("rwsem") in RWSEM_RENAMED:  # stored before the rename
+        table["rwsem"] = RWSEM_RENAMED[table["rwsem"]].value
+    stored = d.get("protocol_definition")
+    protocols = None
+    if isinstance(stored, dict):
+        p = Protocol.from_dict(stored)
+        protocols = Protocols({p.name: p}, ())
+    return parse_model(table, d.get("source") or where, 0, protocols)

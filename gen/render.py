@@ -1,11 +1,16 @@
 """Render a validated model into a PlusCal/TLA+ module and its TLC configs.
 
-One strict jinja2 environment; the templates live in specs/templates/ (a base
-with the shared mm model, one child per protocol).  Values are written by
-gen.tla only.  Nothing here runs Java.
+One strict jinja2 environment per template search path (a protocol's own directory,
+then the built-in specs/templates/ with the shared base.tla.j2 and mm.j2: see
+gen/protocols.py).  Values are written by gen.tla only.  Every rendered line keeps the
+template line that produced it (gen/linemap.py), so that errors found later in the
+spec point at what the user wrote.  Nothing here runs Java.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -13,21 +18,13 @@ from typing import Any
 
 import jinja2
 
-from gen.model import LIVENESS, PROTOCOL_DESCRIPTIONS, Model, Protocol, Thread, ThreadKind
+from gen.linemap import LineMarks, Source, read_marks
+from gen.model import LIVENESS, MUTATION_DESCRIPTIONS, Model, Thread, ThreadKind
+from gen.protocols import BUILTIN, _show
 from gen.tla import ModelValue, tla
 from runner.errors import TemplateError
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "specs" / "templates"
-
-KERNEL_REFS = {
-    Protocol.BASELINE: "mm/mmap.c do_munmap() of Linux 4.19",
-    Protocol.SECTIONS: "Andrew Morton's suggestion, series v1 (March 2018)",
-    Protocol.MADVISE_USER: "mm/madvise.c of 4.19 (MADV_DONTNEED), then do_munmap() of 4.19",
-    Protocol.MADVISE_KERNEL: "Michal Hocko, linux-mm 20180711103312.GH20050@dhcp22.suse.cz",
-    Protocol.VM_DEAD: "Yang Shi, RFC v4 (1531265649-93433-1-git-send-email-yang.shi@linux.alibaba.com)",
-    Protocol.DETACH_POSTED: "Kirill A. Shutemov, 20180711111052.hbyukcwetmjjpij2@kshutemo-mobl1",
-    Protocol.DETACH_MERGED: "torvalds/linux dd2283f2605e, mm/mmap.c __do_munmap()/unmap_region()",
-}
+TEMPLATES = BUILTIN
 
 JINJA_DELIMITERS = ("{{", "}}", "{%", "%}", "{#", "#}")
 
@@ -69,6 +66,10 @@ class Group:
         if t.kind is ThreadKind.FAULT:
             rep = ", repeating forever" if t.repeat else ""
             return f"{who}: {t.access} fault at page {t.addr}{rep}"
+        if t.kind is ThreadKind.FOLLOW_PTE:
+            return f"{who}: s390 pci_mmio follow_pte at page {t.addr} ({t.lookup})"
+        if t.kind is ThreadKind.BINDER:
+            return f"{who}: binder vm_insert_page at page {t.addr} under the {t.lock} lock"
         return f"{who}: {t.kind.value} of [{t.start}, {t.end})"
 
 
@@ -84,6 +85,36 @@ def thread_groups(model: Model) -> list[Group]:
     return groups
 
 
+def _binder_case(groups: list[Group], vmas: list[Any]) -> str:
+    """BinderOrigin(t): the initial VMA (its id, 1.. in address order) that covers the
+    binder thread's page, 0 when none does (then alloc->vma starts NULL)."""
+    cases = []
+    for g in groups:
+        ids = [i for i, v in enumerate(vmas, start=1) if v.start <= (g.addr or 0) < v.end]
+        cases.append((g.const, ids[0] if ids else 0))
+    if len(cases) == 1:
+        return str(cases[0][1])
+    return "CASE " + " [] ".join(f"t \\in {c} -> {v}" for c, v in cases)
+
+
+def _own_case(groups: list[Group]) -> str:
+    """Own(m): the pages of m's range that no other munmap thread's range covers."""
+    cases = []
+    for g in groups:
+        assert g.start is not None and g.end is not None
+        others: set[int] = set()
+        for h in groups:
+            if h is not g:
+                assert h.start is not None and h.end is not None
+                others |= set(range(h.start, h.end))
+        if len(g.members) > 1:  # identical threads unmap the same range
+            others |= set(range(g.start, g.end))
+        cases.append((g.const, tla(set(range(g.start, g.end)) - others)))
+    if len(cases) == 1:
+        return cases[0][1]
+    return "CASE " + " [] ".join(f"m \\in {c} -> {v}" for c, v in cases)
+
+
 def _range_case(groups: list[Group], index: int) -> str:
     values = [(g.const, (g.start, g.end)[index]) for g in groups]
     if len(values) == 1:
@@ -91,15 +122,18 @@ def _range_case(groups: list[Group], index: int) -> str:
     return "CASE " + " [] ".join(f"m \\in {c} -> {v}" for c, v in values)
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+@lru_cache(maxsize=32)
+def _environment(search_path: tuple[Path, ...], marks: bool = False) -> jinja2.Environment:
+    """The strict environment for templates found along `search_path`; with `marks`, the
+    same with the line marks of gen/linemap.py."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        extensions=[LineMarks] if marks else [],
     )
     env.globals.update(tla=tla, range_case=_range_case)
     return env
@@ -113,6 +147,7 @@ class Rendered:
     module: str
     text: str
     groups: tuple[Group, ...] = field(default=())
+    sources: tuple[Source | None, ...] = ()  # per line of text: the template line (or None)
 
     @property
     def filename(self) -> str:
@@ -122,39 +157,140 @@ class Rendered:
     def symmetric(self) -> bool:
         return any(len(g.members) > 1 for g in self.groups)
 
+    def source(self, line: int) -> Source | None:
+        """The template line that produced line `line` (1-based) of the text."""
+        return self.sources[line - 1] if 0 < line <= len(self.sources) else None
+
+    def place(self, src: Source) -> str:
+        """A source as the user opens it: each template by its path, e.g.
+        `specs/templates/mm.j2:42 (from /home/me/protocols/mine.tla.j2:11)`."""
+        def at(name: str, line: int) -> str:
+            path = _template_file(self.model, name)
+            return f"{_show(path) if path else name}:{line}"
+
+        return at(src.template, src.line) + "".join(
+            f" (from {at(t, n)})" for t, n in reversed(src.via))
+
+    def labels(self) -> dict[str, tuple[int, Source | None]]:
+        """Each PlusCal label: its line in the text (the same in the translated spec, above
+        the translation) and the template line that wrote it."""
+        out: dict[str, tuple[int, Source | None]] = {}
+        inside = False
+        for i, line in enumerate(self.text.split("\n"), start=1):
+            if "--algorithm" in line or "--fair algorithm" in line:
+                inside = True
+            elif line.startswith("end algorithm"):
+                break
+            head, colon, rest = line.partition(":")
+            if inside and colon and head.isidentifier() and not rest.startswith("="):
+                out.setdefault(head, (i, self.source(i)))
+        return out
+
+    def sources_json(self) -> str:
+        """The labels' places and the templates' text, for the report's links from a race
+        diagram row to the template line (and the spec line) of its step."""
+        names = sorted({s.template for s in self.sources if s is not None}
+                       | {t for s in self.sources if s is not None for t, _ in s.via})
+        files = {}
+        for name in names:
+            path = _template_file(self.model, name)
+            text = path.read_text(encoding="utf-8") if path else ""
+            files[name] = {"path": str(path) if path else None, "text": text,
+                           "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        return json.dumps({
+            "protocol": self.model.protocol,
+            "labels": {label: {"spec_line": n, "source": src.to_dict() if src else None}
+                       for label, (n, src) in self.labels().items()},
+            "templates": files,
+        }, indent=1) + "\n"
+
+
+def _template_file(model: Model, name: str) -> Path | None:
+    for d in model.definition.search_path:
+        if (d / name).is_file():
+            return d / name
+    return None
+
+
+def _where(e: BaseException) -> str:
+    """`FILE:LINE` of the template a jinja error happened in, as the user would open it."""
+    filename = getattr(e, "filename", None)
+    lineno = getattr(e, "lineno", None)
+    if filename is None:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith(".j2")]
+        if frames:
+            filename, lineno = frames[-1].filename, frames[-1].lineno
+    if filename is None:
+        return ""
+    return _show(Path(filename)) + (f":{lineno}" if lineno else "")
+
+
+def _template_error(model: Model, e: jinja2.TemplateError) -> TemplateError:
+    where = _where(e)
+    what = getattr(e, "message", None) or str(e)
+    if isinstance(e, jinja2.TemplateNotFound):
+        what = f"template {e.name!r} not found (looked in: " + ", ".join(
+            _show(p) for p in model.definition.search_path) + ")"
+    return TemplateError(f"{where + ': ' if where else ''}{what} (protocol "
+                         f"{model.protocol}, model {model.name})")
+
 
 def render(model: Model) -> Rendered:
     groups = thread_groups(model)
     by_kind = {k: [g for g in groups if g.kind is k] for k in ThreadKind}
     vmas = sorted(model.vmas, key=lambda v: v.start)
     init_vmas = "{" + ", ".join(
-        tla({"start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
-             "origin": "initial"}) for v in vmas) + "}"
+        tla({"id": i, "start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
+             "origin": i}) for i, v in enumerate(vmas, start=1)) + "}"
     sym = [f"Permutations({g.const})" for g in groups if len(g.members) > 1]
+    proto = model.definition
     context: dict[str, Any] = {
+        **model.options,
         "model": model,
-        "module": model.protocol.value,
-        "protocol": model.protocol.value,
-        "protocol_description": PROTOCOL_DESCRIPTIONS[model.protocol],
-        "kernel_ref": KERNEL_REFS[model.protocol],
+        "module": model.protocol,
+        "protocol": model.protocol,
+        "protocol_description": proto.description,
+        "kernel_ref": proto.kernel,
+        "fault_path": proto.fault_path,
+        "options": dict(model.options),
         "groups": groups,
         "munmap_groups": by_kind[ThreadKind.MUNMAP],
         "fault_groups": by_kind[ThreadKind.FAULT],
         "mmap_groups": by_kind[ThreadKind.MMAP_FIXED],
         "madvise_groups": by_kind[ThreadKind.MADVISE],
+        "follow_pte_groups": by_kind[ThreadKind.FOLLOW_PTE],
+        "binder_groups": by_kind[ThreadKind.BINDER],
         "repeat_consts": [g.const for g in groups if g.repeat],
         "init_vmas": init_vmas,
+        "init_vmas_seq": "{" + ", ".join(
+            tla({"id": i, "start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
+                 "origin": i, "seq": -1}) for i, v in enumerate(vmas, start=1)) + "}",
+        "n_init": len(vmas),
+        "unpopulated": tla({p for v in vmas for p in range(v.start, v.end)
+                            if p not in v.pages_populated()}),
+        "vma_locks": False,  # a protocol template sets it (per-VMA locks, 6.4)
+        "track_free": bool(by_kind[ThreadKind.BINDER]),
+        "binder_case": _binder_case(by_kind[ThreadKind.BINDER], vmas),
+        "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),
+        "mutation_description": MUTATION_DESCRIPTIONS[model.mutation],
         "symmetry": " \\cup ".join(sym) if sym else "{}",
         "thread_summary": "; ".join(g.describe for g in groups),
     }
+    name = proto.template.name
     try:
-        text = _environment().get_template(f"{model.protocol.value}.tla.j2").render(context)
+        text = _environment(proto.search_path).get_template(name).render(context)
+        marked = _environment(proto.search_path, True).get_template(name).render(context)
     except jinja2.TemplateError as e:
-        raise TemplateError(f"template for protocol {model.protocol.value}: {e}") from None
+        raise _template_error(model, e) from None
     left = [d for d in JINJA_DELIMITERS if d in text]
     if left:
-        raise TemplateError(f"rendered {model.protocol.value} still holds jinja delimiter {left[0]!r}")
-    return Rendered(model, model.protocol.value, text, tuple(groups))
+        line = next(i for i, t in enumerate(text.split("\n"), 1) if left[0] in t)
+        raise TemplateError(f"{_show(proto.template)}: the spec rendered for model {model.name} "
+                            f"still holds jinja delimiter {left[0]!r} at its line {line}")
+    plain, sources = read_marks(marked)
+    if plain != text:  # a template that computes with its own output: no line map
+        sources = ()
+    return Rendered(model, model.protocol, text, tuple(groups), sources)
 
 
 def _constants(rendered: Rendered) -> list[str]:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
+from runner.errormap import spec_message, translation_error
+from runner.errors import TranslationError
 from runner.java import QUICK_JIT, JavaTools, cancel_all
 from runner.pcal import translate
 from runner.tlc import run_tlc
@@ -33,7 +35,9 @@ from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
 
 DEFAULT_TIMEOUT = 600.0  # seconds per TLC run
 UNDECIDED = ("error", "timeout", "no-violation", "not-checked")
-MAX_WRITE_HOLD = re.compile(r'<<"max_write_hold", (\d+)>>')
+# WriteHoldReport's lines: the per-page work munmap did under down_write (in all, zapped, munlocked)
+WRITE_HOLD = {key: re.compile(rf'<<"{key}", (\d+)>>')
+              for key in ("max_write_hold", "max_write_zap", "max_write_munlock")}
 
 Event = Callable[[str, Model, str], None]  # (kind, model, text): "start", "run", "done"
 ProgressEvent = Callable[[Model, Progress], None]  # TLC's progress reports (code 2200)
@@ -131,6 +135,9 @@ class ModelResult:
     tlc_version: str | None
     tlc_revision: str | None
     simulate: Simulation | None = None
+    # the two kinds of per-page work in max_write_hold, each maximised on its own
+    max_write_zap: int | None = None
+    max_write_munlock: int | None = None
 
     @property
     def status(self) -> int:
@@ -142,8 +149,10 @@ class ModelResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.model.name,
-            "protocol": self.model.protocol.value,
+            "protocol": self.model.protocol,
             "max_write_hold": self.max_write_hold,
+            "max_write_zap": self.max_write_zap,
+            "max_write_munlock": self.max_write_munlock,
             "distinct_states": self.distinct_states,
             "depth": self.depth,
             "seconds": round(self.seconds, 3),
@@ -175,8 +184,11 @@ class _ModelCheck:
     """The runs of one model, in order."""
 
     def __init__(self, model: Model, directory: Path, tools: JavaTools, cache: Cache | None,
-                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None):
+                 options: Options, on_event: Event | None, on_progress: ProgressEvent | None,
+                 rendered: Rendered | None = None):
         self.model, self.dir, self.tools, self.cache = model, directory, tools, cache
+        self.rendered = rendered
+        self.spec_text = ""
         self.options, self.on_event, self.on_progress = options, on_event, on_progress
         self.runs: list[RunRecord] = []
         self.results: dict[str, TlcResult] = {}
@@ -191,6 +203,7 @@ class _ModelCheck:
     def translate(self, rendered: Rendered) -> str:
         """Write the PlusCal as rendered and its translation; return the translated text."""
         write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
+        write_atomic(self.dir / "sources.json", rendered.sources_json())  # report's links
         spec = self.dir / rendered.filename
         key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
         cached = self.cache.get_text(key) if self.cache else None
@@ -198,7 +211,10 @@ class _ModelCheck:
             write_atomic(spec, cached)
             return cached
         write_atomic(spec, rendered.text)
-        translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+        try:
+            translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+        except TranslationError as e:  # point at the template line, not the generated file
+            raise translation_error(e, rendered) from None
         text = spec.read_text()
         if self.cache:
             self.cache.put_text(key, text)
@@ -231,6 +247,7 @@ class _ModelCheck:
                 from runner.distributed import judge as judge_distributed
 
                 result = judge_distributed(result, cfg_text, deadlock)
+            result = self._mapped(result)
         elif distributed:
             from runner.distributed import run_distributed
 
@@ -240,6 +257,7 @@ class _ModelCheck:
                                      on_progress=self._progress(), log_path=log,
                                      heap_mb=opts.heap_mb, jvm_args=self.jit(unreduced),
                                      no_registers=True)
+            result = self._mapped(result)
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
                 self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
@@ -254,6 +272,7 @@ class _ModelCheck:
             if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
                                                      Outcome.OUT_OF_MEMORY):
                 self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
+            result = self._mapped(result)
         s = result.stats
         self.longest = max(self.longest, s.seconds or result.wall_seconds or 0.0)
         self.runs.append(RunRecord(
@@ -265,12 +284,19 @@ class _ModelCheck:
                    + (" (cached)" if hit is not None else ""))
         return result
 
+    def _mapped(self, result: TlcResult) -> TlcResult:
+        """A parse error names the template line behind the spec line SANY reports."""
+        if result.outcome is not Outcome.PARSE_ERROR or self.rendered is None:
+            return result
+        return replace(result, message=spec_message(result.message, self.rendered,
+                                                    self.spec_text))
+
     def check(self) -> ModelResult:
         started = time.monotonic()
+        rendered = self.rendered = self.rendered or render(self.model)  # before any file
         self.dir.mkdir(parents=True, exist_ok=True)
         self.event("start", "")
-        rendered = render(self.model)
-        spec_text = self.translate(rendered)
+        spec_text = self.spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
         for g in rendered.groups if rendered.symmetric else ():
             self.reduction *= math.factorial(len(g.members))
@@ -281,7 +307,8 @@ class _ModelCheck:
         # Liveness rides along in the runs that check the invariants (one run fewer per
         # model), unless symmetry can shrink those runs: symmetry is unsound for liveness.
         together = not rendered.symmetric and not simulated
-        max_write_hold = distinct = depth = None
+        write_hold: dict[str, int] = {}
+        distinct = depth = None
         n = 0
         if self.options.distributed is not None and not simulated:
             # One distributed run for every invariant and deadlock freedom.  It cannot
@@ -314,8 +341,8 @@ class _ModelCheck:
                     distinct, depth = result.stats.distinct_states, result.stats.depth
                 if report and _complete(result):
                     log = (self.dir / f"{kind}-{n}.log").read_text(errors="replace")
-                    max_write_hold = max((int(x) for x in MAX_WRITE_HOLD.findall(log)),
-                                         default=0)
+                    write_hold = {key: max((int(x) for x in rx.findall(log)), default=0)
+                                  for key, rx in WRITE_HOLD.items()}
             if properties:
                 live = judge.next_liveness(live, result, f"{kind}-{n}")
 
@@ -326,11 +353,13 @@ class _ModelCheck:
             model=self.model, directory=self.dir, spec=rendered.filename,
             spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(), verdicts=verdicts,
             runs=tuple(self.runs),
-            max_write_hold=max_write_hold, distinct_states=distinct, depth=depth,
+            max_write_hold=write_hold.get("max_write_hold"), distinct_states=distinct, depth=depth,
             seconds=time.monotonic() - started,
             tlc_version=first.tlc_version if first else None,
             tlc_revision=first.tlc_revision if first else None,
             simulate=self.options.simulate,
+            max_write_zap=write_hold.get("max_write_zap"),
+            max_write_munlock=write_hold.get("max_write_munlock"),
         )
         write_atomic(self.dir / "result.json", json.dumps(res.to_dict(), indent=2) + "\n")
         self.event("done", "")
@@ -347,9 +376,11 @@ def _complete(result: TlcResult) -> bool:
 def check_model(model: Model, directory: Path, tools: JavaTools, *,
                 options: Options = Options(), cache: Cache | None = None,
                 on_event: Event | None = None,
-                on_progress: ProgressEvent | None = None) -> ModelResult:
+                on_progress: ProgressEvent | None = None,
+                rendered: Rendered | None = None) -> ModelResult:
     """Check one model; its files go to `directory`."""
-    return _ModelCheck(model, directory, tools, cache, options, on_event, on_progress).check()
+    return _ModelCheck(model, directory, tools, cache, options, on_event, on_progress,
+                       rendered).check()
 
 
 def default_jobs() -> int:
@@ -370,11 +401,12 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
     options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit,
                       distributed=distributed)
+    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     out.mkdir(parents=True, exist_ok=True)
 
     def one(model: Model) -> ModelResult:
         return check_model(model, out / model.name, tools, options=options, cache=cache,
-                           on_event=on_event)
+                           on_event=on_event, rendered=rendered[model.name])
 
     if jobs == 1:
         return [one(m) for m in models]

@@ -17,7 +17,8 @@ from runner.errors import MmcheckError
 # Subcommands, in help order: verb -> module runner/commands/<module>.py (which registers the
 # verb in its add_parser).  Only the module of the verb being run is imported, so one verb's
 # imports never slow down another (a TLC run is about a second; startup time counts).
-COMMANDS = {"check": "check", "list": "listing", "tlc": "tlc", "sweep": "sweep", "report": "report",
+COMMANDS = {"check": "check", "compare": "compare", "list": "listing", "steps": "steps",
+            "new": "new", "tlc": "tlc", "sweep": "sweep", "report": "report",
             "worker": "worker"}
 
 

@@ -126,7 +126,8 @@ def next_liveness(state: LivenessState, result: TlcResult, run: str) -> Liveness
         return state  # a run that checked invariants too stopped before liveness was checked
     if result.outcome not in (Outcome.OK, Outcome.LIVENESS):
         verdict = _undecided(result)
-        for prop in state.properties:
+        # the first run stands for both (AllThreadsComplete implies MunmapCompletes)
+        for prop in LIVENESS if state.combined is None else state.properties:
             decided[prop] = (verdict, run, None, _why(result))
         if state.combined is not None:  # the combined run failed, the single one said nothing
             decided[all_threads] = ("violated", state.combined[0], state.combined[1],

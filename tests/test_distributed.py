@@ -134,7 +134,7 @@ def test_committed_models_same_verdicts_and_states(tools, tmp_path: Path) -> Non
     from gen.model import INVARIANTS, LIVENESS, load_models
     from runner.check import Options, check_model
 
-    models = {m.name: m for m in load_models(ROOT / "specs" / "models.toml")}
+    models = {m.name: m for m in load_models(ROOT / "specs" / "matrix.toml")}
     for name in ("vm_dead-fault", "detach_merged-growsdown"):
         model = models[name]
         normal = check_model(model, tmp_path / "normal" / name, tools,

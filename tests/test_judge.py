@@ -74,6 +74,12 @@ def test_liveness_splits_only_when_the_combined_run_fails() -> None:
     assert failed.decided[all_threads][0] == "violated"
 
 
+def test_a_failed_first_liveness_run_leaves_both_properties_undecided_alike() -> None:
+    live = judge.next_liveness(judge.start_liveness(), result(Outcome.PARSE_ERROR), "r1")
+    assert live.done
+    assert {p: v[:2] for p, v in live.decided.items()} == {p: ("error", "r1") for p in LIVENESS}
+
+
 def test_a_run_stopped_by_an_invariant_says_nothing_of_liveness() -> None:
     start = judge.start_liveness()
     assert judge.next_liveness(start, result(Outcome.INVARIANT, "TypeOK"), "r1") == start

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import Flag, Protocol, Rwsem, ThreadKind, load_models
+from gen.model import Flag, Rwsem, ThreadKind, load_models
+from gen.protocols import discover
 from runner.errors import ConfigError
 
 GOOD = """
@@ -40,7 +41,8 @@ def write(tmp_path: Path, text: str, name: str = "m.toml") -> Path:
 def test_the_schema_of_the_issue_loads(tmp_path: Path) -> None:
     [m] = load_models(write(tmp_path, GOOD))
     assert m.name == "third-state-madvise"
-    assert m.protocol is Protocol.MADVISE_USER
+    assert m.protocol == "madvise_user"
+    assert m.definition.description.startswith("userspace MADV_DONTNEED")
     assert m.munmap == (1, 5)
     assert [t.kind for t in m.threads] == [ThreadKind.FAULT, ThreadKind.MMAP_FIXED,
                                            ThreadKind.MUNMAP, ThreadKind.MADVISE]
@@ -94,6 +96,15 @@ BAD = [
     ('threshold_pages = 0', 'threshold_pages = -1', "threshold_pages", "out of range"),
     ('write_hold_bound = 0', 'write_hold_bound = 1.5', "write_hold_bound", "integer"),
     ('rwsem = "writer-preferring"', 'rwsem = "fair"', "rwsem", "unknown value"),
+    ('rwsem = "writer-preferring"', 'rwsem = "reader-preferring"', "rwsem",
+     "hypothetical-reader-preferring"),
+    ('rwsem = "writer-preferring"', 'rwsem = "writer-preferring"\nmutation = "forgot_zap"',
+     "mutation", "unknown value"),
+    ('rwsem = "writer-preferring"', 'rwsem = "writer-preferring"\nstack_guard_gap = -1',
+     "stack_guard_gap", "out of range"),
+    ('flags = [] } ]\nthreads = [\n  { kind = "fault", access = "read", addr = 2 },',
+     'flags = ["uprobe"] } ]\nthreads = [\n  { kind = "fault", access = "write", addr = 2 },',
+     "threads[0].addr", "uprobe"),
     ('section_pages = 1', 'section_pages = 1\nsecton_pages = 2', "secton_pages", "unknown field"),
     ('munmap = { start = 1, end = 5 }\n', '', "munmap", "missing"),
 ]
@@ -143,6 +154,55 @@ def test_too_many_threads(tmp_path: Path) -> None:
 
 
 def test_the_committed_matrix_is_valid() -> None:
-    models = load_models(Path(__file__).parent.parent / "specs" / "models.toml")
+    models = load_models(Path(__file__).parent.parent / "specs" / "matrix.toml")
     assert len({m.name for m in models}) == len(models)
-    assert {m.protocol for m in models} == set(Protocol)
+    assert {m.protocol for m in models} == set(discover())
+
+
+
+def test_every_property_has_a_committed_negative_control() -> None:
+    """A property no committed model is expected to violate is not tested: each one has
+    a model (a real race, or a deliberately broken variant, `mutation`) that must break it."""
+    from gen.model import PROPERTIES, Mutation
+
+    models = load_models(Path(__file__).parent.parent / "specs" / "matrix.toml")
+    for prop in PROPERTIES:
+        assert any(m.expected(prop) == "violated" for m in models), prop
+    mutated = {m.mutation for m in models}
+    assert mutated == set(Mutation), "every broken variant has a committed model"
+
+
+def test_mutation_and_guard_gap_load(tmp_path: Path) -> None:
+    text = GOOD.replace('rwsem = "writer-preferring"',
+                        'rwsem = "hypothetical-reader-preferring"\nmutation = "forget_zap"\n'
+                        'stack_guard_gap = 2')
+    [m] = load_models(write(tmp_path, text))
+    assert m.mutation.value == "forget_zap" and m.stack_guard_gap == 2
+    assert m.rwsem is Rwsem.HYPOTHETICAL_READER_PREFERRING
+    assert m.to_dict()["mutation"] == "forget_zap"
+
+
+def test_read_lock_user_threads_and_populated_pages(tmp_path: Path) -> None:
+    text = GOOD.replace('  { kind = "madvise", start = 1, end = 3 },\n',
+                        '  { kind = "follow_pte", addr = 2 },\n'
+                        '  { kind = "binder", addr = 1, lock = "write" },\n'
+                        ).replace('flags = [] } ]\nthreads', 'flags = [], populated = [1, 3] } ]\nthreads')
+    [m] = load_models(write(tmp_path, text))
+    follow, binder = m.threads[3], m.threads[4]
+    assert (follow.kind.value, follow.addr, follow.lookup) == ("follow_pte", 2, "find_vma")
+    assert (binder.kind.value, binder.addr, binder.lock) == ("binder", 1, "write")
+    assert m.vmas[0].pages_populated() == {1, 3}
+    assert m.to_dict()["vmas"][0]["populated"] == [1, 3]
+    for old, new, key, word in [
+            ('addr = 2 },\n  { kind = "binder"',
+             ('addr = 2, lookup = "find_vmas" },\n  { kind = "binder"'), "threads[3].lookup",
+             "vma_lookup"),
+            ('lock = "write"', 'lock = "exclusive"', "threads[4].lock", "read"),
+            ('{ kind = "follow_pte", addr = 2 }', '{ kind = "follow_pte" }', "threads[3].addr",
+             "missing"),
+            ('populated = [1, 3]', 'populated = [7]', "vmas[0].populated", "outside"),
+            ('populated = [1, 3]', 'populated = "some"', "vmas[0].populated", "list")]:
+        path = write(tmp_path, text.replace(old, new, 1), "bad.toml")
+        with pytest.raises(ConfigError) as e:
+            load_models(path)
+        assert f"{key}:" in str(e.value) and word in str(e.value), str(e.value)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import INVARIANTS, Protocol, load_models
+from gen.model import INVARIANTS, load_models
 from gen.render import JINJA_DELIMITERS, liveness_cfg, render, safety_cfg
 from gen.tla import ModelValue, tla
 
@@ -17,7 +17,7 @@ GOLDEN_MODELS = ["madvise_user-fault", "detach_merged-growsdown", "sections-mmap
 
 
 def matrix():
-    return {m.name: m for m in load_models(ROOT / "specs" / "models.toml")}
+    return {m.name: m for m in load_models(ROOT / "specs" / "matrix.toml")}
 
 
 def golden_texts(name: str) -> dict[str, str]:
@@ -41,7 +41,7 @@ def test_every_model_renders_without_jinja_delimiters() -> None:
     for m in matrix().values():
         text = render(m).text
         assert not [d for d in JINJA_DELIMITERS if d in text], m.name
-        assert f"MODULE {m.protocol.value} " in text
+        assert f"MODULE {m.protocol} " in text
         assert text.rstrip().endswith("=" * 80)
 
 
@@ -51,28 +51,31 @@ def test_each_protocol_has_its_own_steps() -> None:
     for m in matrix().values():
         by_protocol.setdefault(m.protocol, render(m).text)
     steps = {
-        Protocol.BASELINE: ["munmap0_down_write:", "munmap0_zap_pte_range:", "munmap0_free_pgtables:"],
-        Protocol.SECTIONS: ["munmap0_next_section:", "munmap0_section_done:"],
-        Protocol.MADVISE_USER: ["munmap0_madvise_dontneed:", "munmap0_zap_page_range:"],
-        Protocol.MADVISE_KERNEL: ["munmap0_madvise_dontneed:"],
-        Protocol.VM_DEAD: ["munmap0_set_vm_dead:", "munmap0_downgrade_write:", "munmap0_again_down_write:"],
-        Protocol.DETACH_POSTED: ["munmap0_downgrade_write:", "munmap0_unmap_region:"],
-        Protocol.DETACH_MERGED: ["munmap0_down_write_killable:", "munmap0_munlock_vma_pages_all:",
+        "baseline": ["munmap0_down_write:", "munmap0_zap_pte_range:", "munmap0_free_pgtables:"],
+        "sections": ["munmap0_next_section:", "munmap0_section_done:"],
+        "madvise_user": ["munmap0_madvise_dontneed:", "munmap0_zap_page_range:"],
+        "madvise_kernel": ["munmap0_madvise_dontneed:"],
+        "vm_dead": ["munmap0_set_vm_dead:", "munmap0_downgrade_write:", "munmap0_again_down_write_killable:"],
+        "detach_posted": ["munmap0_downgrade_write:", "munmap0_unmap_region:"],
+        "detach_merged": ["munmap0_down_write_killable:", "munmap0_munlock_vma_pages_all:",
                                  "munmap0_downgrade_write:"],
     }
     for protocol, labels in steps.items():
         for label in labels:
             assert label in by_protocol[protocol], (protocol, label)
-    assert "downgrade_write" not in by_protocol[Protocol.BASELINE]
-    assert "set_vm_dead" not in by_protocol[Protocol.DETACH_MERGED]
-    assert "madvise" not in by_protocol[Protocol.VM_DEAD]
+    assert "downgrade_write" not in by_protocol["baseline"]
+    assert "set_vm_dead" not in by_protocol["detach_merged"]
+    assert "madvise_dontneed:" not in by_protocol["vm_dead"]
 
 
 def test_threads_and_layout_are_rendered_not_hard_coded() -> None:
     m = matrix()["vm_dead-starve"]
     r = render(m)
-    assert "InitVmas == {[end |-> 5, flags |-> {}, origin |-> \"initial\", start |-> 1]}" in r.text
-    assert "ReaderPreferring == TRUE" in r.text
+    assert "InitVmas == {[end |-> 5, flags |-> {}, id |-> 1, origin |-> 1, start |-> 1]}" in r.text
+    assert "HypotheticalReaderPreferring == TRUE" in r.text
+    assert "Own(m) == {1, 2}" in r.text  # one munmap: all of its range is its own
+    two = render(matrix()["baseline-munmap2"])  # [1,3) and [2,4): page 2 is nobody's own
+    assert "Own(m) == CASE m \\in Munmap0 -> {1} [] m \\in Munmap1 -> {3}" in two.text
     assert "Fault1 = {fault1_1, fault1_2}" in safety_cfg(r, ["TypeOK"])
     assert "SYMMETRY Symmetry" in safety_cfg(r, ["TypeOK"])
     assert "SYMMETRY" not in liveness_cfg(r)

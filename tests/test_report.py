@@ -20,8 +20,9 @@ from runner import report
 from runner.cli import main
 from runner.errors import ConfigError
 from runner.report import attachment, diagram
-from runner.report.steps import acting_thread, function_name
+from runner.report.steps import acting_thread, function_name, steps
 from runner.report.stored import StoredRun, load_run
+from runner.tlc_output import Trace, TraceState
 
 RUNS = Path(__file__).resolve().parent / "data" / "runs"
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -85,7 +86,7 @@ def test_narrow_columns_wrap_within_80(example: StoredRun) -> None:
     assert d is not None and len(d.threads) == 3
     text = diagram.render_text(d, width=60)
     assert max(len(line) for line in text.splitlines()) <= 60
-    assert "waitw +=" in text and "readers +=" in text  # wrapped, not cut off
+    assert "queues as a" in text and "readers +=" in text  # wrapped, not cut off
 
 
 def test_third_state_diagram(example: StoredRun) -> None:
@@ -108,10 +109,15 @@ def test_page_table_diagram(example: StoredRun) -> None:
     d = diagram.build(r.model, r.verdicts["PageTableSafety"])
     assert d is not None
     functions = [row.lines[0] for row in d.rows]
-    assert "expand_stack" in functions and "free_pgtables" in functions
+    assert "expand_stack" in functions and "free_pgd_range" in functions
+    # free_pgtables reads its bounds after the zap; free_pgd_range frees with them
+    assert "floor 1, ceiling 3" in next(row for row in d.rows
+                                        if row.lines[0] == "free_pgtables").lines
     assert "pt[1]: present -> none" in next(row for row in d.rows
-                                           if row.lines[0] == "free_pgtables").lines
-    assert "free_pgtables" in d.explanation and "walk found it" in d.explanation
+                                           if row.lines[0] == "free_pgd_range").lines
+    assert functions.index("free_pgtables") < functions.index("expand_stack") \
+        < functions.index("free_pgd_range")
+    assert "free_pgd_range" in d.explanation and "walk found it" in d.explanation
 
 
 def test_liveness_lasso(example: StoredRun) -> None:
@@ -119,10 +125,40 @@ def test_liveness_lasso(example: StoredRun) -> None:
     d = diagram.build(r.model, r.verdicts["MunmapCompletes"])
     assert d is not None and d.kind == "liveness" and d.loop_to is not None
     assert d.starving == ("munmap0",)
-    assert all(row.in_loop == (row.numbers[0] > d.loop_to) for row in d.rows)
-    text = diagram.render_text(d)
-    assert f"loop: back to state {d.loop_to}" in text
-    assert "rwsem_down_write_slowpath" in d.explanation
+    assert all(row.in_loop == (row.numbers[0] >= d.loop_to) for row in d.rows)
+    text = diagram.render_text(d).splitlines()
+    # TLC's "back to state 8": the state after the last is state 8 again, so the loop's
+    # line goes right above the row of state 8, not one row lower
+    banner = next(i for i, line in enumerate(text) if "loop: states" in line)
+    assert re.match(rf"^ +{d.loop_to} \|", text[banner + 1]), text[banner:banner + 2]
+    assert f"back to state {d.loop_to}" in text[banner]
+    assert "rwsem_down_write_failed" in d.explanation
+
+
+def test_a_counterexample_breaks_only_its_own_property(example: StoredRun) -> None:
+    # the WriteHoldBound run did not check NoThirdState (an earlier run decided it), so
+    # the step where the trace passes a third state is no news in this diagram
+    r = _result(example, "madvise_user-fault")
+    d = diagram.build(r.model, r.verdicts["WriteHoldBound"])
+    assert d is not None
+    breaks = [(row.label, line) for row in d.rows for line in row.lines
+              if line.startswith("BREAKS")]
+    assert breaks == [(d.rows[-1].label, "BREAKS WriteHoldBound")]
+    assert any("NoThirdState" in c for s in d.steps for c in s.raw)  # the listing keeps it
+
+
+def test_the_lock_is_taken_by_the_entry_that_queued(example: StoredRun) -> None:
+    r = _result(example, "detach_merged-growsdown")
+    d = diagram.build(r.model, r.verdicts["PageTableSafety"])
+    assert d is not None
+    names = [s.function for s in d.steps if s.thread == "munmap0"][:3]
+    assert names[1:] == ["down_write_killable", "find_vma"]  # the fast path: no queue
+    # a writer that queued by down_write_killable takes the lock as down_write_killable
+    pc = ["munmap0_down_write_killable", "munmap0_rwsem_down_write_failed", "munmap0_find_vma"]
+    states = tuple(TraceState(i + 1, None if i == 0 else pc[i - 1], None,
+                              {"pc": {"munmap0": pc[i]}}) for i in range(3))
+    assert [s.function for s in steps(Trace(states), ["munmap0"])] == [
+        "down_write_killable", "down_write_killable (acquire)"]
 
 
 def test_folded_steps_stay_in_the_full_listing(example: StoredRun) -> None:
@@ -141,11 +177,10 @@ def test_certificate_hashes_the_files(example: StoredRun) -> None:
 
     r = _result(example, "detach_merged-fault")
     certs = attachment.certificates(r)
-    assert [c.run for c in certs] == ["safety-1", "liveness-1"]
+    assert [c.run for c in certs] == ["check-1"]
     spec = hashlib.sha256((EXAMPLE / "detach_merged-fault" / r.spec).read_bytes()).hexdigest()
     assert all(c.spec_sha256 == spec and c.exhaustive for c in certs)
-    assert certs[0].command == "mmcheck tlc detach_merged.tla --config safety-1.cfg"
-    assert certs[1].command.endswith("--no-deadlock")
+    assert certs[0].command == "mmcheck tlc detach_merged.tla --config check-1.cfg"
     assert certs[0].fp_collision is not None
 
 
@@ -172,7 +207,9 @@ def test_function_names() -> None:
     assert function_name("munmap0_rwsem_down_write_slowpath", prefixes) == "down_write (acquire)"
     assert function_name("mmap_fixed2_vma_link", prefixes) == "mmap(MAP_FIXED) inserts VMA"
     assert function_name("mmap_fixed2_pf_handle_pte_fault", prefixes) == "handle_pte_fault"
-    assert function_name("munmap0_again_down_write", prefixes) == "down_write (queue) (again)"
+    assert function_name("munmap0_again_down_write", prefixes) == "down_write again"
+    assert function_name("fault1_rwsem_down_read_failed", prefixes) == "down_read (woken)"
+    assert function_name("fault1_access", prefixes) == "access (MMU)"
     assert function_name("munmap0_do_find_vma", prefixes) == "do_munmap: find_vma"
     assert function_name("fault1_something_new", prefixes) == "something_new"
 
@@ -190,7 +227,7 @@ def test_html_is_offline_and_escaped(example: StoredRun) -> None:
 def test_junit(example: StoredRun) -> None:
     root = ET.fromstring(report.render(example, "junit")["junit.xml"])
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == 11 * len(example.results)
+    assert len(cases) == 12 * len(example.results)
     assert root.get("failures") == "0" and root.get("tests") == str(len(cases))
     r = _result(example, "detach_merged-growsdown")
     v = r.verdicts["PageTableSafety"]

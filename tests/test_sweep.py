@@ -73,7 +73,7 @@ def test_a_whole_table_as_axis_value(tmp_path: Path) -> None:
     s = load_sweep(write(tmp_path, """
 [sweep.axes]
 munmap = [ { start = 1, end = 3 }, { start = 2, end = 5 } ]
-rwsem = ["writer-preferring", "reader-preferring"]
+rwsem = ["writer-preferring", "hypothetical-reader-preferring"]
 """))
     assert [p.model.munmap for p in s.points[::2]] == [(1, 3), (2, 5)]
     assert s.points[0].label == "munmap=[1, 3) rwsem=writer-preferring"

@@ -9,16 +9,22 @@ import threading
 import time
 from pathlib import Path
 
-from gen.model import PROPERTIES, Model, load_models
+from gen.model import Model, load_models
+from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
 
-DEFAULT_MODELS = "specs/models.toml"
+DEFAULT_MODELS = DEFAULT_MATRIX
 RESULTS = Path("results")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="check models (default: specs/models.toml) against their "
-                       "expectations", description=__doc__)
-    p.add_argument("files", nargs="*", metavar="MODELS.toml", help=f"model files (default: {DEFAULT_MODELS})")
+    p = sub.add_parser("check", help="check models (default: the committed matrix, "
+                       f"{DEFAULT_MODELS}) against their expectations", description=__doc__)
+    p.add_argument("files", nargs="*", metavar="MODELS.toml",
+                   help=f"model files ([[model]] tables) or matrix files (protocol x scenario; "
+                        f"default: {DEFAULT_MODELS})")
+    p.add_argument("--protocols", action="append", default=[], metavar="DIR",
+                   help="also look for protocol templates in DIR (repeatable; searched before "
+                        "$MMCHECK_PROTOCOLS and the built-in specs/templates/)")
     p.add_argument("--model", action="append", default=[], metavar="NAME",
                    help="check only this model (repeatable)")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -40,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
+    p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
+                   help="also print every counterexample's race diagram: kernel (as a commit "
+                        "message draws it, the steps that matter) or full (every step)")
     p.set_defaults(run=run)
 
 
@@ -54,25 +63,11 @@ def select(models: list[Model], names: list[str]) -> list[Model]:
 
 
 def matrix(results) -> str:  # type: ignore[no-untyped-def]
-    """The verdict matrix: a row per model, grouped by protocol; '!' marks the unexpected."""
-    from runner.report.matrix import ABBREV, LEGEND, cell
+    """The verdict matrix in the README's shape: violated properties per scenario and
+    protocol, at most 100 columns."""
+    from runner.report.matrix import compact, render_text
 
-    width = max([len(r.model.name) for r in results] + [5])
-    head = f"{'model':<{width}} " + " ".join(f"{ABBREV[p]:>6}" for p in PROPERTIES) + "  wzap  states"
-    lines = [head, "-" * len(head)]
-    protocol = None
-    for r in results:
-        if protocol is not None and r.model.protocol != protocol:
-            lines.append("")
-        protocol = r.model.protocol
-        wz = "?" if r.max_write_hold is None else str(r.max_write_hold)
-        states = "?" if r.distinct_states is None else str(r.distinct_states)
-        lines.append(f"{r.model.name:<{width}} "
-                     + " ".join(f"{cell(r.verdicts[p]):>6}" for p in PROPERTIES)
-                     + f"  {wz:>4}  {states:>6}")
-    lines.append("")
-    lines.append(LEGEND + "; wzap: most present pages zapped under down_write")
-    return "\n".join(lines)
+    return render_text(compact(results))
 
 
 def default_out() -> Path:
@@ -93,12 +88,13 @@ def link_latest(out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gen.protocols import discover
     from runner.cache import Cache
     from runner.check import check_models, default_jobs, write_atomic
     from runner.java import locate_tools
 
     files = args.files or [DEFAULT_MODELS]
-    models = select(load_models(*files), args.model)
+    models = select(load_models(*files, protocols=discover(args.protocols)), args.model)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
     if args.timeout <= 0:
@@ -138,18 +134,22 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(matrix(results))
     status = max((r.status for r in results), default=0)
-    unexpected = [(r.model.name, p) for r in results for p, v in r.verdicts.items() if not v.matches]
     runs = sum(len(r.runs) for r in results)
     cached = sum(1 for r in results for run in r.runs if run.cached)
     print(f"\n{len(models)} models, {runs} TLC runs ({cached} from the cache) in {elapsed:.1f} s; "
           f"results in {out}")
-    for name, prop in unexpected:
-        v = next(r for r in results if r.model.name == name).verdicts[prop]
-        print(f"UNEXPECTED: {name}: {prop} {v.verdict} (expected {v.expected})"
-              + (f": {v.message}" if v.message else ""), file=sys.stderr)
+    from runner.report.matrix import problems
+
+    for problem in problems(results):
+        print(f"UNEXPECTED: {problem.line()}", file=sys.stderr)
     from runner.report import write_all
 
     write_all(out)
-    print(f"reports: {out / 'report.md'}, {out / 'report.html'}, {out / 'junit.xml'}; "
-          f"attachments: {out}/<model>/attachment.txt ({len(results)} models)")
+    print(f"reports there: report.md, report.html, junit.xml, <model>/attachment.txt "
+          f"({len(results)} models)")
+    if args.style:
+        from runner.report.kernel import render_counterexamples
+
+        text = render_counterexamples(results, args.style)
+        print("\n" + (text.rstrip("\n") if text else "No counterexample to draw."))
     return status

@@ -1,28 +1,87 @@
-"""mmcheck list: the protocols, thread kinds and properties, a line each."""
+"""mmcheck list: the protocols (with their options), scenarios, thread kinds and properties."""
 from __future__ import annotations
 
 import argparse
+import textwrap
+from pathlib import Path
 
-from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS, PROTOCOL_DESCRIPTIONS, THREAD_DESCRIPTIONS
+from gen.model import (
+    MUTATION_DESCRIPTIONS,
+    PROPERTIES,
+    PROPERTY_DESCRIPTIONS,
+    THREAD_DESCRIPTIONS,
+    read_toml,
+)
+from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
+from gen.scenarios import DEFAULT_SCENARIOS, parse_scenarios
+
+WIDTH = 100
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list the protocols, thread kinds and properties",
-                       description=__doc__)
+    p = sub.add_parser(
+        "list", help="list the protocols (and their options), scenarios, thread kinds and "
+        "properties", description=__doc__ + " Protocols are found in every --protocols DIR, "
+        f"then in ${ENV_VAR} (':'-separated), then in the built-in specs/templates/.")
+    p.add_argument("--protocols", action="append", default=[], metavar="DIR",
+                   help="also look for protocol templates in DIR (repeatable)")
+    p.add_argument("--scenarios", default=DEFAULT_SCENARIOS, metavar="FILE",
+                   help=f"the scenario file to list (default: {DEFAULT_SCENARIOS})")
     p.set_defaults(run=run)
 
 
+def _rows(rows: list[tuple[str, str]], indent: int = 2) -> list[str]:
+    width = max(len(n) for n, _ in rows)
+    out = []
+    for name, desc in rows:
+        head = " " * indent + f"{name:<{width}}  "
+        out += textwrap.wrap(desc, WIDTH, initial_indent=head,
+                             subsequent_indent=" " * len(head), break_on_hyphens=False) or [head]
+    return out
+
+
+def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
+    out = []
+    for p in protocols:
+        head = f"  {p.name:<{width}}  "
+        pad = " " * len(head)
+        out += textwrap.wrap(p.description, WIDTH, initial_indent=head, subsequent_indent=pad)
+        notes = [f"kernel: {p.kernel}"]
+        if not p.builtin:
+            notes.append(f"template: {_show(p.template)}")
+        if p.fault_path != DEFAULT_FAULT_PATH:
+            notes.append(f"fault path: mm.j2's {p.fault_path}")
+        for o in p.options:
+            values = " | ".join(str(v) for v in o.values)
+            notes.append(f"option {o.name} = {values} (default {o.default}): {o.description}")
+        for n in notes:
+            out += textwrap.wrap(n, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ",
+                                 break_on_hyphens=False)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    protocols = discover(args.protocols)
+    dirs = ", ".join(_show(d) + ("/" if not str(d).endswith("/") else "") for d in protocols.dirs
+                     if Path(d).resolve() != BUILTIN.resolve())
+    width = max(len(n) for n in protocols)
+    print("Protocols" + (f" (from {dirs}, then the built-in ones)" if dirs else "") + ":")
+    for line in _protocol_lines(list(protocols.values()), width):
+        print(line)
+    for p in protocols.hidden:
+        print(f"  (hidden: {p.name} of {_show(p.template)}, by the one above)")
+    scenarios = parse_scenarios(read_toml(args.scenarios, "scenario file"), args.scenarios)
     sections = [
-        ("Protocols", [(p.value, d) for p, d in PROTOCOL_DESCRIPTIONS.items()]),
+        (f"Scenarios ({args.scenarios})",
+         [(n, str(t.get("description", ""))) for n, t in scenarios.items()]),
         ("Thread kinds", [(k.value, d) for k, d in THREAD_DESCRIPTIONS.items()]),
         ("Properties", [(p, PROPERTY_DESCRIPTIONS[p]) for p in PROPERTIES]),
+        ("Mutations (mutation = ..., broken variants for negative controls)",
+         [(m.value, d) for m, d in MUTATION_DESCRIPTIONS.items()]),
     ]
-    for i, (title, rows) in enumerate(sections):
-        if i:
-            print()
+    for title, rows in sections:
+        print()
         print(f"{title}:")
-        width = max(len(n) for n, _ in rows)
-        for name, desc in rows:
-            print(f"  {name:<{width}}  {desc}")
+        for line in _rows(rows):
+            print(line)
     return 0

@@ -24,6 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="txt: only this model's attachment (repeatable)")
     p.add_argument("--stdout", action="store_true",
                    help="print the report(s) instead of writing files")
+    p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
+                   help="print every counterexample's race diagram instead (of the --model "
+                        "models): kernel (as a commit message draws it, the steps that "
+                        "matter) or full (every step); writes nothing")
     p.set_defaults(run=run)
 
 
@@ -38,6 +42,16 @@ def run(args: argparse.Namespace) -> int:
     for name in args.model:
         if name not in known:
             raise ConfigError(f"--model {name}: no such model in {args.run_dir}")
+    if args.style:
+        if args.format:
+            raise ConfigError("--style prints race diagrams and writes nothing: "
+                              "give it without --format")
+        from runner.report.kernel import render_counterexamples
+
+        chosen = [r for r in stored.results if not args.model or r.model.name in args.model]
+        sys.stdout.write(render_counterexamples(chosen, args.style)
+                         or "No counterexample to draw.\n")
+        return counts(stored.results).status
     formats = args.format or list(FORMATS)
     for fmt in formats:
         if args.stdout:

@@ -15,18 +15,21 @@ from pathlib import Path
 from gen.model import PROPERTIES
 from runner.check import ModelResult, RunRecord
 from runner.judge import Verdict
-from runner.report import diagram
+from runner.report import diagram, kernel
 from runner.report.modelmap import model_section
 
 WIDTH = 80
 ATTACHMENT = "attachment.txt"
 HOLDS = ("holds", "no-violation")
 HOW_TO_READ = (
-    "How to read a race diagram: one column per thread, one row per step in the order TLC "
-    "found them (the number is TLC's state number; state 1 is the initial state drawn in "
-    "the map above). Each step is named by the kernel function it models, followed by what "
-    "it changed. '>>' marks the step that breaks the property. A row numbered like 5-6 "
-    "folds steps of one thread that changed nothing shown; the full trace is at the end.")
+    "How to read a counterexample: first the race as a commit message draws it, one column "
+    "per thread, each kernel function nested under the call it belongs to, only the steps "
+    "that matter ('>>' marks the one that breaks the property), then what broke and its "
+    "root cause. Then every step: one row per step in the order TLC found them (the number "
+    "is TLC's state number; state 1 is the initial state drawn in the map above), each named "
+    "by the kernel function it models and followed by what it changed; a row numbered like "
+    "5-6 folds steps of one thread that changed nothing shown. The full trace, with every "
+    "variable, is at the end.")
 
 
 def _title(text: str, char: str = "-") -> list[str]:
@@ -143,8 +146,10 @@ def certificate_body(c: Certificate, model: str) -> list[str]:
         out.append(f"  {key:<13} {name}, sha256:")
         out.append(f"    {digest or '(file missing: cannot hash it)'}")
     if c.command:
-        out.append(f"  reproduce     in the model's directory ({model}/ of the run):")
-        out += textwrap.wrap(c.command, WIDTH - 4, initial_indent="    ",
+        out += textwrap.wrap(f"in the model's directory ({model}/ of the run):", WIDTH,
+                             initial_indent="  reproduce     ", subsequent_indent=" " * 16,
+                             break_on_hyphens=False)
+        out += textwrap.wrap(c.command, WIDTH, initial_indent="    ",
                              subsequent_indent="      ", break_on_hyphens=False)
     return out
 
@@ -164,8 +169,13 @@ def verdict_lines(result: ModelResult) -> list[str]:
                      "  ")
     wz = result.max_write_hold
     wz_text = ("unknown (no safety run completed)" if wz is None else str(wz))
-    out += ["", *_fill(f"Most present pages zapped while munmap holds mmap_sem for write: "
-                       f"{wz_text} (write_hold_bound {result.model.write_hold_bound}).", "  ")]
+    parts = ""
+    if result.max_write_zap is not None and result.max_write_munlock is not None:
+        parts = (f": at most {result.max_write_zap} present page(s) zapped and "
+                 f"{result.max_write_munlock} page(s) munlocked")
+    out += ["", *_fill(f"Most per-page work munmap did while holding mmap_sem for write: "
+                       f"{wz_text}{parts} (write_hold_bound {result.model.write_hold_bound}).",
+                       "  ")]
     return out
 
 
@@ -180,11 +190,19 @@ def counterexample_lines(result: ModelResult, v: Verdict,
     log = f" (TLC's own trace: {rec.log})" if rec else ""
     out += _fill(f"Found by TLC run {v.run or '?'}{log}, {len(d.steps) + 1} states.")
     key = (v.run, len(d.steps))
+    k = kernel.build_kernel(result.model, v)
     if key in drawn:
         out += [""] + _fill(f"The same trace as {drawn[key]} above.")
-    else:
-        drawn[key] = v.prop
-        out += ["", diagram.render_text(d)]
+        if k is not None:
+            out += [""] + kernel.render_explanation(k).splitlines()
+        out += [""] + diagram.render_explanation(d).splitlines()
+        return out
+    drawn[key] = v.prop
+    if k is not None:
+        out += ["", "For a commit message (the steps that matter):", ""]
+        out += kernel.render(k).splitlines()
+        out += ["", "Every step:"]
+    out += ["", diagram.render_text(d)]
     out += [""] + diagram.render_explanation(d).splitlines()
     return out
 

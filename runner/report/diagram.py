@@ -7,6 +7,7 @@ into their neighbour of the same thread; `render_listing` gives every step unfol
 """
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from gen.model import LIVENESS, Model, ThreadKind
 from runner.judge import Verdict
 from runner.report import explain
-from runner.report.steps import Step, initial_values, steps, strip_prefix
+from runner.report.steps import Step, initial_values, lock_held, steps, strip_prefix
 
 WIDTH = 80
 DEADLOCK = "DeadlockFree"
@@ -27,6 +28,7 @@ class Row:
     lines: tuple[str, ...]  # the function, then what it changed
     violating: bool = False
     in_loop: bool = False  # liveness: part of the repeating cycle
+    holds: tuple[str | None, ...] = ()  # per thread: mmap_sem held after the row (write/read/none)
 
     @property
     def label(self) -> str:
@@ -50,6 +52,11 @@ class RaceDiagram:
     run: str | None  # the TLC run (its log holds TLC's own trace)
 
 
+# Processes a spec may have besides the model's threads (with per-VMA locks: the RCU
+# callbacks that free VMAs after a grace period).
+HELPERS = ("rcu",)
+
+
 def thread_names(model: Model) -> tuple[list[str], list[str]]:
     """(thread names in column order, label prefixes)."""
     names, prefixes = ["munmap0"], ["munmap0"]
@@ -60,17 +67,31 @@ def thread_names(model: Model) -> tuple[list[str], list[str]]:
     return names, prefixes
 
 
+def fault_addresses(model: Model) -> dict[str, int]:
+    """Thread name -> the page its access is at, for the threads that have one."""
+    names, _ = thread_names(model)
+    out, i = {}, 1
+    for t in model.threads:
+        for _ in range(t.count):
+            if t.addr is not None:
+                out[names[i]] = t.addr
+            i += 1
+    return out
+
+
 def _fold(all_steps: Sequence[Step], keep: set[int], loop_from: int | None) -> list[Row]:
-    """A row per step; consecutive steps of one thread that change nothing relevant share one."""
+    """A row per step; consecutive steps of one thread that change nothing relevant share one.
+
+    A lasso's loop starts at state `loop_from`: TLC's "back to state N" means the state after
+    the last one is state N again, so the row of state N is the first of the cycle."""
     rows: list[Row] = []
     for s in all_steps:
-        in_loop = loop_from is not None and s.number > loop_from
+        in_loop = loop_from is not None and s.number >= loop_from
         prev = rows[-1] if rows else None
         if (prev is not None and not s.relevant and prev.thread == s.thread
                 and (len(prev.lines) == 1 or prev.lines[0] == s.function)
                 and prev.numbers[-1] not in keep
-                and s.number not in keep and prev.in_loop == in_loop
-                and not (loop_from is not None and prev.numbers[-1] == loop_from)):
+                and s.number not in keep and prev.in_loop == in_loop):
             names = prev.lines[0].split("; ")
             text = prev.lines[0] if names[-1] == s.function else f"{prev.lines[0]}; {s.function}"
             rows[-1] = Row(prev.numbers + (s.number,), s.thread, (text, *prev.lines[1:]), False,
@@ -79,6 +100,19 @@ def _fold(all_steps: Sequence[Step], keep: set[int], loop_from: int | None) -> l
         rows.append(Row((s.number,), s.thread, (s.function, *s.changes), s.number in keep,
                         in_loop))
     return rows
+
+
+def only_this_property(all_steps: Sequence[Step], prop: str) -> list[Step]:
+    """The steps without `BREAKS X` for the other properties: the run that found `prop` did
+    not check X (it was decided by an earlier run), so a step breaking X is not news here."""
+    return [dataclasses.replace(s, changes=tuple(c for c in s.changes if not c.startswith(
+        "BREAKS ") or c == f"BREAKS {prop}")) for s in all_steps]
+
+
+def loop_start(d: RaceDiagram) -> int | None:
+    """The number of the first row of a lasso's loop (state loop_to; the initial state has
+    no row, so a loop back to it starts at the first step)."""
+    return None if d.loop_to is None else max(d.loop_to, 2)
 
 
 def _starving(model: Model, verdict: Verdict, names: list[str], prefixes: list[str]) -> dict[str, str]:
@@ -110,7 +144,10 @@ def build(model: Model, verdict: Verdict) -> RaceDiagram | None:
     if trace is None or not trace.states:
         return None
     names, prefixes = thread_names(model)
-    all_steps = steps(trace, prefixes)
+    for helper in HELPERS:  # a process of the model's own, not one of the model file's
+        if helper in (trace.states[0].values.get("pc") or {}):
+            names, prefixes = names + [helper], prefixes + [helper]
+    all_steps = only_this_property(steps(trace, prefixes), verdict.prop)
     last = trace.states[-1]
     kind = "liveness" if verdict.prop in LIVENESS else (
         "deadlock" if verdict.prop == DEADLOCK else "safety")
@@ -120,7 +157,7 @@ def build(model: Model, verdict: Verdict) -> RaceDiagram | None:
         starving = _starving(model, verdict, names, prefixes)
         why = explain.liveness(verdict.prop, trace.loop_to, trace.stuttering, last.number,
                                starving)
-        keep = {trace.loop_to + 1} if trace.loop_to is not None else set()
+        keep: set[int] = set()
     else:
         violating = last.number if all_steps else None
         keep = {violating} if violating is not None else set()
@@ -129,15 +166,18 @@ def build(model: Model, verdict: Verdict) -> RaceDiagram | None:
             why = explain.deadlock(last.values, pcs)
         else:
             why = explain.safety(verdict.prop, all_steps, last.values, names,
-                                 model.ptes_per_table, model.write_hold_bound)
-    rows = _fold(all_steps, keep if kind != "liveness" else set(),
-                 trace.loop_to if kind == "liveness" else None)
+                                 model.ptes_per_table, model.write_hold_bound,
+                                 fault_addresses(model))
+    rows = _fold(all_steps, keep, trace.loop_to if kind == "liveness" else None)
+    by_number = {s.number: s.values for s in trace.states}
+    rows = [dataclasses.replace(r, holds=tuple(lock_held(by_number[r.numbers[-1]], t)
+                                               for t in names)) for r in rows]
     if kind != "liveness" and rows and rows[-1].violating:
         r = rows[-1]
         if not any(line.startswith("BREAKS") for line in r.lines):
             broken = "DEADLOCK: no thread can move" if kind == "deadlock" else \
                 f"BREAKS {verdict.prop}"
-            rows[-1] = Row(r.numbers, r.thread, r.lines + (broken,), True, r.in_loop)
+            rows[-1] = dataclasses.replace(r, lines=r.lines + (broken,), violating=True)
     return RaceDiagram(verdict.prop, kind, tuple(names), tuple(rows), tuple(all_steps),
                        tuple(initial_values(trace.states[0].values)), violating, trace.loop_to,
                        trace.stuttering, tuple(starving), why, verdict.run)
@@ -164,9 +204,9 @@ def render_text(d: RaceDiagram, width: int = WIDTH) -> str:
     rule = "-" * label_w + ("-+-" + "-" * col) * n
     out = [head.rstrip(), rule]
     for r in d.rows:
-        if d.loop_to is not None and r.numbers[0] == d.loop_to + 1:
-            out.append(_banner(f" loop: back to state {d.loop_to} after state "
-                               f"{d.steps[-1].number}, forever ", label_w + (col + 3) * n))
+        if r.numbers[0] == loop_start(d):
+            out.append(_banner(f" loop: states {loop_start(d)} to {d.steps[-1].number}, then "
+                               f"back to state {d.loop_to}, forever ", label_w + (col + 3) * n))
         cells = [_wrap(r.lines, col) if t == r.thread else [] for t in d.threads]
         height = max(len(c) for c in cells) if cells else 1
         for i in range(max(height, 1)):

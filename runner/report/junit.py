@@ -19,7 +19,7 @@ from runner.report.attachment import record
 def _case(r: ModelResult, prop: str) -> tuple[ET.Element, str]:
     v = r.verdicts[prop]
     rec = record(r, v.run)
-    case = ET.Element("testcase", classname=f"mmcheck.{r.model.protocol.value}.{r.model.name}",
+    case = ET.Element("testcase", classname=f"mmcheck.{r.model.protocol}.{r.model.name}",
                       name=prop, time=f"{(rec.seconds or 0.0) if rec else 0.0:.3f}")
     kind = "pass"
     if v.verdict in ("error", "timeout"):

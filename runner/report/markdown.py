@@ -1,4 +1,5 @@
-"""report.md: the verdict matrix with links to each model's attachment."""
+"""report.md: what differs from its expectation, then the compact verdict matrix (violated
+properties per scenario and protocol) linking to each model's attachment."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,40 +7,63 @@ from collections.abc import Sequence
 from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS
 from runner.check import ModelResult
 from runner.report.attachment import ATTACHMENT
-from runner.report.matrix import ABBREV, LEGEND, cell, counts, scenario, unexpected
+from runner.report.matrix import CompactTable, compact, counts, legend, problems
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def table_lines(table: CompactTable, link: str = "{model}/" + ATTACHMENT) -> list[str]:
+    """The compact matrix as a markdown table; each entry links to its model (`link` is
+    formatted with model=<model name>)."""
+    out = ["| scenario | " + " | ".join(table.protocols) + " |",
+           "|---|" + "---|" * len(table.protocols)]
+    for s in table.scenarios:
+        cells = []
+        for p in table.protocols:
+            c = table.cell(s, p)
+            if c is None:
+                cells.append("")
+                continue
+            href = link.format(model=c.result.model.name)
+            entries = [(f"[{_md(i.label(short=False))}]({href})", i.differs) for i in c.items]
+            cells.append(", ".join(f"**{t}**" if bold else t for t, bold in entries)
+                         or f"[-]({href})")
+        out.append(f"| {_md(s)} | " + " | ".join(cells) + " |")
+    return out
+
+
 def render(results: Sequence[ModelResult], title: str) -> str:
     c = counts(results)
+    table = compact(results)
     out = [f"# mmcheck report: {_md(title)}", ""]
     out.append(f"{c.models} models, {c.verdicts} verdicts: {c.unexpected} differ from their "
                f"expectation, {c.undecided} undecided (exit status {c.status}).")
-    out += ["", "## Verdict matrix", ""]
-    out.append("| protocol | scenario | " + " | ".join(ABBREV[p] for p in PROPERTIES)
-               + " | wzap |")
-    out.append("|---|---|" + "---|" * len(PROPERTIES) + "---:|")
-    for r in results:
-        link = f"[{_md(scenario(r))}]({r.model.name}/{ATTACHMENT})"
-        cells = []
-        for p in PROPERTIES:
-            text = cell(r.verdicts.get(p))
-            cells.append(f"**{text}**" if text.startswith("!") else text)
-        wz = "?" if r.max_write_hold is None else str(r.max_write_hold)
-        out.append(f"| {r.model.protocol.value} | {link} | " + " | ".join(cells) + f" | {wz} |")
-    out += ["", LEGEND + "; wzap: most present pages zapped under down_write.", ""]
-    out += ["Columns: " + "; ".join(f"{ABBREV[p]} = {p}" for p in PROPERTIES) + ".", ""]
-    bad = unexpected(results)
+    bad = problems(results)
     if bad:
-        out += ["## Unexpected verdicts", ""]
-        for r, v in bad:
-            out.append(f"- [{r.model.name}]({r.model.name}/{ATTACHMENT}): {v.prop} "
-                       f"{v.verdict} (expected {v.expected})"
-                       + (f": {_md(v.message)}" if v.message else ""))
-        out.append("")
+        out += ["", "## Unexpected verdicts", ""]
+        for p in bad:
+            name = p.result.model.name
+            out.append(f"- [{name}]({name}/{ATTACHMENT}): {_md(p.line()[len(name) + 2:])}")
+    out += ["", "## Verdict matrix", "",
+            ("The properties violated per scenario and protocol; each links to the model's "
+             "attachment."), ""]
+    out += table_lines(table)
+    out += ["", _md(legend(table, short=False)), ""]
+    out += ["Scenarios:", ""]
+    out += [f"- **{_md(s)}**: {_md(d)}" if d else f"- **{_md(s)}**"
+            for s, d in table.descriptions.items()]
+    out += ["", "## Models", "",
+            "| model | wzap | distinct states | TLC runs (cached) | seconds |",
+            "|---|---:|---:|---:|---:|"]
+    for r in results:
+        wz = "?" if r.max_write_hold is None else str(r.max_write_hold)
+        states = "?" if r.distinct_states is None else f"{r.distinct_states:,}"
+        cached = sum(1 for run in r.runs if run.cached)
+        out.append(f"| [{r.model.name}]({r.model.name}/{ATTACHMENT}) | {wz} | {states} | "
+                   f"{len(r.runs)} ({cached}) | {r.seconds:.1f} |")
+    out += ["", "wzap: the most present pages zapped while munmap holds mmap_sem for write.", ""]
     out += ["## Properties", ""]
     out += [f"- **{p}**: {PROPERTY_DESCRIPTIONS[p]}" for p in PROPERTIES]
     out += ["", ("Each model's attachment (`<model>/attachment.txt`) holds its map, race "

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import textwrap
 
-from gen.model import PROTOCOL_DESCRIPTIONS, Model, ThreadKind
+from gen.model import Model, ThreadKind
 
 WIDTH = 80
 LABEL = 14  # width of the row names
 FLAG_NAMES = {"locked": "VM_LOCKED", "hugetlb": "VM_HUGETLB", "pfnmap": "VM_PFNMAP",
               "uprobe": "uprobe", "growsdown": "VM_GROWSDOWN", "growsup": "VM_GROWSUP"}
+
+
+# How the map names a thread that acts at a page.
+ADDR_NOTES = {
+    ThreadKind.FAULT: "{access} fault at {addr}",
+    ThreadKind.FOLLOW_PTE: "follow_pte at {addr} ({lookup})",
+    ThreadKind.BINDER: "binder vm_insert_page at {addr} ({lock} lock)",
+}
 
 
 def _cell(pages: int) -> int:
@@ -39,7 +47,7 @@ def _row(name: str, pages: int, spans: list[tuple[int, int, str, str]], note: st
 def thread_rows(model: Model) -> list[tuple[str, str, str]]:
     """(name, members, what it does) for every thread group, the main munmap first."""
     a, b = model.munmap
-    rows = [("munmap0", "munmap0", f"munmap [{a}, {b}) by the {model.protocol.value} protocol")]
+    rows = [("munmap0", "munmap0", f"munmap [{a}, {b}) by the {model.protocol} protocol")]
     for i, t in enumerate(model.threads, start=1):
         prefix = f"{t.kind.value}{i}"
         members = prefix if t.count == 1 else ", ".join(f"{prefix}_{j}"
@@ -50,6 +58,12 @@ def thread_rows(model: Model) -> list[tuple[str, str, str]]:
             what = f"mmap(MAP_FIXED) of [{t.start}, {t.end}), then a write fault at {t.start}"
         elif t.kind is ThreadKind.MUNMAP:
             what = f"a second munmap of [{t.start}, {t.end})"
+        elif t.kind is ThreadKind.FOLLOW_PTE:
+            what = (f"s390 pci_mmio: {t.lookup}({t.addr}), VM_PFNMAP check, follow_pte under "
+                    f"down_read")
+        elif t.kind is ThreadKind.BINDER:
+            what = (f"binder: alloc->vma cached at mmap, then vm_insert_page at {t.addr} under "
+                    f"the {t.lock} lock")
         else:
             what = f"madvise(MADV_DONTNEED) of [{t.start}, {t.end})"
         rows.append((prefix, members, what))
@@ -70,11 +84,13 @@ def address_map(model: Model) -> list[str]:
     out.append(_row("munmap0", n, [(a, b, "", "=")], f"munmap [{a}, {b})"))
     for i, t in enumerate(model.threads, start=1):
         name = f"{t.kind.value}{i}" + (f" x{t.count}" if t.count > 1 else "")
-        if t.kind is ThreadKind.FAULT:
-            assert t.addr is not None
+        if t.addr is not None:  # a thread that acts at a page
             mark = [" "] * (n * w)
             mark[(t.addr - 1) * w] = "^"
-            note = f"{t.access} fault at {t.addr}" + (", forever" if t.repeat else "")
+            note = ADDR_NOTES.get(t.kind, "{kind} at {addr}").format(
+                kind=t.kind.value, addr=t.addr, access=t.access, lookup=t.lookup, lock=t.lock)
+            if t.repeat:
+                note += ", forever"
             out.append(f"  {name:<{LABEL - 2}}{''.join(mark)}  {note}".rstrip())
         else:
             assert t.start is not None and t.end is not None
@@ -87,15 +103,19 @@ def address_map(model: Model) -> list[str]:
     out.append("")
     for v, ltr in zip(vmas, letters):
         flags = ", ".join(FLAG_NAMES.get(f.value, f.value) for f in v.flags) or "no flags"
-        out.append(f"  {ltr} = VMA [{v.start}, {v.end}), anonymous, {flags}; every page "
-                   f"populated")
+        kind = "file text" if any(f.value == "uprobe" for f in v.flags) else \
+            "device memory" if any(f.value == "pfnmap" for f in v.flags) else "anonymous"
+        held = v.pages_populated()
+        pop = ("every page populated" if held == set(range(v.start, v.end)) else
+               "no page populated yet" if not held else
+               "pages " + ", ".join(map(str, sorted(held))) + " populated")
+        out.append(f"  {ltr} = VMA [{v.start}, {v.end}), {kind}, {flags}; {pop}")
     return out
 
 
 def model_section(model: Model) -> list[str]:
     """The model part of an attachment: protocol, map, threads, parameters."""
-    p = model.protocol
-    out = _fill(f"Protocol: {p.value} ({PROTOCOL_DESCRIPTIONS[p]})")
+    out = _fill(f"Protocol: {model.protocol} ({model.definition.description})")
     if model.description:
         out += _fill(f"Scenario: {model.description}")
     out += ["", (f"Address space: pages 1..{model.pages}, {model.ptes_per_table} ptes per "
@@ -105,10 +125,11 @@ def model_section(model: Model) -> list[str]:
     for _, members, what in thread_rows(model):
         out += _fill(f"{members}: {what}", "  ", "    ")
     params = [f"mmap_sem {model.rwsem.value}", f"write_hold_bound {model.write_hold_bound}"]
-    if p.value == "sections":
+    if model.protocol == "sections":
         params.append(f"section_pages {model.section_pages}")
-    if p.value in ("madvise_kernel", "vm_dead"):
+    if model.protocol in ("madvise_kernel", "vm_dead"):
         params.append(f"threshold_pages {model.threshold_pages}")
+    params += [f"{name} {value}" for name, value in model.options.items()]
     out += [""] + _fill("Parameters: " + ", ".join(params))
     return out
 

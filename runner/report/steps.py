@@ -19,10 +19,14 @@ from runner.tlc_output import Trace
 # Label (without the thread prefix) -> the name a kernel developer reads in the diagram.
 FUNCTIONS = {
     "munmap": "munmap()",
-    "down_write": "down_write (queue)",
-    "down_write_killable": "down_write_killable (queue)",
-    "rwsem_down_write_slowpath": "down_write (acquire)",
+    "down_write": "down_write",
+    "down_write_killable": "down_write_killable",
+    "rwsem_down_write_slowpath": "down_write (acquire)",  # named after its entry: see steps()
+    "rwsem_down_write_failed": "down_write (acquire)",  # named after its entry: see steps()
+    "rwsem_optimistic_spin": "down_write (spin)",
     "down_read": "down_read",
+    "rwsem_down_read_failed": "down_read (woken)",
+    "access": "access (MMU)",
     "up_read": "up_read",
     "up_write": "up_write",
     "downgrade_write": "downgrade_write",
@@ -32,6 +36,7 @@ FUNCTIONS = {
     "unmap_region": "unmap_region",
     "zap_pte_range": "zap_pte_range",
     "free_pgtables": "free_pgtables",
+    "free_pgd_range": "free_pgd_range",
     "remove_vma_list": "remove_vma_list",
     "return": "munmap returns",
     "expand_stack": "expand_stack",
@@ -48,15 +53,50 @@ FUNCTIONS = {
     "set_vm_dead": "set VM_DEAD",
     "special_mappings": "munlock, uprobe_munmap",
     "zap_start": "zap_page_range",
+    # 6.5's stack expansion under the write lock
+    "find_vma_prev": "find_vma_prev (expand_stack under the write lock)",
+    # per-VMA locks (6.4)
+    "lock_vma_under_rcu": "lock_vma_under_rcu",
+    "vma_start_read": "vma_start_read",
+    "vma_recheck": "lock_vma_under_rcu (re-check)",
+    "vma_handle_mm_fault": "handle_mm_fault (walk, per-VMA lock)",
+    "vma_handle_pte_fault": "handle_pte_fault (per-VMA lock)",
+    "vma_end_read": "vma_end_read",
+    "vma_start_write": "vma_start_write (seq)",
+    "vma_start_write_wait": "vma_start_write (wait for readers)",
+    "vm_area_free_rcu_cb": "vm_area_free_rcu_cb (RCU)",
+    # s390 pci_mmio and binder
+    "follow_pte": "follow_pte (walk)",
+    "pte_offset_map_lock": "pte_offset_map_lock",
+    "binder_alloc_new_buf": "binder_alloc_new_buf",
+    "binder_update_page_range": "binder_update_page_range",
+    "vm_insert_page": "vm_insert_page",
+    "binder_unlock": "mmap_sem unlock",
 }
 # Labels of a nested path: <prefix>_<sub>_<function>.
 SUBPATHS = {
     "pf": "page fault: {}",  # mmap(MAP_FIXED)'s own write fault
-    "again": "{} (again)",  # vm_dead's second down_write
+    "again": "{} again",  # vm_dead's second down_write
     "do": "do_munmap: {}",  # vm_dead's do_munmap after it
+    "wlock": "expand_stack: {}",  # 6.5: the fault takes the write lock to grow a stack
+    "prepare": "vma_prepare: {}",  # 6.4: __split_vma write-locks the VMA it splits
 }
 # Per-thread registers: a change in one of these tells which thread acted.
-REGISTERS = ("cur", "lo", "hi", "det", "fl", "ce", "fv", "res", "walked", "wz", "snap")
+REGISTERS = ("cur", "lo", "hi", "det", "pv", "nx", "fl", "ce", "fv", "res", "walked", "wz", "wm",
+             "snap", "passed", "bv")
+# The entries of a writer lock, and the step that takes it once queued: the taking step
+# is named after the entry the thread queued by ("down_write_killable (acquire)").
+WRITE_ENTRIES = ("down_write", "down_write_killable")
+WRITE_ACQUIRE = ("rwsem_down_write_slowpath", "rwsem_down_write_failed")
+# Who holds mmap_sem: variable -> the mode of the thread(s) it names (the writer, or a set
+# of readers).  A model without them has no holder shown.
+LOCK_HOLDERS = {"writer": "write", "readers": "read"}
+# Variables `describe` turns into phrases, or leaves out on purpose (registers, history);
+# a change of any other variable is shown as it is, so a new variable is never hidden.
+DESCRIBED = frozenset(REGISTERS) | {"pc", "vmas", "writer", "waitw", "wq", "readers", "pte",
+                                    "pt", "stale", "broken", "committed", "mapped_after",
+                                    "segv_seen", "advised", "nextid", "freed", "alloc_vma",
+                                    "vlock", "rcu", "mmseq", "zombies"}
 # Variables that are sequences indexed by page (or table), shown index by index.
 BY_INDEX = ("pte", "pt", "mapped_after")
 NO_VMA_START = 0
@@ -94,8 +134,8 @@ def vma_text(v: Mapping[str, Any]) -> str:
     text = f"[{v['start']},{v['end']})"
     if flags:
         text += " " + flags
-    if origin not in (None, "initial", "none"):
-        text += f" of {origin}"
+    if isinstance(origin, str) and origin not in ("initial", "none"):
+        text += f" of {origin}"  # runs stored before VMAs had ids: the mapping thread
     return text
 
 
@@ -146,7 +186,8 @@ def function_name(label: str | None, prefixes: Sequence[str]) -> str:
     if sub in SUBPATHS and inner in FUNCTIONS:
         if sub == "pf" and inner != "down_read":
             return FUNCTIONS[inner]
-        return SUBPATHS[sub].format(FUNCTIONS[inner])
+        name, paren, phase = FUNCTIONS[inner].partition(" (")
+        return SUBPATHS[sub].format(name) + (f" ({phase}" if paren else "")
     return rest
 
 
@@ -213,6 +254,7 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
     if w0 != w1:
         out.append(f"writer = {w1}")
     out += _set_changes("waitw", prev.get("waitw"), cur.get("waitw"))
+    out += _queue_changes(prev.get("wq"), cur.get("wq"))
     out += _set_changes("readers", prev.get("readers"), cur.get("readers"))
     fl, ce = _get(cur, "fl", t), _get(cur, "ce", t)
     if (_get(prev, "fl", t), _get(prev, "ce", t)) != (fl, ce) and fl and ce:
@@ -230,17 +272,84 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
         out.append(f"{x}'s walked table freed")
     r0, r1 = _get(prev, "res", t), _get(cur, "res", t)
     if r0 != r1 and r1 not in (None, "none"):
-        said = {"segv": "SIGSEGV", "stale": "uses a freed page table", "written": "writes its data"}
+        said = {"segv": "SIGSEGV", "sigbus": "SIGBUS", "stale": "uses a freed page table",
+                "written": "writes its data", "uaf": "uses a freed VMA",
+                "einval": "-EINVAL", "esrch": "-ESRCH (no VMA)", "efault": "-EFAULT"}
         if r1 in said:  # a value read is in the function's name (handle_pte_fault: read -> ..)
             out.append(said[r1])
     wz0, wz1 = _get(prev, "wz", t), _get(cur, "wz", t)
     if wz1 is not None and wz0 != wz1 and wz1:
         out.append(f"zapped under down_write: {wz1}")
+    wm0, wm1 = _get(prev, "wm", t), _get(cur, "wm", t)
+    if wm1 is not None and wm0 != wm1 and wm1:
+        out.append(f"munlocked under down_write: {wm1}")
+    for vid in sorted(set(cur.get("freed") or []) - set(prev.get("freed") or [])):
+        out.append(f"frees VMA object {vid}")
+    a0, a1 = prev.get("alloc_vma") or {}, cur.get("alloc_vma") or {}
+    for t1 in sorted(a1):
+        if a0.get(t1) != a1[t1] and a1[t1] == 0:
+            out.append(f"{t1}'s alloc->vma = NULL (vm_ops->close)")
+    if _get(prev, "bv", t) != _get(cur, "bv", t) and _get(cur, "bv", t):
+        out.append(f"reads alloc->vma: VMA object {_get(cur, 'bv', t)}")
+    for pair in sorted(map(tuple, cur.get("vlock") or []), key=str):
+        if list(pair) not in (prev.get("vlock") or []):
+            out.append(f"{pair[0]} read-locks VMA object {pair[1]}")
+    for pair in sorted(map(tuple, prev.get("vlock") or []), key=str):
+        if list(pair) not in (cur.get("vlock") or []):
+            out.append(f"{pair[0]} unlocks VMA object {pair[1]}")
+    if prev.get("mmseq") != cur.get("mmseq") and cur.get("mmseq") is not None:
+        out.append(f"mm_lock_seq = {cur.get('mmseq')} (every VMA write lock ends)")
+    z0 = {z.get("v", {}).get("id") for z in prev.get("zombies") or [] if isinstance(z, dict)}
+    z1 = {z.get("v", {}).get("id") for z in cur.get("zombies") or [] if isinstance(z, dict)}
+    for vid in sorted(x for x in z1 - z0 if x is not None):
+        out.append(f"call_rcu: VMA object {vid} freed after a grace period")
+    seen = sorted(set(cur.get("segv_seen") or []) - set(prev.get("segv_seen") or []))
+    if seen:
+        out.append(f"sees {', '.join(seen)} taken effect")
     for p in sorted(set(cur.get("broken") or []) - set(prev.get("broken") or [])):
         out.append(f"BREAKS {p}")
+    out += _other_changes(prev, cur, thread)
     if thread and _get(cur, "pc", thread) == "Done" and _get(prev, "pc", thread) != "Done":
         out.append("done")
     return out
+
+
+def _queue_changes(old: Any, new: Any) -> list[str]:
+    """The rwsem wait queue: who joined it (as a reader or a writer) and who left it."""
+    def who(q: Any) -> dict[str, str]:
+        return {str(e.get("t")): str(e.get("k")) for e in (q or []) if isinstance(e, dict)}
+    a, b = who(old), who(new)
+    kinds = {"r": "reader", "w": "writer"}
+    return ([f"queues as a {kinds.get(b[t], b[t])}: {t}" for t in b if t not in a]
+            + [f"leaves the queue: {t}" for t in a if t not in b])
+
+
+def _other_changes(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None) -> list[str]:
+    """Variables `describe` does not know, as they changed (per-thread ones: the actor's)."""
+    out = []
+    for var in sorted(set(cur) - DESCRIBED):
+        a, b = prev.get(var), cur[var]
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and thread in b:
+            if a.get(thread) != b[thread]:
+                out.append(f"{var}: {_text(a.get(thread))} -> {_text(b[thread])}")
+        else:
+            out.append(f"{var}: {_text(a)} -> {_text(b)}")
+    return out
+
+
+def lock_held(values: Mapping[str, Any], thread: str) -> str | None:
+    """"write", "read" or "none": how `thread` holds mmap_sem in a state (None: unknown)."""
+    known = False
+    for var, mode in LOCK_HOLDERS.items():
+        v = values.get(var)
+        if v is None:
+            continue
+        known = True
+        if v == thread or (isinstance(v, list) and thread in v):
+            return mode
+    return "none" if known else None
 
 
 def _text(v: Any) -> str:
@@ -277,13 +386,24 @@ def steps(trace: Trace, prefixes: Sequence[str]) -> list[Step]:
     """The steps of a trace (one per state after the initial one)."""
     out = []
     states = trace.states
+    queued: dict[str | None, str] = {}  # thread -> the writer entry it queued by
     for prev, cur in itertools.pairwise(states):
         thread = acting_thread(prev.values, cur.values, cur.action)
         name = function_name(cur.action, prefixes)
+        rest = strip_prefix(cur.action, prefixes) if cur.action else ""
+        if rest in WRITE_ENTRIES or rest.partition("_")[2] in WRITE_ENTRIES:  # also again_...
+            queued[thread] = name
+        elif rest.endswith(WRITE_ACQUIRE) and thread in queued:
+            name = f"{queued.pop(thread)} (acquire)"
         changes = describe(prev.values, cur.values, thread, cur.action)
         res = _get(cur.values, "res", thread) if thread else None
-        if name == "handle_pte_fault" and res not in (None, "none", "segv", "stale", "written"):
-            changes.insert(0, f"read -> {content(res)}")
+        if res not in (None, "none", "segv", "sigbus", "stale", "written", "uaf", "einval",
+                       "esrch", "efault") and (
+                name == "handle_pte_fault" or (rest == "access" and thread is not None and
+                                               _get(cur.values, "pc", thread) == "Done")):
+            # a read fault's result, or a load the MMU served from a present pte
+            changes.insert(0, f"read -> {content(res)}" if name == "handle_pte_fault"
+                           else f"load (no fault) -> {content(res)}")
         out.append(Step(cur.number, thread, cur.action, name, tuple(changes),
                         tuple(raw_changes(prev.values, cur.values)),
                         _get(cur.values, "pc", thread) if thread else None))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gen.model import parse_model
+from gen.model import model_from_dict
 from runner.check import ModelResult, RunRecord, Simulation
 from runner.errors import ConfigError
 from runner.judge import Verdict
@@ -57,8 +57,7 @@ def _run_record(d: dict[str, Any]) -> RunRecord:
 def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> ModelResult:
     """A ModelResult from its to_dict() form; `directory` is where its files are now."""
     try:
-        model_table = {k: v for k, v in d["model"].items() if k != "source"}
-        model = parse_model(model_table, d["model"].get("source", where), 0)
+        model = model_from_dict(d["model"], where)
         sim = d.get("simulate")
         return ModelResult(
             model=model, directory=directory, spec=d["spec"], spec_sha256=d["spec_sha256"],
@@ -67,7 +66,8 @@ def model_result_from_dict(d: dict[str, Any], directory: Path, where: str) -> Mo
             max_write_hold=d.get("max_write_hold"), distinct_states=d.get("distinct_states"),
             depth=d.get("depth"), seconds=float(d.get("seconds") or 0.0),
             tlc_version=d.get("tlc_version"), tlc_revision=d.get("tlc_revision"),
-            simulate=Simulation(sim["behaviours"], sim["depth"]) if sim else None)
+            simulate=Simulation(sim["behaviours"], sim["depth"]) if sim else None,
+            max_write_zap=d.get("max_write_zap"), max_write_munlock=d.get("max_write_munlock"))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"{where}: not a result of mmcheck check ({type(e).__name__}: {e}); "
                           f"run mmcheck check again") from None

@@ -89,7 +89,7 @@ def _base_row(sweep: str, point: Point, settings: Settings, directory: Path) -> 
                            "model_hash": point.model_hash, "mode": settings.mode}
     row.update({k: column_value(v) for k, v in point.axes})
     sim = settings.simulate
-    row.update(protocol=point.model.protocol.value, workers=settings.workers,
+    row.update(protocol=point.model.protocol, workers=settings.workers,
                heap_mb=settings.heap_mb, timeout=settings.timeout,
                behaviours=sim.behaviours if sim else None, sim_depth=sim.depth if sim else None,
                directory=str(directory), finished=_now())

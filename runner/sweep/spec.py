@@ -2,7 +2,7 @@
 
 A sweep file (TOML) holds a `[sweep]` table (name, description, per-point timeout,
 optional simulation, the `axes` and `derive` tables) and a `[base]` table: one model
-in the schema of a `[[model]]` of specs/models.toml, without `name` and `expect`.
+in the schema of a `[[model]]` table (README "The models"), without `name` and `expect`.
 Each point of the grid is the base with the axes' values set, then the derived keys
 computed; it is validated by gen.model.parse_model, so a bad point is the usual
 one-line ConfigError naming the sweep file, the point and the key, before anything
@@ -250,7 +250,7 @@ def parse_sweep(data: dict[str, Any], path: str, default_name: str) -> Sweep:
 
     base = data.get("base")
     if not isinstance(base, dict):
-        raise _error(path, "base", "missing: a [base] table (one model, as in specs/models.toml)")
+        raise _error(path, "base", "missing: a [base] table (one [[model]] table, without name and expect)")
     for forbidden, why in (("expect", "a sweep has no expectations: it reports what TLC found"),
                            ("name", "points are named after their axes' values")):
         if forbidden in base:

@@ -1,0 +1,79 @@
+"""mmcheck steps: the step vocabulary of protocol templates, the macros of the shared mm.j2,
+each with the kernel function it models, the lock it expects and what it changes (from
+the macros' own doc comments, so it cannot drift from them)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from gen.protocols import BUILTIN
+
+WIDTH = 100
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "steps", help="list the steps (mm.j2 macros) a protocol template is written with",
+        description=__doc__ + " Exit 1 if a macro lacks a complete doc comment.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these macros")
+    p.add_argument("--file", type=Path, default=BUILTIN / "mm.j2", metavar="FILE",
+                   help="the macro file (default: the built-in specs/templates/mm.j2)")
+    p.set_defaults(run=run)
+
+
+def _field(key: str, text: str) -> list[str]:
+    head = f"    {key:<8} "
+    return textwrap.wrap(text, WIDTH, initial_indent=head, subsequent_indent=" " * len(head),
+                         break_on_hyphens=False) or [head.rstrip()]
+
+
+def run(args: argparse.Namespace) -> int:
+    from gen.macros import load
+    from gen.protocols import _show
+    from runner.errors import ConfigError
+
+    try:
+        docs = load(args.file)
+    except OSError as e:
+        raise ConfigError(f"--file {args.file}: cannot read ({e.strerror})") from None
+    known = [d.name for d in docs]
+    for n in args.names:
+        if n not in known:
+            raise ConfigError(f"{n}: no such macro in {_show(args.file)} (its macros: "
+                              f"{', '.join(known)})")
+    shown = [d for d in docs if not args.names or d.name in args.names]
+    intro = (f"The steps of {_show(args.file)}: a protocol template calls each as "
+             f"{{{{ mm.NAME(P, ...) }}}}, P being the thread's label prefix (the labels below "
+             f"start with it). lock: what the thread holds of mmap_sem when the step starts -> "
+             f"when it ends.")
+    print("\n".join(textwrap.wrap(intro, WIDTH, break_on_hyphens=False)))
+    incomplete = []
+    for d in shown:
+        print()
+        head = f"{d.name}({d.args})"
+        where = f"{args.file.name}:{d.line}"
+        print(head + " " * max(1, WIDTH - len(head) - len(where)) + where)
+        for line in textwrap.wrap(d.summary or "(no summary)", WIDTH - 4, initial_indent="    ",
+                                  subsequent_indent="    "):
+            print(line)
+        for key in ("kernel", "lock", "changes", "args"):
+            if d.fields.get(key):
+                for line in _field(key, d.fields[key]):
+                    print(line)
+        if d.labels:
+            for line in _field("labels", ", ".join(d.labels)):
+                print(line)
+        if d.calls:
+            for line in _field("uses", ", ".join(d.calls)):
+                print(line)
+        if d.missing():
+            incomplete.append(d)
+            print(f"    MISSING  {', '.join(d.missing())}")
+    for d in incomplete:
+        what = ("has no doc comment" if d.doc_name is None
+                else f"its doc comment lacks {', '.join(d.missing())}")
+        print(f"mmcheck: {_show(args.file)}:{d.line}: macro {d.name} {what} (see README "
+              f"\"Writing a protocol\")", file=sys.stderr)
+    return 1 if incomplete else 0

@@ -1,0 +1,100 @@
+"""mmcheck compare: pure on stored results of real runs, and end to end with the real TLC on
+a throwaway protocol written in a temporary directory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.report import comparison
+from runner.report.stored import load_run
+
+EXAMPLE = Path(__file__).resolve().parent / "data" / "runs" / "example"
+
+
+def test_what_new_fixes_and_breaks_from_stored_results() -> None:
+    run = load_run(EXAMPLE)
+    better = comparison.compare("madvise_user", "detach_merged", run.results)
+    [pair] = better.pairs
+    assert pair.scenario == "fault"
+    assert pair.fixed == ("NoThirdState", "WriteHoldBound") and pair.broken == ()
+    assert better.status == 0 and "breaks nothing" in better.verdict()
+    worse = comparison.compare("detach_merged", "madvise_user", run.results)
+    assert worse.pairs[0].broken == ("NoThirdState", "WriteHoldBound")
+    assert worse.status == 1
+    text = comparison.render_text(worse)
+    assert max(len(line) for line in text.split("\n")) <= 80  # a review attachment
+    assert "madvise_user breaks (holds with detach_merged, violated by madvise_user):\n" \
+           "  fault     NoThirdState, WriteHoldBound" in text
+    assert "  fault                 0             1  <- more" in text
+    assert "fault: NoThirdState (model madvise_user-fault, TLC run" in text
+    assert ">> Step" in text  # the counterexample, drawn as the attachments draw it
+    md = comparison.render_md(worse)
+    assert "| fault | NoThirdState, WriteHoldBound |" in md
+    assert "report.html#model-madvise_user-fault-NoThirdState" in md
+    html = comparison.render_html(worse)
+    assert "<td class=\"num more\"><a href=\"madvise_user-fault/attachment.txt\">1</a></td>" in html
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_walkthrough() -> tuple[str, str]:
+    """The template of README "Writing a protocol", and the output it says compare prints."""
+    text = README.read_text().split("## Writing a protocol", 1)[1]
+    template = text.split("```jinja\n", 1)[1].split("```", 1)[0]
+    said = text.split("the answer:\n\n", 1)[1].split("\n\n   and the same", 1)[0]
+    return template, "\n".join(line[7:] for line in said.split("\n"))
+
+
+@pytest.mark.java
+def test_the_readme_walkthrough_end_to_end(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """README "Writing a protocol", followed: mmcheck new, the template as the README gives
+    it, list, compare; the output is what the README says (on the scenarios it names and
+    one more, to keep the test short)."""
+    protocols = tmp_path / "protocols"
+    protocols.mkdir()
+    assert main(["new", "detach_fixed_mine", "--from", "detach_merged", "--dir", str(protocols)]) == 0
+    template, said = readme_walkthrough()
+    (protocols / "detach_fixed_mine.tla.j2").write_text(template)
+    assert main(["list", "--protocols", str(protocols)]) == 0
+    assert "detach_fixed_mine  Linux 5.8 (246c320a8cfe) by hand" in capsys.readouterr().out
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    out = tmp_path / "out"
+    assert main(["compare", "detach_merged", "detach_fixed_mine", "--protocols", str(protocols),
+                 "--scenarios", "growsdown", "growsup", "fault", "--out", str(out), *cache]) == 1
+    printed = capsys.readouterr().out
+    assert said.replace("   NoLostWrite", "  NoLostWrite").replace("   WriteHold", "  WriteHold") \
+        in printed, printed
+    assert "  growsdown              0                  2  <- more" in printed
+    assert "growsdown: WriteHoldBound (model detach_fixed_mine-growsdown" in printed
+    for name in ("compare.txt", "compare.md", "compare.html", "report.html", "results.json",
+                 "detach_fixed_mine-growsdown/attachment.txt", "detach_merged-fault/sources.json"):
+        assert (out / name).is_file(), name
+    text = (out / "compare.txt").read_text()
+    assert max(len(line) for line in text.split("\n")) <= 80
+    # The same protocol under another name breaks nothing: exit 0.
+    merged = Path(__file__).resolve().parent.parent / "specs" / "templates" / \
+        "detach_merged.tla.j2"
+    (protocols / "detach_copy.tla.j2").write_text(
+        merged.read_text().replace('name = "detach_merged"', 'name = "detach_copy"'))
+    assert main(["compare", "detach_merged", "detach_copy", "--protocols", str(protocols),
+                 "--scenarios", "fault", "--out", str(tmp_path / "same"), *cache]) == 0
+    assert "detach_copy breaks nothing that detach_merged holds (exit 0)." in \
+        capsys.readouterr().out
+
+
+def test_compare_rejects_bad_input_before_running(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    for argv, word in ((["compare", "detach_merged", "nope"], "NEW: unknown value 'nope'"),
+                       (["compare", "baseline", "baseline"], "compare two protocols"),
+                       (["compare", "baseline", "vm_dead", "--scenarios", "fault", "nosuch"],
+                        "--scenarios: unknown scenario 'nosuch'"),
+                       (["compare", "baseline", "vm_dead", "--style", "fancy"], "--style fancy")):
+        assert main([*argv, "--out", str(out)]) == 2, argv
+        err = capsys.readouterr().err
+        assert word in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
