@@ -103,9 +103,10 @@ def _jvm_flags(port: int, rmi_host: str | None) -> list[str]:
 def worker_argv(tools: JavaTools, host: str, port: int, *, threads: int, tmpdir: Path,
                 rmi_host: str | None, jvm_args: Sequence[str] = ()) -> list[str]:
     from runner import cds
+    from runner.java import START_FLAGS
 
     return [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={tmpdir}",
-            *cds.archive_args(tools), *jvm_args, *_jvm_flags(port, rmi_host),
+            *cds.archive_args(tools), *START_FLAGS, *jvm_args, *_jvm_flags(port, rmi_host),
             f"-D{THREADS_PROPERTY}={threads}", "-cp", str(tools.jar), WORKER, host]
 
 
