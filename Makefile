@@ -5,12 +5,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep clean bytecode
+.PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep \
+        bench-liveness bench-dask bench-distributed clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,sweep]'
+	$(BIN)/pip install --quiet -e '.[dev,sweep,dask]'
 	touch $(STAMP)
 
 # Machines that set PYTHONDONTWRITEBYTECODE would compile the runner at every start.
@@ -46,6 +47,15 @@ bench-check: $(STAMP) bytecode
 
 bench-sweep: $(STAMP) bytecode
 	$(BIN)/python bench/bench_sweep.py
+
+bench-liveness: $(STAMP) bytecode
+	$(BIN)/python bench/bench_liveness.py
+
+bench-dask: $(STAMP) bytecode
+	$(BIN)/python bench/bench_dask.py
+
+bench-distributed: $(STAMP) bytecode
+	$(BIN)/python bench/bench_distributed.py
 
 clean:
 	rm -rf $(VENV) results

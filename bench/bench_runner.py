@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How much does `mmcheck tlc` add to a bare TLC run?  Prints figures; not a test.
+"""`mmcheck tlc` against the bare TLC command it replaces.  Prints figures; not a test.
 
 Runs, interleaved N times, on a trivial spec (tests/corpus/specs/Ok.tla, 20 states):
   bare:    java -XX:+UseParallelGC -cp JAR tlc2.TLC -tool -workers 1 -config Ok.cfg Ok.tla
@@ -7,8 +7,11 @@ Runs, interleaved N times, on a trivial spec (tests/corpus/specs/Ok.tla, 20 stat
            TLC 2.15 needs them to run twice in the same second; -tool because mmcheck passes
            it too, so the difference is the runner's own work, not a TLC option's)
   mmcheck: .venv/bin/mmcheck tlc Ok.tla --workers 1  (the console script: Python startup,
-           imports, locating Java and the jar incl. the jar's sha256, staging, parsing)
-Target: the mean overhead stays under 10% of the bare command's wall time.
+           imports, locating Java and the jar incl. the jar's sha256, staging, parsing;
+           its JVM starts on the class-data archive, runner/cds.py, made by the uncounted
+           first run if it is missing)
+Target: `mmcheck tlc` takes at most 0.9x the bare command's wall time (the median of the
+paired ratios): faster than running TLC by hand.
 
 Bytecode: Python normally caches compiled modules (__pycache__) on first import.  Where
 PYTHONDONTWRITEBYTECODE is set (as on the project's machines), every run would compile the
@@ -104,15 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     # Each pair ran back to back, so its difference is robust to slow drifts in machine load.
     diffs = [m - b for m, b in zip(mm_t, bare_t, strict=True)]
     pair_o = statistics.median(diffs) / statistics.median(bare_t) * 100
+    ratio = statistics.median(m / b for m, b in zip(mm_t, bare_t, strict=True))
     cpu_b, cpu_m = statistics.median(cpu[id(bare_t)]), statistics.median(cpu[id(mm_t)])
     print(f"CPU (user+sys, JVM included): bare median {cpu_b:.3f} s, mmcheck median {cpu_m:.3f} s"
           f" -> the runner's own CPU {1000 * (cpu_m - cpu_b):+.0f} ms")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"overhead: mean {mean_o:+.1f}%  median {med_o:+.1f}%  median of paired differences "
-          f"{statistics.median(diffs) * 1000:+.0f} ms = {pair_o:+.1f}%  (target: under 10%)")
+    print(f"difference: mean {mean_o:+.1f}%  median {med_o:+.1f}%  median of paired "
+          f"differences {statistics.median(diffs) * 1000:+.0f} ms = {pair_o:+.1f}%")
+    print(f"mmcheck tlc / bare java, median of paired ratios: {ratio:.2f}x  (target: <= 0.90x)")
     print(f"load average at the end: {load:.2f} on {os.cpu_count()} cores "
           "(other work on the machine inflates and scatters both)")
-    return 0 if pair_o < 10 else 1
+    return 0 if ratio <= 0.9 else 1
 
 
 if __name__ == "__main__":

@@ -225,7 +225,7 @@ for label, expr in (("100000-terms", "+".join(["1"] * 100_000)),
 def _derive_axis(c: Ctx) -> str:
     p = c.file("s.toml", SWEEP.format(sweep="", axes="munmap = [{ start = 1, end = 3 }, "
                                       "{ start = 1, end = 4 }]", derive='"munmap.end" = "2"'))
-    code = ("import sys\nfrom runner.sweep_spec import load_sweep\nfrom runner.errors import "
+    code = ("import sys\nfrom runner.sweep.spec import load_sweep\nfrom runner.errors import "
             "ConfigError\ntry:\n s = load_sweep(sys.argv[1])\nexcept ConfigError as e:\n "
             "print('refused:', str(e).split(': ', 1)[1][:70]); sys.exit(2)\n"
             "print(f'accepted: {len(s.points)} points, {len({p.model_hash for p in s.points})} "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import time
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gen.model import INVARIANTS, PROPERTIES, Model
+from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import Rendered, render, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
@@ -72,12 +73,36 @@ class Options:
     workers: int = 1
     heap_mb: int | None = None
     simulate: Simulation | None = None
-    # C1-only JIT (runner.java.QUICK_JIT): about half the CPU for small models, slower
-    # for big ones.  mmcheck check uses it; sweeps, whose points grow big, do not.
+    # C1-only JIT (runner.java.QUICK_JIT) for the runs expected to be short (see
+    # _ModelCheck.jit): about half the CPU up to runs of ~10 s, slower beyond.
     quick_jit: bool = False
     # time.monotonic() by which the whole model must be done (e.g. a sweep's per-point
     # timeout): each TLC run gets at most what is left; None: only `timeout` per run.
     deadline: float | None = None
+    # TLC's distributed mode (runner.distributed): a server and this many local workers for
+    # the safety run; liveness and the write-hold report are left out (it cannot do them).
+    distributed: int | None = None
+
+
+# The JIT of a run (measured on vm_dead, 6 pages, 4 read faults): C1 only takes half the
+# CPU of the full JIT on a 21,101-state safety run (2.7 s vs 5.6-6.6 s; wall 2.5 vs 3.5),
+# about as long on a 9 s liveness run (wall 9.1 vs 9.0, CPU 9.3 vs 12.7), and 45% longer
+# on a 25 s one (36.9 vs 25.5 s).  So C1 unless the run is expected to last longer than
+# LONG_RUN_SECONDS: the model's longest run so far, times, for a liveness run that drops
+# the symmetry reduction its safety runs had, the reduction (count! per group of identical
+# threads) and what liveness costs over a safety run of the same states (about 6x).
+LONG_RUN_SECONDS = 10.0
+LIVENESS_COST = 6.0
+
+
+def jit_flags(quick: bool, longest: float, reduction: int, unreduced: bool) -> list[str]:
+    """The JIT flags of a model's next TLC run: C1 only (when `quick`) unless the run is
+    expected to be long; `longest`: seconds of its longest run so far; `unreduced`: a
+    liveness run over the state space that symmetry reduced `reduction` times."""
+    if not quick:
+        return []
+    expected = longest * (reduction * LIVENESS_COST if unreduced else 1.0)
+    return [] if expected > LONG_RUN_SECONDS else list(QUICK_JIT)
 
 
 @dataclass(frozen=True)
@@ -177,6 +202,8 @@ class _ModelCheck:
         self.results: dict[str, TlcResult] = {}
         self.jvm_args = list(QUICK_JIT) if options.quick_jit else []
         self.translation_key: str | None = None  # set when the translation came from the cache
+        self.longest = 0.0  # seconds of the model's longest TLC run so far
+        self.reduction = 1  # the symmetry reduction of its safety runs (1: none)
 
     def event(self, kind: str, text: str) -> None:
         if self.on_event:
@@ -205,20 +232,47 @@ class _ModelCheck:
             self.cache.put_text(key, text)
         return text
 
-    def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool) -> TlcResult:
+    def _progress(self) -> Callable[[Progress], None] | None:
+        on_progress = self.on_progress
+        if on_progress is None:
+            return None
+        return lambda p: on_progress(self.model, p)
+
+    def jit(self, unreduced: bool) -> list[str]:
+        return jit_flags(self.options.quick_jit, self.longest, self.reduction, unreduced)
+
+    def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool,
+            distributed: bool = False, unreduced: bool = False) -> TlcResult:
         cfg = self.dir / f"{name}.cfg"
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
         opts = self.options
         extra = opts.simulate.args() if opts.simulate else []
         key = digest("tlc", spec_text, cfg_text, self.tools.identity, f"deadlock={deadlock}",
-                     " ".join(extra))
+                     " ".join(extra), *(["distributed"] if distributed else []))
         hit = self.cache.get_run(key) if self.cache else None
         if hit is not None:
             output, exit_code = hit
             write_atomic(log, output)
             result = parse_tlc_output(output, exit_code)
+            if distributed:
+                from runner.distributed import judge as judge_distributed
+
+                result = judge_distributed(result, cfg_text, deadlock)
             result = self._mapped(result)
+        elif distributed:
+            from runner.distributed import run_distributed
+
+            self.event("run", f"{name} (distributed TLC, {opts.distributed} workers) ...")
+            result = run_distributed(spec, cfg, tools=self.tools, workers=opts.distributed or 0,
+                                     timeout=_run_timeout(opts), deadlock=deadlock,
+                                     on_progress=self._progress(), log_path=log,
+                                     heap_mb=opts.heap_mb, jvm_args=self.jit(unreduced),
+                                     no_registers=True)
+            result = self._mapped(result)
+            if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
+                                                     Outcome.OUT_OF_MEMORY):
+                self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
         else:
             self.event("run", f"{name} ...")
             on_progress = self.on_progress
@@ -226,7 +280,7 @@ class _ModelCheck:
             result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb,
-                             jvm_args=self.jvm_args)
+                             jvm_args=self.jit(unreduced))
             # The run's own output, as run_java returned it: never the log file read back.
             if self.cache and result.outcome not in NOT_CACHED:
                 self.cache.put_run(key, result.output, result.exit_code)
@@ -235,6 +289,7 @@ class _ModelCheck:
                 and self.translation_key is not None):
             self.cache.discard(self.translation_key)  # a cached translation TLC cannot parse
         s = result.stats
+        self.longest = max(self.longest, s.seconds or result.wall_seconds or 0.0)
         self.runs.append(RunRecord(
             name, cfg.name, log.name, result.outcome.value, result.violated, s.distinct_states,
             s.states_generated, s.depth, s.fp_collision, s.seconds, hit is not None, deadlock))
@@ -258,6 +313,8 @@ class _ModelCheck:
         self.event("start", "")
         spec_text = self.spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
+        for g in rendered.groups if rendered.symmetric else ():
+            self.reduction *= math.factorial(len(g.members))
 
         simulated = self.options.simulate is not None
         safety = judge.SafetyState(INVARIANTS, True)
@@ -268,6 +325,20 @@ class _ModelCheck:
         write_hold: dict[str, int] = {}
         distinct = depth = None
         n = 0
+        if self.options.distributed is not None and not simulated:
+            # One distributed run for every invariant and deadlock freedom.  It cannot
+            # check liveness nor name a violation: a violation is named (and traced) by the
+            # normal runs below; liveness is not checked.
+            why = "not checked: distributed TLC checks no temporal properties"
+            live = judge.LivenessState((), {p: ("not-checked", None, None, why)
+                                            for p in LIVENESS})
+            n = 1
+            cfg = tlc_cfg(rendered, INVARIANTS, report_write_hold=False)
+            result = self.tlc("distributed-1", spec, spec_text, cfg, True, distributed=True)
+            if result.stats.distinct_states is not None:
+                distinct, depth = result.stats.distinct_states, result.stats.depth
+            if not result.outcome.is_violation:
+                safety = judge.next_safety(safety, result, "distributed-1")
         while not (safety.done and live.done):
             n += 1
             invariants = () if safety.done else safety.invariants
@@ -277,7 +348,8 @@ class _ModelCheck:
             # undefined ("TLCGet(1) was undefined"): not reported when simulating.
             report = not safety.done and not simulated
             cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report)
-            result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock)
+            result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock,
+                              unreduced=kind == "liveness" and rendered.symmetric)
             if not safety.done:
                 safety = judge.next_safety(safety, result, f"{kind}-{n}", simulated=simulated)
                 if result.stats.distinct_states is not None:
@@ -363,15 +435,18 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
                  timeout: float = DEFAULT_TIMEOUT, cache: Cache | None = None,
                  on_event: Event | None = None, quick_jit: bool = True,
                  on_result: Callable[[ModelResult], None] | None = None,
-                 rendered: dict[str, Rendered] | None = None) -> list[ModelResult]:
+                 rendered: dict[str, Rendered] | None = None,
+                 distributed: int | None = None) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
     the order of `models`, files under out/<model name>/ (locked: one run at a time).
     `on_result` is called with each model's result as soon as it is done; `rendered` (model
-    name -> its render) saves rendering them again."""
+    name -> its render) saves rendering them again.  `distributed`: the safety run of each
+    model on distributed TLC with that many local workers (Options.distributed)."""
     timeout = check_timeout(timeout, "timeout")
-    jobs = max(1, jobs or default_jobs())
+    jobs = max(1, jobs or (1 if distributed is not None else default_jobs()))
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
-    options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit)
+    options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit,
+                      distributed=distributed)
     if rendered is None:
         rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(out):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from runner.errors import TranslationError
 from runner.files import replace_atomic
-from runner.java import JavaTools, ToolRun, private_dir, run_java
+from runner.java import JavaTools, ToolRun, private_dir, run_tool
 
 _ALGORITHM = re.compile(r"--(?:fair\s+)?algorithm\b")
 _LINE = re.compile(r"line (\d+), column (\d+)")
@@ -38,7 +38,7 @@ def translate(tla: Path, *, tools: JavaTools, timeout: float | None = 60,
     work = private_dir("pcal")
     try:
         shutil.copy2(tla, work / tla.name)
-        run = run_java(tools, "pcal.trans", ["-nocfg", tla.name], cwd=work, timeout=timeout,
+        run = run_tool(tools, "pcal.trans", ["-nocfg", tla.name], cwd=work, timeout=timeout,
                        jvm_args=list(jvm_args))
         if run.timed_out:
             raise TranslationError(f"{shown}: pcal.trans did not finish within {timeout} s")
@@ -61,7 +61,7 @@ def sany(tla: Path, *, tools: JavaTools, timeout: float | None = 60) -> ToolRun:
         for module in tla.resolve().parent.glob("*.tla"):
             if module.is_file():  # a directory named *.tla is not a module
                 shutil.copy2(module, work / module.name)
-        return run_java(tools, "tla2sany.SANY", [tla.name], cwd=work, timeout=timeout)
+        return run_tool(tools, "tla2sany.SANY", [tla.name], cwd=work, timeout=timeout)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

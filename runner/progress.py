@@ -37,6 +37,7 @@ class Tally:
     jobs: int = 1
     last: str = ""  # the latest finished item and its outcome
     noun: str = "points"
+    notes: list[str] = field(default_factory=list)  # for the user (e.g. a worker without Java)
 
     @property
     def todo(self) -> int:

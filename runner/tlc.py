@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import ConfigError
-from runner.java import JavaTools, ToolRun, private_dir, run_java
+from runner.java import JavaTools, ToolRun, private_dir, run_tool
 from runner.limits import MAX_TIMEOUT
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def run_tlc(spec: Path, cfg: Path | None = None, *, tools: JavaTools, workers: i
             prepare(work, spec_name)
         args = tlc_args(spec_name, cfg_name, work / "metadir", workers=workers,
                         deadlock=deadlock, extra_args=extra_args)
-        run = run_java(tools, "tlc2.TLC", args, cwd=work, timeout=timeout, heap_mb=heap_mb,
+        run = run_tool(tools, "tlc2.TLC", args, cwd=work, timeout=timeout, heap_mb=heap_mb,
                        on_line=_line_handler(on_progress), log_path=log_path,
                        jvm_args=list(jvm_args))
     finally:

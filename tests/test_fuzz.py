@@ -29,7 +29,7 @@ from gen.model import INVARIANTS, load_models
 from gen.render import render, tlc_cfg
 from runner.cli import main
 from runner.errors import ConfigError
-from runner.sweep_spec import load_sweep
+from runner.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_MODELS = ROOT / "specs" / "matrix.toml"

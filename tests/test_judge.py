@@ -58,8 +58,11 @@ def test_simulation_never_says_holds() -> None:
 
 def test_liveness_splits_only_when_the_combined_run_fails() -> None:
     munmap, all_threads = LIVENESS
+    # the first run checks AllThreadsComplete alone: it implies MunmapCompletes
+    assert judge.start_liveness().properties == (all_threads,)
     live = judge.next_liveness(judge.start_liveness(), result(Outcome.OK), "r1")
     assert live.done and live.decided[munmap][0] == live.decided[all_threads][0] == "holds"
+    assert live.decided[munmap][1] == "r1"
 
     live = judge.next_liveness(judge.start_liveness(), result(Outcome.LIVENESS), "r1")
     assert live.properties == (munmap,)
@@ -69,6 +72,12 @@ def test_liveness_splits_only_when_the_combined_run_fails() -> None:
     failed = judge.next_liveness(live, result(Outcome.LIVENESS), "r2")
     assert failed.decided[munmap][:2] == ("violated", "r2")
     assert failed.decided[all_threads][0] == "violated"
+
+
+def test_a_failed_first_liveness_run_leaves_both_properties_undecided_alike() -> None:
+    live = judge.next_liveness(judge.start_liveness(), result(Outcome.PARSE_ERROR), "r1")
+    assert live.done
+    assert {p: v[:2] for p, v in live.decided.items()} == {p: ("error", "r1") for p in LIVENESS}
 
 
 def test_a_run_stopped_by_an_invariant_says_nothing_of_liveness() -> None:

@@ -20,7 +20,7 @@ from runner.cli import main
 from runner.errors import ConfigError, OutputError
 from runner.files import write_atomic
 from runner.rundir import LOCK, keep_runs, locked, prune_runs
-from runner.sweep_spec import load_sweep, point_name
+from runner.sweep.spec import load_sweep, point_name
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tests" / "data" / "runs" / "example"

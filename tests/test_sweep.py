@@ -11,10 +11,10 @@ import pytest
 from gen.model import PROPERTIES
 from runner.cli import main
 from runner.errors import ConfigError
-from runner.sweep_answers import growth, growth_factor, largest_complete, smallest_violations
-from runner.sweep_run import Settings, plan
-from runner.sweep_spec import evaluate, load_sweep, parse_sweep, set_path
-from runner.sweep_table import kept_rows, needs_check, read_table, to_frame, write_table
+from runner.sweep.answers import growth, growth_factor, largest_complete, smallest_violations
+from runner.sweep.run import Settings, plan
+from runner.sweep.spec import evaluate, load_sweep, parse_sweep, set_path
+from runner.sweep.table import kept_rows, needs_check, read_table, to_frame, write_table
 
 BASE = """
 [base]

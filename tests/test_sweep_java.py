@@ -11,7 +11,7 @@ import pytest
 from gen.model import LIVENESS, PROPERTIES
 from runner.check import Simulation
 from runner.sweep import run_sweep
-from runner.sweep_table import read_table, to_frame, write_table
+from runner.sweep.table import read_table, to_frame, write_table
 
 pytestmark = pytest.mark.java
 

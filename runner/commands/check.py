@@ -57,6 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full-jit", action="store_true",
                    help="run the JVM with its optimising compiler (C2): slower to start, faster "
                         "on models with millions of states (default: C1 only, for small models)")
+    p.add_argument("--distributed", type=int, metavar="N",
+                   help="check each model's invariants and deadlock freedom on distributed "
+                        "TLC, a server and N local workers (liveness and the write-hold "
+                        "report are not checked; a violation is named by a normal run); "
+                        "models one at a time unless --jobs")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
@@ -110,13 +115,15 @@ def run(args: argparse.Namespace) -> int:
     files = args.files or [DEFAULT_MODELS]
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
+    if args.distributed is not None and args.distributed < 1:
+        raise ConfigError("--distributed: must be at least 1 worker")
     keep = keep_runs(args.keep_runs)
     models = select(load_models(*files, protocols=discover(args.protocols)), args.model)
     tools = locate_tools(args.jar)
     if args.json:
         ensure_dir(args.json.parent if str(args.json.parent) else Path("."), "--json directory")
     cache = None if args.no_cache else Cache.open(args.cache_dir)
-    jobs = args.jobs or default_jobs()
+    jobs = args.jobs or (1 if args.distributed is not None else default_jobs())
     from gen.render import render
 
     rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
@@ -154,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
                                    cache=cache, quick_jit=not args.full_jit, on_event=on_event,
-                                   on_result=on_result, rendered=rendered)
+                                   on_result=on_result, rendered=rendered,
+                                   distributed=args.distributed)
         except KeyboardInterrupt:
             console.status.close()
             console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "

@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-points", type=int, default=MAX_POINTS, metavar="N",
                    help=f"refuse a grid of more than N points (default: {MAX_POINTS:,})")
     add_verbosity(p)
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the points on the Dask cluster of this scheduler (e.g. "
+                        "tcp://10.0.0.1:8786); each worker needs Java and mmcheck installed")
     p.set_defaults(run=run)
 
 
@@ -53,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from runner.progress import VERBOSE, Tally
     from runner.rundir import locked
     from runner.sweep import run_sweep
-    from runner.sweep_answers import largest_complete, smallest_violations
-    from runner.sweep_spec import load_sweep
+    from runner.sweep.answers import largest_complete, smallest_violations
+    from runner.sweep.spec import load_sweep
 
     console = Console(args.verbosity)
     if (args.simulate is None) != (args.depth is None):
@@ -89,15 +92,19 @@ def run(args: argparse.Namespace) -> int:
     with locked(out):  # refused before anything is said or run, if it is in use
         console.info(f"mmcheck: sweep {sweep.name}: {len(sweep.points)} points "
                      f"({' x '.join(f'{len(v)} {k}' for k, v in sweep.axes)}), {how}, "
-                     f"timeout {timeout:g} s per point, into {out}")
+                     f"timeout {timeout:g} s per point, into {out}"
+                     + (f", on the Dask cluster at {args.scheduler}" if args.scheduler else ""))
         try:
             df = run_sweep(sweep, jobs=args.jobs, timeout=args.timeout, out=out,
                            simulate=simulate, jar=args.jar, cache_dir=cache,
-                           plots=not args.no_plots, on_progress=on_progress)
+                           plots=not args.no_plots, on_progress=on_progress,
+                           scheduler=args.scheduler)
         finally:
             console.status.close()
     axis_names = sweep.axis_names
     checked, failed = df.attrs.get("checked", 0), df.attrs.get("failed", 0)
+    for note in df.attrs.get("notes", []):
+        console.warn(f"mmcheck: note: {note}")
     timed_out = df[df["verdict"] == "timeout"]["point"].nunique() if not df.empty else 0
     if args.verbosity:
         _answers(console, df, axis_names, smallest_violations, largest_complete)

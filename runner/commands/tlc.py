@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 # Imported here, not in run(): runner.cli imports this module only when `tlc` is the verb,
 # with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
+from runner.cds import will_build
 from runner.errors import ConfigError
 from runner.java import locate_tools
 from runner.limits import TIMEOUT_RANGE, parse_timeout
@@ -41,7 +42,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--config", type=Path, metavar="CFG",
                    help="TLC config file (default: SPEC.cfg next to the spec)")
     p.add_argument("--workers", type=_positive_int, metavar="N",
-                   help="TLC worker threads (default: the number of cores)")
+                   help="TLC worker threads (default: the number of cores; with "
+                        "--distributed, the threads of each TLC worker: cores / N)")
     p.add_argument("--timeout", type=parse_timeout, metavar="S",
                    help=f"kill TLC after S seconds ({TIMEOUT_RANGE}; outcome: timeout, exit 2)")
     p.add_argument("--no-deadlock", action="store_true",
@@ -51,6 +53,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the result as JSON")
     p.add_argument("--log", type=Path, metavar="PATH", help="keep TLC's complete output here")
     p.add_argument("--heap-mb", type=_positive_int, metavar="MB", help="JVM heap limit (-Xmx)")
+    d = p.add_argument_group("distributed TLC (tlc2.tool.distributed: checks no temporal "
+                             "properties, no TLCGet/TLCSet, names no violation)")
+    d.add_argument("--distributed", type=_count, metavar="N",
+                   help="run a TLC server and N local TLC workers (0: only workers started "
+                        "elsewhere with `mmcheck worker HOST:PORT`)")
+    d.add_argument("--port", type=_port, metavar="PORT",
+                   help="the server's port (default: a free one, printed)")
+    d.add_argument("--host", metavar="NAME", default=None,
+                   help="the name other hosts' workers reach this machine by (default: "
+                        "127.0.0.1, this machine's workers only)")
     p.set_defaults(run=run)
 
 
@@ -61,6 +73,20 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"not a port number: {value}")
     return value
 
 
@@ -82,6 +108,13 @@ def run(args: argparse.Namespace) -> int:
             _status(f"translating PlusCal in {spec.name} (private copy)")
             translate(work / name, tools=tools, source=spec)
 
+    archive = will_build(tools, args.heap_mb)
+    if archive is not None:
+        _status(f"making the JVM's class-data archive once (a few seconds): {archive}")
+    if args.distributed is not None:
+        return _run_distributed(args, spec, cfg, tools, prepare)
+    if args.port is not None or args.host is not None:
+        raise ConfigError("--port and --host go with --distributed N")
     workers = args.workers or default_workers()
     _status(f"checking {spec} with {cfg.name} (TLC {'bundled' if tools.bundled else tools.jar}, "
             f"{workers} worker{'s' if workers != 1 else ''}"
@@ -89,12 +122,47 @@ def run(args: argparse.Namespace) -> int:
     result = run_tlc(spec, cfg, tools=tools, workers=workers, timeout=args.timeout,
                      deadlock=not args.no_deadlock, on_progress=_progress, log_path=args.log,
                      heap_mb=args.heap_mb, prepare=prepare)
+    return _finish(args, result)
+
+
+def _finish(args: argparse.Namespace, result: TlcResult,
+            extra: dict[str, Any] | None = None) -> int:
     print(summary(result))
     if args.json:
-        write_json_atomically(args.json, json_result(result))
+        write_json_atomically(args.json, {**json_result(result), **(extra or {})})
     if result.outcome.is_violation:
         return 1
     return 0 if result.outcome.decided else 2
+
+
+def _run_distributed(args: argparse.Namespace, spec: Path, cfg: Path, tools: Any,
+                     prepare: Any) -> int:
+    from runner.distributed import LOCALHOST, run_distributed, temporal_properties
+
+    n = args.distributed
+    host = args.host or LOCALHOST
+    skipped = temporal_properties(cfg.read_text(encoding="utf-8", errors="replace"))
+    _status(f"checking {spec} with {cfg.name} on distributed TLC ("
+            f"{'bundled' if tools.bundled else tools.jar}, a server and {n} local worker"
+            f"{'s' if n != 1 else ''}" + (f", timeout {args.timeout:g} s" if args.timeout
+                                           else "") + ")")
+    if skipped:
+        _status(f"not checked: {', '.join(skipped)} (distributed TLC checks no temporal "
+                "properties)")
+
+    def ready(port: int) -> None:
+        _status(f"TLC server ready at {host}:{port}; add workers with "
+                f"`mmcheck worker {host}:{port}`")
+
+    result = run_distributed(spec, cfg, tools=tools, workers=n, timeout=args.timeout,
+                             deadlock=not args.no_deadlock, on_progress=_progress,
+                             log_path=args.log, heap_mb=args.heap_mb, prepare=prepare,
+                             port=args.port, rmi_host=host, threads=args.workers,
+                             on_ready=ready)
+    if skipped:
+        print(f"not checked: {', '.join(skipped)} (distributed TLC checks no temporal "
+              "properties)")
+    return _finish(args, result, {"distributed": n, "not_checked": skipped})
 
 
 def _status(text: str) -> None:

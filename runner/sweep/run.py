@@ -30,7 +30,7 @@ from gen.model import PROPERTIES
 from runner.cache import Cache
 from runner.check import ModelResult, Options, Simulation, check_model, write_atomic
 from runner.java import Cancelled, JavaTools, cancel_all, tie_to_parent
-from runner.sweep_spec import Point, column_value
+from runner.sweep.spec import Point, column_value
 
 STOP_GRACE_SECONDS = 10.0
 
@@ -176,7 +176,7 @@ def _child(conn: Connection, sweep: str, point: Point, directory: Path, tools: J
     last: list[tuple[int, int]] = []
     try:
         options = Options(timeout=settings.timeout, workers=settings.workers,
-                          heap_mb=settings.heap_mb, simulate=settings.simulate)
+                          heap_mb=settings.heap_mb, simulate=settings.simulate, quick_jit=True)
         options = replace(options, deadline=started + settings.timeout)
 
         def on_event(kind: str, model: Any, text: str) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from runner.sweep_spec import Point
+    from runner.sweep.spec import Point
 
 CSV, PARQUET = "sweep.csv", "sweep.parquet"
 

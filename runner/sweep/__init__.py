@@ -5,9 +5,9 @@ and returns one row per point and property as a pandas DataFrame.
     df = run_sweep("specs/sweeps/growth.toml", jobs=2, timeout=60)
     df[df.verdict == "violated"].groupby(["protocol", "property"]).point_distinct_states.min()
 
-The stages, one module each: runner.sweep_spec (the file and its grid), runner.sweep_run
-(points checked in parallel), runner.sweep_table (the DataFrame, csv/parquet, resuming),
-runner.sweep_answers (smallest violations, growth factors), runner.sweep_plots.  Files go
+The stages, one module each: runner.sweep.spec (the file and its grid), runner.sweep.run
+(points checked in parallel), runner.sweep.table (the DataFrame, csv/parquet, resuming),
+runner.sweep.answers (smallest violations, growth factors), runner.sweep.plots.  Files go
 to results/<sweep>/ (or `out`): sweep.csv, sweep.parquet (rewritten after every point),
 answers.md, answers.json, growth-<axis>.png/.svg, verdicts.png/.svg, and points/<model>/
 with each point's TLC files.  A sweep run again checks only the points missing from its
@@ -27,7 +27,7 @@ from runner.files import ensure_dir, write_atomic
 from runner.limits import check_timeout
 from runner.progress import Tally
 from runner.rundir import locked
-from runner.sweep_spec import Point, Sweep, load_sweep
+from runner.sweep.spec import Point, Sweep, load_sweep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,15 +90,21 @@ def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
                timeout: float | None = None, out: str | Path | None = None,
                simulate: Simulation | None = None, tools: JavaTools | None = None,
                jar: str | None = None, cache_dir: str | Path | None = RESULTS / ".cache",
-               plots: bool = True, on_progress: Progress | None = None) -> pd.DataFrame:
+               plots: bool = True, on_progress: Progress | None = None,
+               scheduler: str | None = None) -> pd.DataFrame:
     """Check every point of a sweep not already in its table; return the whole table.
 
     `timeout` (seconds per point) and `simulate` override the sweep file's; `out` defaults
-    to results/<sweep name>; `cache_dir=None` turns the TLC cache off.  The DataFrame's
-    `attrs["paths"]` maps csv, parquet, answers, answers_json and plots to their files.
+    to results/<sweep name>; `cache_dir=None` turns the TLC cache off.  `scheduler` (a Dask
+    scheduler's address, e.g. "tcp://10.0.0.1:8786") runs the points on that cluster's
+    workers (runner.sweep.cluster) instead of local processes; `jobs` is then the points
+    at once (default: the workers' threads).  The DataFrame's `attrs["paths"]` maps csv,
+    parquet, answers, answers_json and plots to their files; `attrs["notes"]` lists what
+    the caller should be told (e.g. a worker without Java).
     """
-    from runner import sweep_answers, sweep_table
-    from runner.sweep_run import Settings, memory_mb, plan, run_points
+    from runner.sweep import answers as sweep_answers
+    from runner.sweep import table as sweep_table
+    from runner.sweep.run import Settings, memory_mb, plan, run_points
 
     sweep = path_or_spec if isinstance(path_or_spec, Sweep) else load_sweep(path_or_spec)
     if jobs is not None and jobs < 1:
@@ -122,10 +128,6 @@ def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
     if todo:
         settings: Settings = plan(jobs, len(todo), timeout, simulate, mem_mb=memory_mb())
         state.jobs = settings.jobs
-        if tools is None:
-            from runner.java import locate_tools
-
-            tools = locate_tools(jar)
         order = {p.key: i for i, p in enumerate(sweep.points)}
 
         def on_message(point: Point, kind: str, payload: Any) -> None:
@@ -136,6 +138,7 @@ def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
                 state.timed_out += any(r.get("verdict") == "timeout" for r in payload)
                 state.seconds_done.append(payload[0].get("point_seconds") or 0.0)
                 state.last = f"{point.label}: {_summary(payload)}"
+                rows[:] = [r for r in rows if r["point"] != point.key]  # never twice
                 rows.extend(payload)
                 rows.sort(key=lambda r: order.get(r["point"], len(order)))
                 sweep_table.write_table(sweep_table.to_frame(rows, axis_names), out_dir)
@@ -144,8 +147,20 @@ def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
             report()
 
         report()
-        run_points(sweep.name, todo, out_dir, tools, settings,
-                   Path(cache_dir) if cache_dir is not None else None, on_message, report)
+        cache = Path(cache_dir) if cache_dir is not None else None
+        if scheduler is not None:
+            _on_cluster(scheduler, sweep.name, todo, out_dir, jar if tools is None or
+                        tools.bundled else str(tools.jar), jobs, settings, cache, on_message,
+                        report, state)
+        else:
+            if tools is None:
+                from runner.java import locate_tools
+
+                tools = locate_tools(jar)
+            from runner.cds import archive_args
+
+            archive_args(tools, settings.heap_mb)  # made once here, not by the first points
+            run_points(sweep.name, todo, out_dir, tools, settings, cache, on_message, report)
 
     df = sweep_table.to_frame(rows, axis_names)
     paths: dict[str, Any] = output_paths(out_dir)
@@ -160,7 +175,7 @@ def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
     paths["plots"] += [p for p in (out_dir / "verdicts.png", out_dir / "verdicts.svg")
                        if p.exists()]
     if plots and (changed or not paths["plots"]):
-        from runner.sweep_plots import plot_all
+        from runner.sweep.plots import plot_all
 
         paths["plots"] = plot_all(df, axis_names, out_dir)
     df.attrs["paths"] = {k: ([str(p) for p in v] if isinstance(v, list) else str(v))
@@ -168,11 +183,36 @@ def _run_sweep(path_or_spec: str | Path | Sweep, *, jobs: int | None = None,
     df.attrs["checked"] = state.done
     df.attrs["failed"] = state.failed
     df.attrs["timed_out"] = state.timed_out
+    df.attrs["notes"] = list(state.notes)
     return df
 
 
+def _on_cluster(scheduler: str, name: str, todo: list[Point], out: Path, jar: str | None,
+                jobs: int | None, settings: Any, cache: Path | None, on_message: Any,
+                report: Callable[[], None], state: SweepProgress) -> None:
+    """The points on a Dask cluster: its workers with Java, as many at once as they have
+    threads (or `jobs`), one TLC worker each."""
+    from runner.sweep import cluster
+    from runner.sweep.run import plan
+
+    client = cluster.connect(scheduler)
+    try:
+        good, bad = cluster.check_workers(client, jar)
+        for worker, why in sorted(bad.items()):
+            state.notes.append(f"Dask worker {worker} gets no point: {why}")
+        threads = cluster.worker_threads(client, good)
+        settings = plan(jobs or threads, len(todo), settings.timeout, settings.simulate,
+                        cores=threads, mem_mb=None)
+        state.jobs = settings.jobs
+        report()
+        cluster.run_points(client, name, todo, out, jar, settings, cache,
+                           good if bad else [], on_message, report)
+    finally:
+        client.close()
+
+
 def answers_json(df: pd.DataFrame, axis_names: list[str]) -> dict[str, Any]:
-    from runner import sweep_answers as a
+    from runner.sweep import answers as a
 
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return [{k: (None if _na(v) else v) for k, v in r.items()}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from gen.model import PROPERTIES
 from runner.files import replace_atomic
-from runner.sweep_answers import numeric_axis, points
+from runner.sweep.answers import numeric_axis, points
 
 if TYPE_CHECKING:
     import pandas as pd
