@@ -53,8 +53,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the result as JSON")
     p.add_argument("--log", type=Path, metavar="PATH", help="keep TLC's complete output here")
     p.add_argument("--heap-mb", type=_positive_int, metavar="MB", help="JVM heap limit (-Xmx)")
-    d = p.add_argument_group("distributed TLC (tlc2.tool.distributed: checks no temporal "
-                             "properties, no TLCGet/TLCSet, names no violation)")
+    d = p.add_argument_group("distributed TLC (no temporal properties, TLCGet/TLCSet or "
+                             "violation names)")
     d.add_argument("--distributed", type=_count, metavar="N",
                    help="run a TLC server and N local TLC workers (0: only workers started "
                         "elsewhere with `mmcheck worker HOST:PORT`)")
