@@ -11,9 +11,18 @@ from runner.commands.tlc import _positive_int
 from runner.limits import TIMEOUT_RANGE, parse_timeout
 
 
+EXAMPLES = """\
+examples:
+  mmcheck tlc Big.tla --distributed 0 --host server.example   # on the server: no local workers
+  mmcheck worker server.example                              # on each other machine
+  mmcheck worker server.example:10997 --threads 8 --timeout 3600"""
+
+
 def add_parser(sub: Any) -> None:
+    from runner.cli import HelpFormatter
+
     p = sub.add_parser("worker", help="a TLC worker for a distributed TLC server elsewhere",
-                       description=__doc__)
+                       description=__doc__, epilog=EXAMPLES, formatter_class=HelpFormatter)
     p.add_argument("server", metavar="HOST[:PORT]",
                    help="the server's address as `mmcheck tlc --distributed` printed it "
                         "(port default: TLC's 10997)")
