@@ -315,9 +315,16 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
 
 
 def _queue_changes(old: Any, new: Any) -> list[str]:
-    """The rwsem wait queue: who joined it (as a reader or a writer) and who left it."""
+    """The rwsem wait queue: who joined it (as a reader or a writer) and who left it.  An
+    entry is [k, ts] (a writer, or readers queued in a row), or [t, k] in runs stored
+    before readers were grouped."""
     def who(q: Any) -> dict[str, str]:
-        return {str(e.get("t")): str(e.get("k")) for e in (q or []) if isinstance(e, dict)}
+        out: dict[str, str] = {}
+        for e in q or []:
+            if isinstance(e, dict):
+                for t in (e.get("ts") or [e.get("t")]):
+                    out[str(t)] = str(e.get("k"))
+        return out
     a, b = who(old), who(new)
     kinds = {"r": "reader", "w": "writer"}
     return ([f"queues as a {kinds.get(b[t], b[t])}: {t}" for t in b if t not in a]

@@ -85,7 +85,7 @@ variables
   pt = InitPt,            \* page-table pages: "present" or "none" (never allocated, or freed)
   writer = Nobody,        \* mmap_sem: the writer,
   readers = {},           \*   the readers,
-  wq = <<>>,              \*   and the FIFO wait queue of [t |-> thread, k |-> "r" (reader) | "w" (writer)]
+  wq = <<>>,              \*   and the FIFO wait queue: [k |-> "w", ts |-> {writer}] or [k |-> "r", ts |-> readers queued in a row]
   walked = [t \in Threads |-> 0],     \* the page table a fault's walk found (0: none)
   stale = {},             \* faults whose walked page table was freed under them
   cur = [t \in Threads |-> 0],        \* registers: the page a loop is at,
@@ -129,12 +129,18 @@ define
   \* ---- the rw_semaphore (4.x rwsem-xadd) ----
   \* down_read's fast path: no writer holds it and (FIFO) nobody waits
   ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
-  Pos(t) == CHOOSE i \in 1..Len(wq) : wq[i].t = t
   \* __rwsem_mark_wake(): the readers at the head of the queue, up to the first writer,
   \* get the lock once no writer holds it
-  ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ \A i \in 1..(Pos(t) - 1) : wq[i].k = "r")
+  ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ (Head(wq).k = "r" /\ t \in Head(wq).ts))
   Free == writer = Nobody /\ readers = {}
-  Dequeue(q, t) == SelectSeq(q, LAMBDA e : e.t # t)
+  \* The queue keeps readers that queued in a row as one entry: their order is never
+  \* observable (they are granted together), so it is not state.
+  QueueReader(t) == IF wq # <<>> /\ wq[Len(wq)].k = "r"
+                    THEN [wq EXCEPT ![Len(wq)].ts = @ \cup {t}]
+                    ELSE Append(wq, [k |-> "r", ts |-> {t}])
+  QueueWriter(t) == Append(wq, [k |-> "w", ts |-> {t}])
+  HeadWriter(t) == wq # <<>> /\ Head(wq).k = "w" /\ t \in Head(wq).ts
+  Dequeue(q, t) == SelectSeq([i \in 1..Len(q) |-> [q[i] EXCEPT !.ts = @ \ {t}]], LAMBDA e : e.ts # {})
   Live(p) == \E v \in vmas : Covers(v, p) /\ "dead" \notin v.flags
   Gen(p) == IF \E v \in vmas : Covers(v, p) THEN (CHOOSE v \in vmas : Covers(v, p)).origin ELSE 0
   Started == {m \in MunmapThreads : snap[m] # <<>>}
@@ -206,7 +212,7 @@ define
     /\ pte \in [Pages -> Contents]
     /\ pt \in [Tables -> {"none", "present"}]
     /\ writer \in Threads \cup {Nobody} /\ readers \subseteq Threads
-    /\ wq \in Seq([t : Threads, k : {"r", "w"}]) /\ Len(wq) <= Cardinality(Threads)
+    /\ wq \in Seq([k : {"r", "w"}, ts : SUBSET Threads]) /\ Len(wq) <= Cardinality(Threads)
     /\ walked \in [Threads -> Tables \cup {0}] /\ stale \subseteq Threads
     /\ \A t \in Threads : cur[t] \in 0..(NPages + 1) /\ lo[t] \in 0..NPages /\ hi[t] \in 0..(NPages + 1)
     /\ res \in [Threads -> Results]
@@ -246,7 +252,7 @@ munmap0_down_read:
     readers := readers \cup {self};
     goto munmap0_madvise_dontneed;
   else
-    wq := Append(wq, [t |-> self, k |-> "r"]);
+    wq := QueueReader(self);
   end if;
 munmap0_rwsem_down_read_failed:  \* woken by __rwsem_mark_wake with the readers at the head
   await ReadGranted(self);
@@ -270,13 +276,13 @@ munmap0_down_write:  \* the fast path, or a steal of a free lock ahead of the qu
     writer := self || wz[self] := 0 || wm[self] := 0;
     goto munmap0_find_vma;
   elsif writer = Nobody then  \* read-owned: no spinning on readers, queue
-    wq := Append(wq, [t |-> self, k |-> "w"]);
+    wq := QueueWriter(self);
     goto munmap0_rwsem_down_write_failed;
   else
     either  \* the owner is a running writer: spin
       goto munmap0_rwsem_optimistic_spin;
     or
-      wq := Append(wq, [t |-> self, k |-> "w"]);
+      wq := QueueWriter(self);
       goto munmap0_rwsem_down_write_failed;
     end either;
   end if;
@@ -286,10 +292,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     writer := self || wz[self] := 0 || wm[self] := 0;
     goto munmap0_find_vma;
   else
-    wq := Append(wq, [t |-> self, k |-> "w"]);
+    wq := QueueWriter(self);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  await writer = self \/ (HeadWriter(self) /\ Free);
   if writer # self then  \* (without `next`, the fast path passes through here)
     writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
   end if;
@@ -356,7 +362,7 @@ fault1_access:  \* the MMU uses a present pte without entering the kernel; else 
     readers := readers \cup {self};
     goto fault1_find_vma;
   else
-    wq := Append(wq, [t |-> self, k |-> "r"]);
+    wq := QueueReader(self);
   end if;
 fault1_rwsem_down_read_failed:  \* woken by __rwsem_mark_wake with the readers at the head
   await ReadGranted(self);
@@ -408,7 +414,7 @@ fault1_up_read:  \* the access returns (a SIGSEGV is delivered now)
 
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-9472df25cbb3a7447934d79c58a67f44
+\* BEGIN TRANSLATION PCal-8a0d8c4a7766dc3814039cc2036d12b0
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, freed, wz, wm, broken, pc
@@ -430,12 +436,18 @@ Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
 
 
 ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
-Pos(t) == CHOOSE i \in 1..Len(wq) : wq[i].t = t
 
 
-ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ \A i \in 1..(Pos(t) - 1) : wq[i].k = "r")
+ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ (Head(wq).k = "r" /\ t \in Head(wq).ts))
 Free == writer = Nobody /\ readers = {}
-Dequeue(q, t) == SelectSeq(q, LAMBDA e : e.t # t)
+
+
+QueueReader(t) == IF wq # <<>> /\ wq[Len(wq)].k = "r"
+                  THEN [wq EXCEPT ![Len(wq)].ts = @ \cup {t}]
+                  ELSE Append(wq, [k |-> "r", ts |-> {t}])
+QueueWriter(t) == Append(wq, [k |-> "w", ts |-> {t}])
+HeadWriter(t) == wq # <<>> /\ Head(wq).k = "w" /\ t \in Head(wq).ts
+Dequeue(q, t) == SelectSeq([i \in 1..Len(q) |-> [q[i] EXCEPT !.ts = @ \ {t}]], LAMBDA e : e.ts # {})
 Live(p) == \E v \in vmas : Covers(v, p) /\ "dead" \notin v.flags
 Gen(p) == IF \E v \in vmas : Covers(v, p) THEN (CHOOSE v \in vmas : Covers(v, p)).origin ELSE 0
 Started == {m \in MunmapThreads : snap[m] # <<>>}
@@ -507,7 +519,7 @@ TypeOK ==
   /\ pte \in [Pages -> Contents]
   /\ pt \in [Tables -> {"none", "present"}]
   /\ writer \in Threads \cup {Nobody} /\ readers \subseteq Threads
-  /\ wq \in Seq([t : Threads, k : {"r", "w"}]) /\ Len(wq) <= Cardinality(Threads)
+  /\ wq \in Seq([k : {"r", "w"}, ts : SUBSET Threads]) /\ Len(wq) <= Cardinality(Threads)
   /\ walked \in [Threads -> Tables \cup {0}] /\ stale \subseteq Threads
   /\ \A t \in Threads : cur[t] \in 0..(NPages + 1) /\ lo[t] \in 0..NPages /\ hi[t] \in 0..(NPages + 1)
   /\ res \in [Threads -> Results]
@@ -590,7 +602,7 @@ munmap0_down_read(self) == /\ pc[self] = "munmap0_down_read"
                                  THEN /\ readers' = (readers \cup {self})
                                       /\ pc' = [pc EXCEPT ![self] = "munmap0_madvise_dontneed"]
                                       /\ wq' = wq
-                                 ELSE /\ wq' = Append(wq, [t |-> self, k |-> "r"])
+                                 ELSE /\ wq' = QueueReader(self)
                                       /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_read_failed"]
                                       /\ UNCHANGED readers
                            /\ UNCHANGED << vmas, nextid, pte, pt, writer, 
@@ -665,11 +677,11 @@ munmap0_down_write(self) == /\ pc[self] = "munmap0_down_write"
                                        /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                        /\ wq' = wq
                                   ELSE /\ IF writer = Nobody
-                                             THEN /\ wq' = Append(wq, [t |-> self, k |-> "w"])
+                                             THEN /\ wq' = QueueWriter(self)
                                                   /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_write_failed"]
                                              ELSE /\ \/ /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_optimistic_spin"]
                                                         /\ wq' = wq
-                                                     \/ /\ wq' = Append(wq, [t |-> self, k |-> "w"])
+                                                     \/ /\ wq' = QueueWriter(self)
                                                         /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_write_failed"]
                                        /\ UNCHANGED << writer, wz, wm >>
                             /\ UNCHANGED << vmas, nextid, pte, pt, readers, 
@@ -686,7 +698,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                      /\ wz' = [wz EXCEPT ![self] = 0]
                                                   /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                                   /\ wq' = wq
-                                             ELSE /\ wq' = Append(wq, [t |-> self, k |-> "w"])
+                                             ELSE /\ wq' = QueueWriter(self)
                                                   /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_write_failed"]
                                                   /\ UNCHANGED << writer, wz, 
                                                                   wm >>
@@ -699,7 +711,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, freed, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ writer = self \/ (HeadWriter(self) /\ Free)
                                          /\ IF writer # self
                                                THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
                                                        /\ wq' = Tail(wq)
@@ -886,7 +898,7 @@ fault1_access(self) == /\ pc[self] = "fault1_access"
                                         THEN /\ readers' = (readers \cup {self})
                                              /\ pc' = [pc EXCEPT ![self] = "fault1_find_vma"]
                                              /\ wq' = wq
-                                        ELSE /\ wq' = Append(wq, [t |-> self, k |-> "r"])
+                                        ELSE /\ wq' = QueueReader(self)
                                              /\ pc' = [pc EXCEPT ![self] = "fault1_rwsem_down_read_failed"]
                                              /\ UNCHANGED readers
                                   /\ UNCHANGED << res, broken >>
@@ -1020,13 +1032,15 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-7cf9074a2c101b00f6d473caaeefcded
+\* END TRANSLATION TLA-92d02bb697bea564cdc396872e1a9bb2
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
-\* Every munmap eventually returns.
-MunmapCompletes == \A m \in MunmapThreads : <>(pc[m] = "Done")
+\* Every munmap eventually returns.  (pc[t] = "Done" is stable, so one <> over all
+\* threads is the same as one <> per thread, and gives TLC one tableau branch, not one per
+\* thread: most of a liveness run's time.)
+MunmapCompletes == <>(\A m \in MunmapThreads : pc[m] = "Done")
 \* Every thread that does not fault forever eventually finishes.
-AllThreadsComplete == \A t \in Threads \ RepeatThreads : <>(pc[t] = "Done")
+AllThreadsComplete == <>(\A t \in Threads \ RepeatThreads : pc[t] = "Done")
 
 \* Identical threads of a group are interchangeable (safety checks only).
 Symmetry == {}

@@ -85,7 +85,7 @@ variables
   pt = InitPt,            \* page-table pages: "present" or "none" (never allocated, or freed)
   writer = Nobody,        \* mmap_sem: the writer,
   readers = {},           \*   the readers,
-  wq = <<>>,              \*   and the FIFO wait queue of [t |-> thread, k |-> "r" (reader) | "w" (writer)]
+  wq = <<>>,              \*   and the FIFO wait queue: [k |-> "w", ts |-> {writer}] or [k |-> "r", ts |-> readers queued in a row]
   walked = [t \in Threads |-> 0],     \* the page table a fault's walk found (0: none)
   stale = {},             \* faults whose walked page table was freed under them
   cur = [t \in Threads |-> 0],        \* registers: the page a loop is at,
@@ -129,12 +129,18 @@ define
   \* ---- the rw_semaphore (4.x rwsem-xadd) ----
   \* down_read's fast path: no writer holds it and (FIFO) nobody waits
   ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
-  Pos(t) == CHOOSE i \in 1..Len(wq) : wq[i].t = t
   \* __rwsem_mark_wake(): the readers at the head of the queue, up to the first writer,
   \* get the lock once no writer holds it
-  ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ \A i \in 1..(Pos(t) - 1) : wq[i].k = "r")
+  ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ (Head(wq).k = "r" /\ t \in Head(wq).ts))
   Free == writer = Nobody /\ readers = {}
-  Dequeue(q, t) == SelectSeq(q, LAMBDA e : e.t # t)
+  \* The queue keeps readers that queued in a row as one entry: their order is never
+  \* observable (they are granted together), so it is not state.
+  QueueReader(t) == IF wq # <<>> /\ wq[Len(wq)].k = "r"
+                    THEN [wq EXCEPT ![Len(wq)].ts = @ \cup {t}]
+                    ELSE Append(wq, [k |-> "r", ts |-> {t}])
+  QueueWriter(t) == Append(wq, [k |-> "w", ts |-> {t}])
+  HeadWriter(t) == wq # <<>> /\ Head(wq).k = "w" /\ t \in Head(wq).ts
+  Dequeue(q, t) == SelectSeq([i \in 1..Len(q) |-> [q[i] EXCEPT !.ts = @ \ {t}]], LAMBDA e : e.ts # {})
   Live(p) == \E v \in vmas : Covers(v, p) /\ "dead" \notin v.flags
   Gen(p) == IF \E v \in vmas : Covers(v, p) THEN (CHOOSE v \in vmas : Covers(v, p)).origin ELSE 0
   Started == {m \in MunmapThreads : snap[m] # <<>>}
@@ -206,7 +212,7 @@ define
     /\ pte \in [Pages -> Contents]
     /\ pt \in [Tables -> {"none", "present"}]
     /\ writer \in Threads \cup {Nobody} /\ readers \subseteq Threads
-    /\ wq \in Seq([t : Threads, k : {"r", "w"}]) /\ Len(wq) <= Cardinality(Threads)
+    /\ wq \in Seq([k : {"r", "w"}, ts : SUBSET Threads]) /\ Len(wq) <= Cardinality(Threads)
     /\ walked \in [Threads -> Tables \cup {0}] /\ stale \subseteq Threads
     /\ \A t \in Threads : cur[t] \in 0..(NPages + 1) /\ lo[t] \in 0..NPages /\ hi[t] \in 0..(NPages + 1)
     /\ res \in [Threads -> Results]
@@ -246,13 +252,13 @@ munmap0_down_write_killable:  \* the fast path, or a steal of a free lock ahead 
     writer := self || wz[self] := 0 || wm[self] := 0;
     goto munmap0_find_vma;
   elsif writer = Nobody then  \* read-owned: no spinning on readers, queue
-    wq := Append(wq, [t |-> self, k |-> "w"]);
+    wq := QueueWriter(self);
     goto munmap0_rwsem_down_write_failed;
   else
     either  \* the owner is a running writer: spin
       goto munmap0_rwsem_optimistic_spin;
     or
-      wq := Append(wq, [t |-> self, k |-> "w"]);
+      wq := QueueWriter(self);
       goto munmap0_rwsem_down_write_failed;
     end either;
   end if;
@@ -262,10 +268,10 @@ munmap0_rwsem_optimistic_spin:  \* until the writer releases it: then steal it, 
     writer := self || wz[self] := 0 || wm[self] := 0;
     goto munmap0_find_vma;
   else
-    wq := Append(wq, [t |-> self, k |-> "w"]);
+    wq := QueueWriter(self);
   end if;
 munmap0_rwsem_down_write_failed:  \* queued: takes it at the head of the queue once nobody holds it
-  await writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free);
+  await writer = self \/ (HeadWriter(self) /\ Free);
   if writer # self then  \* (without `next`, the fast path passes through here)
     writer := self || wz[self] := 0 || wm[self] := 0 || wq := Tail(wq);
   end if;
@@ -333,7 +339,7 @@ follow_pte1_down_read:
     readers := readers \cup {self};
     goto follow_pte1_find_vma;
   else
-    wq := Append(wq, [t |-> self, k |-> "r"]);
+    wq := QueueReader(self);
   end if;
 follow_pte1_rwsem_down_read_failed:  \* woken by __rwsem_mark_wake with the readers at the head
   await ReadGranted(self);
@@ -361,7 +367,7 @@ follow_pte1_up_read:
   readers := readers \ {self} || walked[self] := 0 || stale := stale \ {self};
 end process;
 end algorithm; *)
-\* BEGIN TRANSLATION PCal-0d53c66125878b111b53c19ad140f6d0
+\* BEGIN TRANSLATION PCal-97e42eeb6f09c693dca7579049fda5ca
 VARIABLES vmas, nextid, pte, pt, writer, readers, wq, walked, stale, cur, lo, 
           hi, det, pv, nx, fl, ce, fv, res, snap, passed, mapped_after, 
           segv_seen, advised, freed, wz, wm, broken, pc
@@ -383,12 +389,18 @@ Obj(id) == LET S == {v \in vmas \cup UNION {det[t] : t \in Threads} : v.id = id}
 
 
 ReadFast == writer = Nobody /\ (HypotheticalReaderPreferring \/ wq = <<>>)
-Pos(t) == CHOOSE i \in 1..Len(wq) : wq[i].t = t
 
 
-ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ \A i \in 1..(Pos(t) - 1) : wq[i].k = "r")
+ReadGranted(t) == writer = Nobody /\ (HypotheticalReaderPreferring \/ (Head(wq).k = "r" /\ t \in Head(wq).ts))
 Free == writer = Nobody /\ readers = {}
-Dequeue(q, t) == SelectSeq(q, LAMBDA e : e.t # t)
+
+
+QueueReader(t) == IF wq # <<>> /\ wq[Len(wq)].k = "r"
+                  THEN [wq EXCEPT ![Len(wq)].ts = @ \cup {t}]
+                  ELSE Append(wq, [k |-> "r", ts |-> {t}])
+QueueWriter(t) == Append(wq, [k |-> "w", ts |-> {t}])
+HeadWriter(t) == wq # <<>> /\ Head(wq).k = "w" /\ t \in Head(wq).ts
+Dequeue(q, t) == SelectSeq([i \in 1..Len(q) |-> [q[i] EXCEPT !.ts = @ \ {t}]], LAMBDA e : e.ts # {})
 Live(p) == \E v \in vmas : Covers(v, p) /\ "dead" \notin v.flags
 Gen(p) == IF \E v \in vmas : Covers(v, p) THEN (CHOOSE v \in vmas : Covers(v, p)).origin ELSE 0
 Started == {m \in MunmapThreads : snap[m] # <<>>}
@@ -460,7 +472,7 @@ TypeOK ==
   /\ pte \in [Pages -> Contents]
   /\ pt \in [Tables -> {"none", "present"}]
   /\ writer \in Threads \cup {Nobody} /\ readers \subseteq Threads
-  /\ wq \in Seq([t : Threads, k : {"r", "w"}]) /\ Len(wq) <= Cardinality(Threads)
+  /\ wq \in Seq([k : {"r", "w"}, ts : SUBSET Threads]) /\ Len(wq) <= Cardinality(Threads)
   /\ walked \in [Threads -> Tables \cup {0}] /\ stale \subseteq Threads
   /\ \A t \in Threads : cur[t] \in 0..(NPages + 1) /\ lo[t] \in 0..NPages /\ hi[t] \in 0..(NPages + 1)
   /\ res \in [Threads -> Results]
@@ -546,11 +558,11 @@ munmap0_down_write_killable(self) == /\ pc[self] = "munmap0_down_write_killable"
                                                 /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                                 /\ wq' = wq
                                            ELSE /\ IF writer = Nobody
-                                                      THEN /\ wq' = Append(wq, [t |-> self, k |-> "w"])
+                                                      THEN /\ wq' = QueueWriter(self)
                                                            /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_write_failed"]
                                                       ELSE /\ \/ /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_optimistic_spin"]
                                                                  /\ wq' = wq
-                                                              \/ /\ wq' = Append(wq, [t |-> self, k |-> "w"])
+                                                              \/ /\ wq' = QueueWriter(self)
                                                                  /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_write_failed"]
                                                 /\ UNCHANGED << writer, wz, wm >>
                                      /\ UNCHANGED << vmas, nextid, pte, pt, 
@@ -569,7 +581,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                      /\ wz' = [wz EXCEPT ![self] = 0]
                                                   /\ pc' = [pc EXCEPT ![self] = "munmap0_find_vma"]
                                                   /\ wq' = wq
-                                             ELSE /\ wq' = Append(wq, [t |-> self, k |-> "w"])
+                                             ELSE /\ wq' = QueueWriter(self)
                                                   /\ pc' = [pc EXCEPT ![self] = "munmap0_rwsem_down_write_failed"]
                                                   /\ UNCHANGED << writer, wz, 
                                                                   wm >>
@@ -582,7 +594,7 @@ munmap0_rwsem_optimistic_spin(self) == /\ pc[self] = "munmap0_rwsem_optimistic_s
                                                        advised, freed, broken >>
 
 munmap0_rwsem_down_write_failed(self) == /\ pc[self] = "munmap0_rwsem_down_write_failed"
-                                         /\ writer = self \/ (wq # <<>> /\ Head(wq).t = self /\ Free)
+                                         /\ writer = self \/ (HeadWriter(self) /\ Free)
                                          /\ IF writer # self
                                                THEN /\ /\ wm' = [wm EXCEPT ![self] = 0]
                                                        /\ wq' = Tail(wq)
@@ -776,7 +788,7 @@ follow_pte1_down_read(self) == /\ pc[self] = "follow_pte1_down_read"
                                      THEN /\ readers' = (readers \cup {self})
                                           /\ pc' = [pc EXCEPT ![self] = "follow_pte1_find_vma"]
                                           /\ wq' = wq
-                                     ELSE /\ wq' = Append(wq, [t |-> self, k |-> "r"])
+                                     ELSE /\ wq' = QueueReader(self)
                                           /\ pc' = [pc EXCEPT ![self] = "follow_pte1_rwsem_down_read_failed"]
                                           /\ UNCHANGED readers
                                /\ UNCHANGED << vmas, nextid, pte, pt, writer, 
@@ -878,13 +890,15 @@ Spec == /\ Init /\ [][Next]_vars
 
 Termination == <>(\A self \in ProcSet: pc[self] = "Done")
 
-\* END TRANSLATION TLA-cc5e65eb9ef0391e6a3ff7474ac80aff
+\* END TRANSLATION TLA-5dfcaf9edf058bccda47ad9be262329b
 
 \* ---- liveness, under weak fairness of every thread (fair process) ----
-\* Every munmap eventually returns.
-MunmapCompletes == \A m \in MunmapThreads : <>(pc[m] = "Done")
+\* Every munmap eventually returns.  (pc[t] = "Done" is stable, so one <> over all
+\* threads is the same as one <> per thread, and gives TLC one tableau branch, not one per
+\* thread: most of a liveness run's time.)
+MunmapCompletes == <>(\A m \in MunmapThreads : pc[m] = "Done")
 \* Every thread that does not fault forever eventually finishes.
-AllThreadsComplete == \A t \in Threads \ RepeatThreads : <>(pc[t] = "Done")
+AllThreadsComplete == <>(\A t \in Threads \ RepeatThreads : pc[t] = "Done")
 
 \* Identical threads of a group are interchangeable (safety checks only).
 Symmetry == {}
