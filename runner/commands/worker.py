@@ -10,7 +10,6 @@ from typing import Any
 from runner.commands.tlc import _positive_int
 from runner.limits import TIMEOUT_RANGE, parse_timeout
 
-
 EXAMPLES = """\
 examples:
   mmcheck tlc Big.tla --distributed 0 --host server.example   # on the server: no local workers
