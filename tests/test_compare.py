@@ -2,14 +2,19 @@
 a throwaway protocol written in a temporary directory."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
+from gen.protocols import discover, lookup
+from gen.scenarios import load_scenarios
 from runner.cli import main
+from runner.commands.compare import comparable, models_to_compare
 from runner.report import comparison
 from runner.report.stored import load_run
 
+SPECS = Path(__file__).resolve().parent.parent / "specs"
 EXAMPLE = Path(__file__).resolve().parent / "data" / "runs" / "example"
 
 
@@ -98,3 +103,23 @@ def test_compare_rejects_bad_input_before_running(tmp_path: Path,
         err = capsys.readouterr().err
         assert word in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_default_scenarios_leave_out_negative_controls_and_foreign_options() -> None:
+    """Without --scenarios, compare runs what both protocols can honestly be judged on: not
+    the deliberately broken variants, and not a scenario setting a third protocol's option."""
+    def scenarios(base: str, new: str) -> set[str]:
+        args = argparse.Namespace(base=base, new=new, scenarios=None, protocols=[],
+                                  scenario_file=str(SPECS / "scenarios.toml"),
+                                  matrix=str(SPECS / "matrix.toml"))
+        return {m.name.split("-", 1)[1] for m in models_to_compare(args)}
+
+    every = load_scenarios(SPECS / "scenarios.toml")
+    controls = {n for n, t in every.items() if t.get("mutation", "none") != "none"}
+    ablations = {n for n, t in every.items() if "ablation" in t}
+    assert controls and ablations
+    chosen = scenarios("detach_merged", "detach_fixed")
+    assert "growsdown" in chosen and not chosen & (controls | ablations)
+    assert not scenarios("per_vma", "detach_merged") & ablations
+    per_vma = lookup(discover([]), "per_vma", "NEW")
+    assert all(comparable(every[n], (per_vma, per_vma)) for n in ablations)

@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("base", metavar="BASE", help="the protocol to compare against")
     p.add_argument("new", metavar="NEW", help="the proposed protocol")
     p.add_argument("--scenarios", nargs="+", metavar="NAME",
-                   help="only these scenarios (default: all of the scenario file)")
+                   help="only these scenarios (default: every scenario of the scenario file "
+                        "but the negative controls and those setting another protocol's "
+                        "option)")
     p.add_argument("--scenario-file", default=DEFAULT_SCENARIOS, metavar="FILE",
                    help=f"the scenarios (default: {DEFAULT_SCENARIOS})")
     p.add_argument("--matrix", default=DEFAULT_MATRIX, metavar="FILE",
@@ -61,6 +63,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def comparable(table: dict, protocols: tuple) -> bool:  # type: ignore[type-arg]
+    """A scenario both protocols can be compared on by default: not a negative control (a
+    deliberately broken variant, `mutation`), and no option of a protocol other than theirs
+    (e.g. per_vma's `ablation`)."""
+    from gen.model import MODEL_KEYS
+
+    if table.get("mutation", "none") != "none":
+        return False
+    options = [{o.name for o in p.options} for p in protocols]
+    return all(k in MODEL_KEYS or all(k in o for o in options) for k in table)
+
+
 def models_to_compare(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
     """BASE's and NEW's model of every chosen scenario, validated before anything runs."""
     from gen.protocols import discover, lookup
@@ -79,7 +93,7 @@ def models_to_compare(args: argparse.Namespace) -> list:  # type: ignore[type-ar
     if base.name == new.name:
         raise ConfigError(f"BASE and NEW are both {base.name}: compare two protocols")
     scenarios = load_scenarios(args.scenario_file)
-    names = args.scenarios or list(scenarios)
+    names = args.scenarios or [n for n, t in scenarios.items() if comparable(t, (base, new))]
     for n in names:
         check_scenario_name(n, scenarios, "--scenarios")
     matrix = Path(args.matrix)
