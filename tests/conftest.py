@@ -12,6 +12,20 @@ import pytest
 
 CORPUS_SPECS = Path(__file__).parent / "corpus" / "specs"
 
+
+def tiny_model(protocol: str) -> str:
+    """A model file of one small model "m" of `protocol`: 4 pages, munmap [1,3) of one VMA
+    [1,5), one read fault at page 2."""
+    return f'''[[model]]
+name = "m"
+protocol = "{protocol}"
+pages = 4
+ptes_per_table = 2
+munmap = {{ start = 1, end = 3 }}
+vmas = [ {{ start = 1, end = 5, flags = [] }} ]
+threads = [ {{ kind = "fault", access = "read", addr = 2 }} ]
+'''
+
 # Fuzzing (test_fuzz*.py): corpus -> outcome -> inputs tried; printed at the end of the run.
 FUZZ: defaultdict[str, Counter[str]] = defaultdict(Counter)
 

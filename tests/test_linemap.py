@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import tiny_model
 
 from gen.model import load_models
 from gen.protocols import BUILTIN, discover
@@ -21,20 +22,10 @@ description = "a test protocol"
 kernel = "none"
 ---#}
 '''
-MODEL = '''[[model]]
-name = "m"
-protocol = "NAME"
-pages = 4
-ptes_per_table = 2
-munmap = { start = 1, end = 3 }
-vmas = [ { start = 1, end = 5, flags = [] } ]
-threads = [ { kind = "fault", access = "read", addr = 2 } ]
-'''
-
 
 def model_of(tmp_path: Path, body: str, name: str = "mine"):  # type: ignore[no-untyped-def]
     (tmp_path / f"{name}.tla.j2").write_text(FRONT.replace("NAME", name) + body)
-    (tmp_path / "m.toml").write_text(MODEL.replace("NAME", name))
+    (tmp_path / "m.toml").write_text(tiny_model(name))
     [m] = load_models(tmp_path / "m.toml", protocols=discover([tmp_path]))
     return m
 
@@ -81,7 +72,7 @@ def test_a_jinja_syntax_error_names_the_template_file_and_line(tmp_path: Path) -
     body = '{% extends "base.tla.j2" %}\n{% block munmap_body %}\n{{ mm.up_write(P }}\n' \
            '{% endblock %}\n'
     (tmp_path / "mine.tla.j2").write_text(FRONT.replace("NAME", "mine") + body)
-    (tmp_path / "m.toml").write_text(MODEL.replace("NAME", "mine"))
+    (tmp_path / "m.toml").write_text(tiny_model("mine"))
     [m] = load_models(tmp_path / "m.toml", protocols=discover([tmp_path]))
     with pytest.raises(TemplateError) as e:
         render(m)

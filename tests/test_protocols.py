@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import tiny_model
 
 from gen.model import load_models
 from gen.protocols import BUILTIN, ENV_VAR, discover, parse_protocol
@@ -28,16 +29,6 @@ description = "a test protocol: baseline under another name"
 kernel = "none: a test"
 ---#}
 '''
-MODEL = '''[[model]]
-name = "m"
-protocol = "PROTO"
-pages = 4
-ptes_per_table = 2
-munmap = { start = 1, end = 3 }
-vmas = [ { start = 1, end = 5, flags = [] } ]
-threads = [ { kind = "fault", access = "read", addr = 2 } ]
-'''
-
 
 def template(d: Path, name: str, front: str = FRONT, body: str = BODY) -> Path:
     path = d / f"{name}.tla.j2"
@@ -47,7 +38,7 @@ def template(d: Path, name: str, front: str = FRONT, body: str = BODY) -> Path:
 
 def model_file(d: Path, protocol: str, extra: str = "") -> Path:
     path = d / "models.toml"
-    path.write_text(MODEL.replace("PROTO", protocol) + extra)
+    path.write_text(tiny_model(protocol) + extra)
     return path
 
 

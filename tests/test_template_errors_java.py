@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import tiny_model
 
 from runner.cli import main
 
@@ -20,16 +21,6 @@ kernel = "none"
 {{ mm.down_write(P, munmap=true) }}
 {{ mm.do_munmap(P, true) }}
 '''
-MODEL = '''[[model]]
-name = "m"
-protocol = "mine"
-pages = 4
-ptes_per_table = 2
-munmap = { start = 1, end = 3 }
-vmas = [ { start = 1, end = 5, flags = [] } ]
-threads = [ { kind = "fault", access = "read", addr = 2 } ]
-'''
-
 
 def setup(tmp_path: Path, tail: str) -> tuple[Path, Path]:
     d = tmp_path / "protocols"
@@ -37,7 +28,7 @@ def setup(tmp_path: Path, tail: str) -> tuple[Path, Path]:
     template = d / "mine.tla.j2"
     template.write_text(FRONT + tail + "{% endblock %}\n")
     models = tmp_path / "m.toml"
-    models.write_text(MODEL)
+    models.write_text(tiny_model("mine"))
     return template, models
 
 
