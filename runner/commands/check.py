@@ -56,7 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="tla2tools.jar to use instead of the bundled one")
     p.add_argument("--full-jit", action="store_true",
                    help="run the JVM with its optimising compiler (C2): slower to start, faster "
-                        "on models with millions of states (default: C1 only, for small models)")
+                        "on models with millions of states (default: C1 only, and C2 for a run "
+                        "expected to take more than 10 s from the model's earlier runs)")
     p.add_argument("--distributed", type=int, metavar="N",
                    help="check each model's invariants and deadlock freedom on distributed "
                         "TLC, a server and N local workers (liveness and the write-hold "
