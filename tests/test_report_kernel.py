@@ -252,3 +252,13 @@ def test_two_step_trace_states(runs: dict[str, StoredRun]) -> None:
         v, trace=short)})
     text = kernel.render_kernel(changed, "NoThirdState")
     assert ">>" in text and "breaks NoThirdState" in text
+
+
+def test_a_downgrade_is_drawn_only_where_munmap_downgraded(runs: dict[str, StoredRun]) -> None:
+    """5.8's munmap passes its downgrade_write step next to a stack without downgrading:
+    a commit message would not draw a downgrade there; 4.20's does downgrade."""
+    _, kept = _diagram(runs, "detach_fixed-growsdown", "WriteHoldBound")
+    _, downgraded = _diagram(runs, "detach_merged-growsup", "PageTableSafety")
+    assert not any("downgrade_write()" in line for line in kept)
+    assert any("zap_pte_range()" in line for line in kept)
+    assert any("downgrade_write()" in line for line in downgraded)

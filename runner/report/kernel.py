@@ -30,15 +30,15 @@ from runner.report import explain
 from runner.report.diagram import build, loop_start, thread_names
 from runner.report.diagram import render_explanation as render_explanation_full
 from runner.report.diagram import render_text as render_text_full
-from runner.report.steps import Step, lock_held, strip_prefix
+from runner.report.steps import LOCK_HOLDERS, Step, lock_held, strip_prefix
 
 WIDTH = 80
 MARK = ">> "
 
 # How a step is drawn.  ENTRY: the syscall itself, drawn as the head of its calls; LOCK:
 # lock bookkeeping, left out (but for liveness, where the lock is the story); MODE: a
-# change of lock mode the race turns on (downgrade_write), always drawn; STEP: drawn when
-# it changed shared state, or when the root cause names it.
+# change of lock mode the race turns on (downgrade_write), drawn when the mode changed;
+# STEP: drawn when it changed shared state, or when the root cause names it.
 ENTRY, LOCK, MODE, STEP = "entry", "lock", "mode", "step"
 
 
@@ -376,8 +376,9 @@ def _importance(s: Step, call: Call, named: set[int], breaking: int | None,
         return 0, []
     if call.role == LOCK:
         return (2 if liveness else 0), []
-    if call.role == MODE:
-        return 3, writes
+    if call.role == MODE:  # drawn when the mode changed: 5.8's check may keep the writer
+        changed = any(r.split(":", 1)[0] in LOCK_HOLDERS for r in s.raw)
+        return (3, writes) if changed else (0, [])
     if not writes:
         return 0, []
     return (2 if s.number in involved else 1), writes

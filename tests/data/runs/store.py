@@ -26,7 +26,7 @@ RUNS = {
     "shapes": ["vm_dead-mmap-fixed-observed", "sections-observers", "detach_merged-growsup",
                "detach_merged-observers", "vm_dead-special-pfnmap", "baseline-munmap2",
                "detach_merged-locked", "baseline-neg-skip-unlock", "detach_merged-binder",
-               "detach_merged-follow-pte", "per_vma-neg-no-detached-check"],
+               "detach_merged-follow-pte", "per_vma-neg-no-detached-check", "detach_fixed-growsdown"],
 }
 
 
