@@ -418,7 +418,8 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
 
     section_pages = _int(where, "section_pages", table.get("section_pages", 1), 1, pages)
     threshold = _int(where, "threshold_pages", table.get("threshold_pages", 0), 0, pages)
-    bound = _int(where, "write_hold_bound", table.get("write_hold_bound", 0), 0, pages)
+    # per-page work: a pte zapped and a page munlocked, each at most once a page
+    bound = _int(where, "write_hold_bound", table.get("write_hold_bound", 0), 0, 2 * pages)
     rwsem_raw = table.get("rwsem", Rwsem.WRITER_PREFERRING.value)
     if isinstance(rwsem_raw, str) and rwsem_raw in RWSEM_RENAMED:  # [] is not hashable
         raise where.error("rwsem", f"{rwsem_raw!r} is now {RWSEM_RENAMED[rwsem_raw].value!r} "

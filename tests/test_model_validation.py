@@ -95,6 +95,7 @@ BAD = [
     ('section_pages = 1', 'section_pages = 0', "section_pages", "out of range"),
     ('threshold_pages = 0', 'threshold_pages = -1', "threshold_pages", "out of range"),
     ('write_hold_bound = 0', 'write_hold_bound = 1.5', "write_hold_bound", "integer"),
+    ('write_hold_bound = 0', 'write_hold_bound = 11', "write_hold_bound", "out of range"),
     ('rwsem = "writer-preferring"', 'rwsem = "fair"', "rwsem", "unknown value"),
     ('rwsem = "writer-preferring"', 'rwsem = "reader-preferring"', "rwsem",
      "hypothetical-reader-preferring"),
@@ -206,3 +207,11 @@ def test_read_lock_user_threads_and_populated_pages(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as e:
             load_models(path)
         assert f"{key}:" in str(e.value) and word in str(e.value), str(e.value)
+
+
+def test_write_hold_bound_counts_zaps_and_munlocks(tmp_path: Path) -> None:
+    """A munmap of every page of a VM_LOCKED VMA does 2 units of work a page (munlock and
+    zap): a bound of up to twice the pages can be written."""
+    path = tmp_path / "m.toml"
+    path.write_text(GOOD.replace("write_hold_bound = 0", "write_hold_bound = 10"))
+    assert load_models(path)[0].write_hold_bound == 10
