@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -538,4 +538,6 @@ def model_from_dict(d: dict[str, Any], where: str) -> Model:
     if isinstance(stored, dict):
         p = Protocol.from_dict(stored)
         protocols = Protocols({p.name: p}, ())
-    return parse_model(table, d.get("source") or where, 0, protocols)
+    model = parse_model(table, where, 0, protocols)  # errors name the stored file
+    source = d.get("source")
+    return replace(model, source=source) if isinstance(source, str) else model

@@ -264,6 +264,16 @@ def test_report_validates_stored_results(tmp_path: Path, capsys: pytest.CaptureF
         (EXAMPLE / "report.md").read_text()
 
 
+def test_a_bad_stored_model_is_reported_against_the_stored_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not against the matrix the model once came from: that file is fine."""
+    run, data = example_copy(tmp_path)
+    data["models"][0]["model"]["protocol"] = "nosuch"
+    (run / "results.json").write_text(json.dumps(data))
+    err = one_line_error(capsys, main(["report", str(run)]), "protocol: unknown value 'nosuch'")
+    assert str(run / "results.json") in err and "matrix.toml" not in err
+
+
 # ---------------------------------------------------------------- writers and destinations
 
 

@@ -70,7 +70,8 @@ def validate_result(d: dict[str, Any]) -> None:
     props = d["properties"]
     missing = [p for p in PROPERTIES if p not in props]
     if missing:
-        raise _Bad(f"properties.{missing[0]}: missing")
+        raise _Bad(f"properties.{missing[0]}: missing (a result of an older mmcheck, which "
+                   f"did not check {', '.join(missing)}?)")
     unknown = sorted(set(props) - set(PROPERTIES))
     if unknown:
         raise _Bad(f"properties.{unknown[0]}: unknown property")
