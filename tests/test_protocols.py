@@ -245,3 +245,15 @@ def test_a_stored_result_keeps_its_protocol_definition(tmp_path: Path) -> None:
     shutil.rmtree(d)
     again = model_from_dict(stored, "results.json")
     assert again == m
+
+
+def test_list_takes_the_scenario_file_as_compare_does(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`--scenario-file FILE`, as `mmcheck compare` names it; `--scenarios FILE` still works."""
+    (tmp_path / "s.toml").write_text('[scenario.mine]\ndescription = "my one scenario"\n'
+                                     'pages = 4\nptes_per_table = 2\n'
+                                     'munmap = { start = 1, end = 3 }\n'
+                                     'vmas = [ { start = 1, end = 5, flags = [] } ]\n')
+    for flag in ("--scenario-file", "--scenarios"):
+        assert main(["list", flag, str(tmp_path / "s.toml")]) == 0
+        assert "my one scenario" in capsys.readouterr().out

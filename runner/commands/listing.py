@@ -30,8 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"then in ${ENV_VAR} (':'-separated), then in the built-in specs/templates/.")
     p.add_argument("--protocols", action="append", default=[], metavar="DIR",
                    help="also look for protocol templates in DIR (repeatable)")
-    p.add_argument("--scenarios", default=DEFAULT_SCENARIOS, metavar="FILE",
-                   help=f"the scenario file to list (default: {DEFAULT_SCENARIOS})")
+    p.add_argument("--scenario-file", "--scenarios", dest="scenario_file",
+                   default=DEFAULT_SCENARIOS, metavar="FILE",  # --scenarios: the old name
+                   help=f"the scenario file to list (default: {DEFAULT_SCENARIOS}), as "
+                        "compare's --scenario-file")
     p.set_defaults(run=run)
 
 
@@ -75,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for p in protocols.hidden:
         print(f"  (hidden: {p.name} of {_show(p.template)}, by the one above)")
-    scenarios = parse_scenarios(read_toml(args.scenarios, "scenario file"), args.scenarios)
+    scenarios = parse_scenarios(read_toml(args.scenario_file, "scenario file"), args.scenario_file)
     sections = [
-        (f"Scenarios ({args.scenarios})",
+        (f"Scenarios ({args.scenario_file})",
          [(n, str(t.get("description", ""))) for n, t in scenarios.items()]),
         ("Thread kinds", [(k.value, d) for k, d in THREAD_DESCRIPTIONS.items()]),
         ("Properties", [(p, PROPERTY_DESCRIPTIONS[p]) for p in PROPERTIES]),
