@@ -23,14 +23,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gen.model import MODEL_KEYS, PROPERTIES, Model, _Where, parse_model, read_toml
+from gen.model import PROPERTIES, Model, _Where, parse_model, read_toml
 from gen.protocols import BUILTIN, Protocols, _show, unknown_protocol
 from runner.errors import ConfigError
 
 SPECS = BUILTIN.parent
 DEFAULT_SCENARIOS = _show(SPECS / "scenarios.toml")  # shown relative to the working directory
 DEFAULT_MATRIX = _show(SPECS / "matrix.toml")
-SCENARIO_KEYS = MODEL_KEYS - {"name", "protocol", "expect"}
 PARAMETERS = "parameters"
 CELL_KEYS = {"violated", PARAMETERS}
 

@@ -48,7 +48,6 @@ TAIL = {
     "directory": "string",
     "finished": "string",  # ISO time the point finished
 }
-PROTECTED = set(HEAD) | set(TAIL)
 
 
 def columns(axis_names: Sequence[str]) -> dict[str, str]:
