@@ -262,3 +262,15 @@ def test_a_downgrade_is_drawn_only_where_munmap_downgraded(runs: dict[str, Store
     assert not any("downgrade_write()" in line for line in kept)
     assert any("zap_pte_range()" in line for line in kept)
     assert any("downgrade_write()" in line for line in downgraded)
+
+
+def test_binder_as_its_fix_tells_it(runs: dict[str, StoredRun]) -> None:
+    """d1d8875c8c13: the driver read alloc->vma under the read lock, munmap (downgraded)
+    freed the VMA, then vm_insert_page used it (KASAN: use-after-free in vm_insert_page)."""
+    text, lines = _diagram(runs, "detach_merged-binder", "NoVmaUseAfterFree")
+    order = ["downgrade_write()", "// reads alloc->vma", "remove_vma_list()", "vm_insert_page()"]
+    at = [next(i for i, line in enumerate(lines) if w in line) for w in order]
+    assert at == sorted(at), lines
+    cause = " ".join(text.split("Root cause:", 1)[1].split())
+    assert cause.startswith("binder1's vm_insert_page used the VMA pointer alloc->vma")
+    assert "remove_vma_list freed VMA object 1 and cleared binder1's alloc->vma" in cause

@@ -226,6 +226,12 @@ _RULES: list[tuple[str, str, str, str]] = [
     (r"SIGBUS", "SIGBUS", "got SIGBUS", "write"),
     (r"uses a freed page table", "uses a freed page table", "used a freed page table",
      "write"),
+    (r"frees VMA object (\d+)", r"frees VMA object \1", r"freed VMA object \1", "write"),
+    (r"(\w+)'s alloc->vma = NULL \(vm_ops->close\)", r"\1's alloc->vma = NULL (vm_ops->close)",
+     r"cleared \1's alloc->vma (vm_ops->close)", "write"),
+    (r"call_rcu: VMA object (\d+) freed after a grace period",
+     r"call_rcu: VMA object \1 freed after a grace period",
+     r"queued VMA object \1 to be freed after a grace period", "write"),
 ]
 GENERIC = re.compile(r"\w+: .* -> .*")  # steps.describe's form for a variable it does not know
 _DROP = re.compile(r"^(range |writer = |waitw |readers |queues as a |leaves the queue: |sees .* "
@@ -536,7 +542,7 @@ def _liveness_symptom(prop: str, starving: Sequence[str], all_steps: Sequence[St
 def _past(s: Step, location: str | None = None) -> str:
     ps = [p for p in (phrase(c) for c in s.changes) if p is not None and p[2] == "write"]
     if location == "vmas":
-        ps = [p for p in ps if "vma" in p[0]] or ps
+        ps = [p for p in ps if "vma" in p[0].lower()] or ps
     elif location:
         ps = [p for p in ps if location in p[0]] or ps
     return " and ".join(p[1] for p in ps[:2]) or "changed it"
