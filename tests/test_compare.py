@@ -13,6 +13,7 @@ from runner.cli import main
 from runner.commands.compare import comparable, models_to_compare
 from runner.report import comparison
 from runner.report.stored import load_run
+from runner.rundir import default_out, locked, prune_runs
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 EXAMPLE = Path(__file__).resolve().parent / "data" / "runs" / "example"
@@ -123,3 +124,26 @@ def test_default_scenarios_leave_out_negative_controls_and_foreign_options() -> 
     assert not scenarios("per_vma", "detach_merged") & ablations
     per_vma = lookup(discover([]), "per_vma", "NEW")
     assert all(comparable(every[n], (per_vma, per_vma)) for n in ablations)
+
+
+def test_compare_runs_are_kept_apart_from_check_runs(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """results/ keeps the latest N runs of each kind: run-<time> (check) and
+    compare-BASE-NEW-<time> (compare, every pair together, by time)."""
+    results = tmp_path / "results"
+    runs = [f"run-2026110{d}-120000" for d in range(1, 5)]
+    compares = [f"compare-{pair}-2026110{d}-120000{suffix}"
+                for d, pair, suffix in ((1, "a-b", ""), (2, "detach_merged-x", ""),
+                                        (3, "a-b", ""), (3, "a-b", "-2"), (4, "z-y", ""))]
+    for n in (*runs, *compares):
+        (results / n).mkdir(parents=True)
+    (results / "compare-notes").mkdir()  # not a run: kept
+    removed = prune_runs(results, 2)
+    assert sorted(p.name for p in removed) == sorted(runs[:2] + compares[:3])
+    assert sorted(p.name for p in results.iterdir()) == sorted(
+        runs[2:] + compares[3:] + ["compare-notes"])
+    monkeypatch.chdir(tmp_path)
+    first = default_out("compare-a-b")
+    assert first.parent.name == "results" and first.name.startswith("compare-a-b-2")
+    with locked(first):
+        assert default_out("compare-a-b") != first  # taken: a suffix (or the next second)
