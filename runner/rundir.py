@@ -5,8 +5,10 @@ holder's PID.  The kernel drops the lock when its holder dies (also by SIGKILL),
 file left behind by a killed run is stale and taken over without asking.  A second run into a
 directory that is in use is refused with one line naming the PID that uses it.
 
-results/ keeps the latest runs (`run-<time>` directories) only: KEEP_RUNS by default,
-`--keep-runs N` or $MMCHECK_KEEP_RUNS to change it, 0 to keep them all.
+results/ keeps the latest runs only, of each kind: `run-<time>` directories (mmcheck check)
+and `compare-BASE-NEW-<time>` ones (mmcheck compare) are counted apart, so that checks never
+remove the comparison a reviewer is waiting for, nor comparisons a check.  KEEP_RUNS of each
+by default, `--keep-runs N` or $MMCHECK_KEEP_RUNS to change it, 0 to keep them all.
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ LOCK = ".mmcheck.lock"
 RESULTS = Path("results")
 KEEP_RUNS = 10
 KEEP_RUNS_ENV = "MMCHECK_KEEP_RUNS"
-RUN_NAME = re.compile(r"^run-\d{8}-\d{6}(-\d+)?$")
+# A run directory's name: its kind (run, or compare-BASE-NEW), the time it started, and a
+# suffix when two runs started in the same second.
+RUN_NAME = re.compile(r"^(?P<kind>run|compare-.+)-(?P<time>\d{8}-\d{6})(-(?P<n>\d+))?$")
 
 # Directories this process has locked (realpath -> depth): a library call inside a command
 # that already holds the lock (check_models inside `mmcheck check`) must not refuse itself.
@@ -110,14 +114,23 @@ def _acquire(directory: Path) -> int:
         return fd
 
 
-def default_out() -> Path:
-    """results/run-<time>; a suffix when that name is taken (two runs in one second)."""
-    base = RESULTS / time.strftime("run-%Y%m%d-%H%M%S")
+def default_out(kind: str = "run") -> Path:
+    """results/<kind>-<time> (kind: run, or compare-BASE-NEW); a suffix when that name is
+    taken (two runs in one second)."""
+    base = RESULTS / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     out, n = base, 1
     while out.exists():
         n += 1
         out = base.with_name(f"{base.name}-{n}")
     return out
+
+
+def under_results(out: Path) -> bool:
+    """Whether `out` is a directory of results/ (only those are pruned and linked)."""
+    try:
+        return out.resolve().parent == RESULTS.resolve()
+    except OSError:
+        return False
 
 
 def link_latest(out: Path) -> None:
@@ -154,27 +167,33 @@ def keep_runs(value: int | None) -> int:
 
 
 def prune_runs(results: Path, keep: int, current: Path | None = None) -> list[Path]:
-    """Remove all but the newest `keep` run-<time> directories of `results` (never `current`,
-    the target of results/latest, or a run another process is writing); the removed ones."""
+    """Remove all but the newest `keep` run directories of each kind (run-<time>, and
+    compare-BASE-NEW-<time> of every pair together) of `results`; never `current`, the target
+    of results/latest, or a run another process is writing.  The removed ones."""
     if keep <= 0 or not results.is_dir():
         return []
-    runs = sorted((p for p in results.iterdir()
-                   if RUN_NAME.match(p.name) and p.is_dir() and not p.is_symlink()),
-                  key=lambda p: p.name, reverse=True)
+    kinds: dict[str, list[tuple[tuple[str, int], Path]]] = {}
+    for p in results.iterdir():
+        m = RUN_NAME.match(p.name)
+        if m and p.is_dir() and not p.is_symlink():
+            kind = "run" if m["kind"] == "run" else "compare"
+            kinds.setdefault(kind, []).append(((m["time"], int(m["n"] or 1)), p))
     spared = set()
-    for p in (current, results / "latest"):
-        if p is not None:
+    for keeper in (current, results / "latest"):
+        if keeper is not None:
             try:
-                spared.add(p.resolve())
+                spared.add(keeper.resolve())
             except OSError:
                 pass
     removed = []
-    for old in runs[keep:]:
-        if old.resolve() in spared or _in_use(old):
-            continue
-        shutil.rmtree(old, ignore_errors=True)
-        if not old.exists():
-            removed.append(old)
+    for runs in kinds.values():
+        runs.sort(key=lambda t: t[0], reverse=True)
+        for _, old in runs[keep:]:
+            if old.resolve() in spared or _in_use(old):
+                continue
+            shutil.rmtree(old, ignore_errors=True)
+            if not old.exists():
+                removed.append(old)
     return removed
 
 

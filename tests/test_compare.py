@@ -3,16 +3,20 @@ a throwaway protocol written in a temporary directory."""
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from gen.protocols import discover, lookup
 from gen.scenarios import load_scenarios
-from runner.cli import main
+from runner.cli import build_parser, main
+from runner.commands import compare as compare_command
 from runner.commands.compare import comparable, models_to_compare
-from runner.report import comparison
+from runner.report import comparison, kernel
 from runner.report.stored import load_run
+from runner.rundir import default_out, locked, prune_runs
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 EXAMPLE = Path(__file__).resolve().parent / "data" / "runs" / "example"
@@ -42,39 +46,86 @@ def test_what_new_fixes_and_breaks_from_stored_results() -> None:
     assert "<td class=\"num more\"><a href=\"madvise_user-fault/attachment.txt\">1</a></td>" in html
 
 
+def test_compare_draws_the_chosen_style_as_the_attachments_do() -> None:
+    """--style kernel: each counterexample as a commit message draws it, then every step (the
+    attachments' order); --style full: every step only."""
+    worse = comparison.compare("detach_merged", "madvise_user", load_run(EXAMPLE).results)
+    assert tuple(compare_command.STYLES) == kernel.STYLES
+    for name in kernel.STYLES:
+        args = build_parser(["compare"]).parse_args(["compare", "a", "b", "--style", name])
+        assert args.style == name
+    full = comparison.render_text(worse, 80, "full")
+    text = comparison.render_text(worse, 80, "kernel")
+    assert max(len(line) for line in text.split("\n")) <= 80
+    assert "Thread A (munmap0)" not in full and "Every step:" not in full
+    head = "fault: NoThirdState (model madvise_user-fault"
+    one = text[text.index(head):text.index("fault: WriteHoldBound (model")]
+    assert one.index("For a commit message") < one.index("Thread A (munmap0)") \
+        < one.index(">> breaks NoThirdState:") < one.index("Root cause: ") \
+        < one.index("Every step:") < one.index(">> Step 10 breaks NoThirdState")
+    assert one.split("Every step:\n\n", 1)[1] in full  # then the full diagram, unchanged
+    for render in (comparison.render_md, comparison.render_html):
+        drawn = render(worse, "kernel")
+        assert drawn.index("Thread A (munmap0)") < drawn.index("Every step:") \
+            < drawn.index("&gt;&gt; Step 10" if render is comparison.render_html else ">> Step 10")
+        assert "Thread A (munmap0)" not in render(worse, "full")
+    with pytest.raises(ValueError, match="unknown diagram style 'fancy'"):
+        comparison.render_text(worse, 80, "fancy")
+
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def readme_walkthrough() -> tuple[str, str]:
-    """The template of README "Writing a protocol", and the output it says compare prints."""
+def readme_walkthrough() -> tuple[str, list[str], list[str]]:
+    """README "Writing a protocol": the template, the compare command of step 4 (its
+    arguments after `mmcheck`) and the output it says that command prints, in pieces (the
+    README cuts it with `...` lines)."""
     text = README.read_text().split("## Writing a protocol", 1)[1]
     template = text.split("```jinja\n", 1)[1].split("```", 1)[0]
-    said = text.split("the answer:\n\n", 1)[1].split("\n\n   and the same", 1)[0]
-    return template, "\n".join(line[7:] for line in said.split("\n"))
+    step = text.split("\n4. ", 1)[1].split("\n5. ", 1)[0]
+    command = step.split("       mmcheck compare ", 1)[1].split("\n\n", 1)[0]
+    argv = ["compare", *command.replace("\\\n", " ").split()]
+    said = step.split("(`...` marks the cut):\n\n", 1)[1].split("\n\n   ", 1)[0]
+    lines = [line[7:] for line in said.split("\n")]
+    pieces, piece = [], []  # type: ignore[var-annotated]
+    for line in lines:
+        if line == "...":
+            pieces.append("\n".join(piece))
+            piece = []
+        else:
+            piece.append(line)
+    pieces.append("\n".join(piece))
+    return template, argv, pieces
 
 
 @pytest.mark.java
 def test_the_readme_walkthrough_end_to_end(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     """README "Writing a protocol", followed: mmcheck new, the template as the README gives
-    it, list, compare; the output is what the README says (on the scenarios it names and
-    one more, to keep the test short)."""
+    it, list, compare as step 4 gives it; stdout is exactly what the README shows, where it
+    shows it (the pieces between its `...` cuts, in order, the first at the start)."""
     protocols = tmp_path / "protocols"
     protocols.mkdir()
     assert main(["new", "detach_fixed_mine", "--from", "detach_merged", "--dir", str(protocols)]) == 0
-    template, said = readme_walkthrough()
+    template, argv, said = readme_walkthrough()
     (protocols / "detach_fixed_mine.tla.j2").write_text(template)
     assert main(["list", "--protocols", str(protocols)]) == 0
     assert "detach_fixed_mine  Linux 5.8 (246c320a8cfe) by hand" in capsys.readouterr().out
     cache = ["--cache-dir", str(tmp_path / "cache")]
     out = tmp_path / "out"
-    assert main(["compare", "detach_merged", "detach_fixed_mine", "--protocols", str(protocols),
-                 "--scenarios", "growsdown", "growsup", "fault", "--out", str(out), *cache]) == 1
-    printed = capsys.readouterr().out
-    assert said.replace("   NoLostWrite", "  NoLostWrite").replace("   WriteHold", "  WriteHold") \
-        in printed, printed
-    assert "  growsdown              0                  2  <- more" in printed
+    assert argv[:3] == ["compare", "detach_merged", "detach_fixed_mine"]
+    argv = [a.replace("~/mmcheck-protocols", str(protocols)) for a in argv]
+    assert main([*argv, "--out", str(out), *cache]) == 1
+    printed, progress = capsys.readouterr()
+    at = 0
+    for i, piece in enumerate(said):
+        found = printed.find(piece, at)
+        assert found == 0 if i == 0 else found >= at, (piece, printed)
+        at = found + len(piece)
     assert "growsdown: WriteHoldBound (model detach_fixed_mine-growsdown" in printed
+    # Progress and the file list on stderr (a line per model: not a terminal), not stdout.
+    assert progress.startswith("mmcheck: comparing detach_merged with detach_fixed_mine on 3 ")
+    assert "[6/6] " in progress and "reports in " in progress and "[6/6]" not in printed
     for name in ("compare.txt", "compare.md", "compare.html", "report.html", "results.json",
                  "detach_fixed_mine-growsdown/attachment.txt", "detach_merged-fault/sources.json"):
         assert (out / name).is_file(), name
@@ -89,6 +140,23 @@ def test_the_readme_walkthrough_end_to_end(tmp_path: Path,
                  "--scenarios", "fault", "--out", str(tmp_path / "same"), *cache]) == 0
     assert "detach_copy breaks nothing that detach_merged holds (exit 0)." in \
         capsys.readouterr().out
+    # Again from the cache: --style kernel, -q (the comparison only), and a report that
+    # cannot be written (report.html is a directory): one line, exit 2, compare.* written.
+    again = tmp_path / "again"
+    (again / "report.html" / "x").mkdir(parents=True)
+    assert main(["compare", "detach_merged", "detach_fixed_mine", "--protocols", str(protocols),
+                 "--scenarios", "growsdown", "--out", str(again), "--style", "kernel", "-q",
+                 *cache]) == 2
+    printed, err = capsys.readouterr()
+    assert err.startswith("mmcheck: error: a report could not be written: ") and \
+        err.count("\n") == 1 and str(again / "report.html") in err, err
+    assert printed.startswith("mmcheck compare: detach_merged -> detach_fixed_mine, 1 scenario")
+    drawn = printed.split("growsdown: WriteHoldBound (model detach_fixed_mine-growsdown", 1)[1]
+    assert drawn.index("Thread A (munmap0)") < drawn.index(">> breaks WriteHoldBound") \
+        < drawn.index("Every step:") < drawn.index(">> Step 10 breaks WriteHoldBound")
+    for name in ("compare.txt", "compare.md", "compare.html", "results.json", "junit.xml"):
+        assert (again / name).is_file(), name
+    assert "Thread A (munmap0)" in (again / "compare.txt").read_text()
 
 
 def test_compare_rejects_bad_input_before_running(tmp_path: Path,
@@ -98,7 +166,12 @@ def test_compare_rejects_bad_input_before_running(tmp_path: Path,
                        (["compare", "baseline", "baseline"], "compare two protocols"),
                        (["compare", "baseline", "vm_dead", "--scenarios", "fault", "nosuch"],
                         "--scenarios: unknown scenario 'nosuch'"),
-                       (["compare", "baseline", "vm_dead", "--style", "fancy"], "--style fancy")):
+                       (["compare", "baseline", "vm_dead", "--style", "fancy"],
+                        "argument --style: invalid choice: 'fancy'"),
+                       (["compare", "baseline", "vm_dead", "--style", "kernel", "--scenarios",
+                         "nosuch"], "--scenarios: unknown scenario 'nosuch'"),
+                       (["compare", "baseline", "vm_dead", "--keep-runs", "-1"],
+                        "--keep-runs: must be 0")):
         assert main([*argv, "--out", str(out)]) == 2, argv
         err = capsys.readouterr().err
         assert word in err and len(err.strip().splitlines()) == 1, err
@@ -123,3 +196,54 @@ def test_default_scenarios_leave_out_negative_controls_and_foreign_options() -> 
     assert not scenarios("per_vma", "detach_merged") & ablations
     per_vma = lookup(discover([]), "per_vma", "NEW")
     assert all(comparable(every[n], (per_vma, per_vma)) for n in ablations)
+
+
+def test_compare_refuses_an_unusable_cache_and_a_busy_out_before_running(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As mmcheck check: the cache is checked (Cache.open), --out is locked for the whole run;
+    each refusal is one line before anything is written."""
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    out = tmp_path / "out"
+    argv = ["compare", "detach_merged", "detach_fixed", "--scenarios", "fault"]
+    assert main([*argv, "--out", str(out), "--cache-dir", str(afile / "cache")]) == 2
+    err = capsys.readouterr().err
+    assert str(afile / "cache") in err and "--no-cache" in err and err.count("\n") == 1, err
+    assert not out.exists()
+    code = ("import time\nfrom runner.rundir import locked\n"
+            f"with locked({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], cwd=SPECS.parent,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert main([*argv, "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 2
+        err = capsys.readouterr().err
+        assert f"in use by another mmcheck run (PID {holder.pid})" in err, err
+        assert err.count("\n") == 1, err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(p.name for p in out.iterdir()) == [".mmcheck.lock"]  # the holder's
+
+
+def test_compare_runs_are_kept_apart_from_check_runs(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """results/ keeps the latest N runs of each kind: run-<time> (check) and
+    compare-BASE-NEW-<time> (compare, every pair together, by time)."""
+    results = tmp_path / "results"
+    runs = [f"run-2026110{d}-120000" for d in range(1, 5)]
+    compares = [f"compare-{pair}-2026110{d}-120000{suffix}"
+                for d, pair, suffix in ((1, "a-b", ""), (2, "detach_merged-x", ""),
+                                        (3, "a-b", ""), (3, "a-b", "-2"), (4, "z-y", ""))]
+    for n in (*runs, *compares):
+        (results / n).mkdir(parents=True)
+    (results / "compare-notes").mkdir()  # not a run: kept
+    removed = prune_runs(results, 2)
+    assert sorted(p.name for p in removed) == sorted(runs[:2] + compares[:3])
+    assert sorted(p.name for p in results.iterdir()) == sorted(
+        runs[2:] + compares[3:] + ["compare-notes"])
+    monkeypatch.chdir(tmp_path)
+    first = default_out("compare-a-b")
+    assert first.parent.name == "results" and first.name.startswith("compare-a-b-2")
+    with locked(first):
+        assert default_out("compare-a-b") != first  # taken: a suffix (or the next second)

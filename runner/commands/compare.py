@@ -3,26 +3,35 @@ and print what a reviewer needs: the properties NEW fixes, the ones it breaks (w
 counterexample), the ones both violate, and the write-hold figures side by side.
 
 Exit status: 0 NEW breaks nothing BASE holds; 1 it breaks something; 2 a verdict could not
-be decided (error, timeout) and nothing is broken.  A protocol is checked on a scenario
-with the parameters the committed matrix (specs/matrix.toml) gives it there, if any."""
+be decided (error, timeout) and nothing is broken, or a report could not be written.  A
+protocol is checked on a scenario with the parameters the committed matrix
+(specs/matrix.toml) gives it there, if any.  The comparison goes to stdout; progress and
+diagnostics to stderr."""
 from __future__ import annotations
 
 import argparse
+import json
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
+from runner.errors import ConfigError, OutputError
 from runner.limits import TIMEOUT_RANGE, parse_timeout
+from runner.progress import Console, Tally, add_verbosity
+from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, under_results
 
-RESULTS = Path("results")
+if TYPE_CHECKING:
+    from gen.model import Model
+    from runner.check import ModelResult
 
-
-def _styles() -> tuple[str, ...]:
-    """The race diagram styles runner.report.diagram draws ("full": every step)."""
-    from runner.report import diagram
-
-    return tuple(getattr(diagram, "STYLES", ("full",)))
+DECIDED = ("holds", "violated")
+# The race diagram styles (runner.report.kernel.STYLES, for the help) written out so that
+# `mmcheck compare --help` need not import the report code; tests/test_compare.py checks
+# that they are the same.
+STYLES = {"kernel": "as a commit message draws it, the steps that matter, then every step",
+          "full": "every step"}
 
 
 EXAMPLES = """\
@@ -48,10 +57,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"parameters and expectations per pair (default: {DEFAULT_MATRIX})")
     p.add_argument("--protocols", action="append", default=[], metavar="DIR",
                    help="also look for protocol templates in DIR (repeatable)")
-    p.add_argument("--style", default="full", metavar="STYLE",
-                   help="race diagram style: " + ", ".join(_styles()) + " (default: full)")
+    p.add_argument("--style", choices=tuple(STYLES), default="full", metavar="STYLE",
+                   help="the race diagram of each counterexample: "
+                        + "; ".join(f"{k} ({v})" for k, v in STYLES.items()) + " (default: full)")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="results directory (default: results/compare-BASE-NEW-<time>)")
+                   help="results directory (default: results/compare-BASE-NEW-<time>); one "
+                        "run at a time per directory")
     p.add_argument("--jobs", type=int, metavar="N", help="models checked at once (default: "
                    "cores + 1)")
     p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
@@ -60,6 +71,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
+    p.add_argument("--keep-runs", type=int, metavar="N",
+                   help=f"results/ keeps the latest N compare-BASE-NEW-<time> directories "
+                        f"(and N run-<time> ones), removing older ones (default: "
+                        f"${KEEP_RUNS_ENV}, else {KEEP_RUNS}; 0 keeps all)")
+    add_verbosity(p)
     p.set_defaults(run=run)
 
 
@@ -85,7 +101,6 @@ def models_to_compare(args: argparse.Namespace) -> list:  # type: ignore[type-ar
         pair_model,
         protocol_parameters,
     )
-    from runner.errors import ConfigError
 
     protocols = discover(args.protocols)
     base = lookup(protocols, args.base, "BASE")
@@ -113,46 +128,104 @@ def models_to_compare(args: argparse.Namespace) -> list:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
+    from gen.render import render
     from runner.cache import Cache
-    from runner.check import check_models, default_jobs, write_atomic
-    from runner.errors import ConfigError
+    from runner.check import check_models, default_jobs
+    from runner.files import write_atomic
     from runner.java import locate_tools
     from runner.report import comparison, write_all
+    from runner.rundir import keep_runs, locked, prune_runs
 
-    if args.style not in _styles():
-        raise ConfigError(f"--style {args.style}: one of {', '.join(_styles())}")
+    console = Console(args.verbosity)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
     if not args.timeout > 0:
         raise ConfigError("--timeout: must be positive")
+    keep = keep_runs(args.keep_runs)
     models = models_to_compare(args)
     tools = locate_tools(args.jar)
-    out = args.out or RESULTS / time.strftime(f"compare-{args.base}-{args.new}-%Y%m%d-%H%M%S")
-    cache = None if args.no_cache else Cache(args.cache_dir)
+    cache = None if args.no_cache else Cache.open(args.cache_dir)
     jobs = args.jobs or default_jobs()
-    print(f"mmcheck: comparing {args.base} with {args.new} on {len(models) // 2} scenarios "
-          f"({len(models)} models, {jobs} at a time) into {out}", flush=True)
+    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
+    with locked(args.out or default_out(f"compare-{args.base}-{args.new}")) as out:
+        console.info(f"mmcheck: comparing {args.base} with {args.new} on {len(models) // 2} "
+                     f"scenarios ({len(models)} models, {min(jobs, len(models) or 1)} at a "
+                     f"time) into {out}")
+        tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
+        on_event, on_result = _progress(console, tally)
+        try:
+            results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
+                                   cache=cache, on_event=on_event, on_result=on_result,
+                                   rendered=rendered)
+        except KeyboardInterrupt:
+            console.status.close()
+            console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "
+                         f"their results are in {out}/<model>/result.json")
+            raise
+        finally:
+            console.status.close()
+        summary = {"models": [r.to_dict() for r in results]}
+        write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
+        c = comparison.compare(args.base, args.new, results)
+        for fmt, name in comparison.FILES.items():  # the comparison first: what was asked
+            write_atomic(out / name, comparison.render(c, fmt, args.style))
+        report_error = None
+        try:
+            write_all(out)
+        except OutputError as e:  # e.g. a model's directory: the rest is written
+            report_error = e
+    removed = prune_runs(RESULTS, keep, current=out) if under_results(out) else []
+    status = c.status
+    console.result(comparison.render_text(c, 100, args.style).rstrip("\n"))
+    if report_error is not None:
+        console.warn(f"mmcheck: error: a report could not be written: {report_error}")
+        status = 2
+    console.info(f"reports in {out}/: compare.txt (the review attachment), compare.md, "
+                 f"compare.html; report.html and <model>/attachment.txt for every model")
+    if removed:
+        console.info(f"results/ keeps the latest {keep} runs of each kind (--keep-runs N or "
+                     f"${KEEP_RUNS_ENV}; 0 keeps all): removed {len(removed)} older one"
+                     + ("s" if len(removed) > 1 else "") + f" ({removed[-1].name} ...)")
+    if cache is not None and cache.write_errors:
+        console.warn(f"mmcheck: warning: {len(cache.write_errors)} cache entries could not be "
+                     f"written ({cache.write_errors[0]})")
+    return status
+
+
+def outcome(r: ModelResult) -> str:
+    """A model's result in a few words, for the progress line: what it violates."""
+    undecided = [v for v in r.verdicts.values() if v.verdict not in DECIDED]
+    if undecided:
+        return f"{len(undecided)} {'/'.join(sorted({v.verdict for v in undecided}))}"
+    violated = [p for p, v in r.verdicts.items() if v.verdict == "violated"]
+    return f"violates {', '.join(violated)}" if violated else "everything holds"
+
+
+def _progress(console: Console, tally: Tally) -> tuple[Callable[[str, Model, str], None],
+                                                      Callable[[ModelResult], None]]:
+    """on_event and on_result for check_models: the status line of `mmcheck check`."""
     lock = threading.Lock()
-    done = [0]
 
-    def on_event(kind: str, model, text: str) -> None:  # type: ignore[no-untyped-def]
+    def on_event(kind: str, model: Model, text: str) -> None:
         with lock:
-            if kind == "done":
-                done[0] += 1
-                print(f"[{done[0]}/{len(models)}] {model.name} done", flush=True)
+            if kind == "start":
+                tally.running[model.name] = "starting"
+            elif kind == "run" and text:
+                tally.running[model.name] = text
+                console.detail(f"      {model.name}: {text}")
+            elif kind == "failed":
+                console.detail(f"mmcheck: {model.name}: failed: {text}")
+            console.status(tally)
 
-    results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout, cache=cache,
-                           on_event=on_event)
-    summary = {"models": [r.to_dict() for r in results]}
-    write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
-    write_all(out)
-    c = comparison.compare(args.base, args.new, results)
-    for fmt, name in comparison.FILES.items():
-        write_atomic(out / name, comparison.render(c, fmt, args.style))
-    print()
-    print(comparison.render_text(c, 100, args.style), end="")
-    print(f"\nreports in {out}: compare.txt (the review attachment), compare.md, "
-          f"compare.html;\nreport.html and <model>/attachment.txt for every model")
-    return c.status
+    def on_result(r: ModelResult) -> None:
+        with lock:
+            tally.running.pop(r.model.name, None)
+            tally.done += 1
+            tally.seconds_done.append(r.seconds)
+            verdicts = [v.verdict for v in r.verdicts.values()]
+            tally.failed += r.status == 2
+            tally.timed_out += "timeout" in verdicts
+            tally.last = f"{r.model.name}: {outcome(r)}"
+            console.status(tally)
+
+    return on_event, on_result

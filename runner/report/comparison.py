@@ -8,11 +8,10 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from gen.model import PROPERTIES
 from runner.check import ModelResult
-from runner.report import diagram
+from runner.report import diagram, kernel
 from runner.report.attachment import ATTACHMENT
 from runner.report.matrix import WZAP, scenario
 
@@ -125,14 +124,19 @@ def sections(c: Comparison) -> list[tuple[str, list[tuple[str, list[str]]]]]:
 
 
 def diagram_text(r: ModelResult, prop: str, width: int, style: str = "full") -> list[str]:
-    """The race diagram of a violated property, as the attachments draw it."""
+    """The race diagram of a violated property in `style` (one of kernel.STYLES), as the
+    attachments draw it: with "kernel", the commit-message diagram first, then every step."""
+    if style not in kernel.STYLES:
+        raise ValueError(f"unknown diagram style {style!r} (known: {', '.join(kernel.STYLES)})")
     v = r.verdicts[prop]
-    d = diagram.build(r.model, v)
-    if d is None:
+    if diagram.build(r.model, v) is None:
         return [f"  (TLC gave no trace: {v.message or 'no message'})"]
-    extra: dict[str, Any] = {} if style == "full" else {"style": style}
-    text = diagram.render_text(d, width, **extra)
-    return [*text.split("\n"), "", *diagram.render_explanation(d, width).split("\n")]
+    full = kernel.render_full(r, prop, width).split("\n")
+    if style == "full":
+        return full
+    return ["For a commit message (the steps that matter):", "",
+            *kernel.render_style(r, prop, style, width).split("\n"), "", "Every step:", "",
+            *full]
 
 
 def render_text(c: Comparison, width: int = 80, style: str = "full") -> str:
