@@ -256,3 +256,20 @@ def test_sigkill_ends_server_and_workers_and_the_next_run_cleans_up(corpus_specs
     assert again.returncode == 0, again.stderr.decode()
     assert list(private_tmp.iterdir()) == []  # the killed run's directories are removed
 
+
+@pytest.mark.java
+def test_the_cache_holds_a_distributed_runs_own_output(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """As for normal runs (test_reliability_java): the log on disk is not the run's to trust;
+    here it is a link to /dev/null, and the cache still holds what the server printed."""
+    from gen.model import load_models
+    from runner.cache import Cache
+    from runner.check import Options, check_model
+
+    [model] = [m for m in load_models(ROOT / "specs" / "matrix.toml") if m.name == "vm_dead-fault"]
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "distributed-1.log").symlink_to(os.devnull)
+    check_model(model, directory, tools, cache=Cache(tmp_path / "cache"),
+                options=Options(workers=1, quick_jit=True, distributed=2))
+    entries = [p.read_text() for p in (tmp_path / "cache").glob("*/*.entry")]
+    assert any("TLC Server Version" in e for e in entries), "the distributed run's output"
