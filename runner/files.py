@@ -33,9 +33,13 @@ def replace_atomic(path: Path | str, write: Callable[[Path], object]) -> None:
         raise
 
 
-def write_atomic(path: Path | str, text: str) -> None:
-    """Replace `path` by `text` (UTF-8) atomically; no temporary file survives a failure."""
-    replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_atomic(path: Path | str, data: str | bytes) -> None:
+    """Replace `path` by `data` (text as UTF-8, or bytes as they are) atomically; no
+    temporary file survives a failure."""
+    if isinstance(data, bytes):
+        replace_atomic(path, lambda tmp: tmp.write_bytes(data))
+    else:
+        replace_atomic(path, lambda tmp: tmp.write_text(data, encoding="utf-8"))
 
 
 def ensure_dir(path: Path | str, what: str = "directory") -> Path:
@@ -53,3 +57,4 @@ def ensure_dir(path: Path | str, what: str = "directory") -> Path:
         raise cannot_write(path, PermissionError(13, "Permission denied"),
                            f"cannot write into the {what}")
     return path
+
