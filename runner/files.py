@@ -58,3 +58,13 @@ def ensure_dir(path: Path | str, what: str = "directory") -> Path:
                            f"cannot write into the {what}")
     return path
 
+
+def ensure_file_destination(path: Path | str, what: str = "file") -> Path:
+    """Check, before a long run, that `path` can be written at its end: its directory is made
+    and writable (ensure_dir) and no directory is in the way; else one OutputError."""
+    path = Path(path)
+    ensure_dir(path.parent if str(path.parent) else Path("."), f"{what}'s directory")
+    if path.is_dir():
+        raise cannot_write(path, IsADirectoryError(21, "a directory is in the way"),
+                           f"cannot write the {what}")
+    return path

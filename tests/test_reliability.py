@@ -326,6 +326,24 @@ def test_unwritable_cache_and_json_are_one_line(tmp_path: Path, immutable: Path,
     assert not (tmp_path / "o").exists()
 
 
+def test_tlc_checks_its_destinations_before_the_run(tmp_path: Path, immutable: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`mmcheck tlc --json/--log` into a place that cannot be written: refused before TLC runs
+    (no "outcome:" printed: no run lost), as `mmcheck check --json` is."""
+    spec = ROOT / "tests" / "corpus" / "specs" / "Ok.tla"
+    for option in ("--json", "--log"):
+        for bad in bad_destinations(tmp_path, immutable).values():
+            rc = main(["tlc", str(spec), option, str(bad / "r.json"), "--workers", "1"])
+            err = one_line_error(capsys, rc, f"{option} file")
+            assert capsys.readouterr().out == "", err
+        rc = main(["tlc", str(spec), option, str(tmp_path), "--workers", "1"])  # a directory
+        one_line_error(capsys, rc, "a directory is in the way")
+    rc = main(["check", str(ROOT / "specs" / "matrix.toml"), "--model", "vm_dead-fault",
+               "--out", str(tmp_path / "o"), "--json", str(tmp_path)])
+    one_line_error(capsys, rc, "a directory is in the way")
+    assert not (tmp_path / "o").exists()
+
+
 def test_no_hand_written_atomic_writes_or_temporary_directories() -> None:
     """One atomic writer (runner.files) and one maker of private directories
     (runner.java.private_dir, whose names the stale-directory cleanup knows)."""

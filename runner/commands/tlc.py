@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 # with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
 from runner.cds import will_build
 from runner.errors import ConfigError
+from runner.files import ensure_file_destination
 from runner.java import locate_tools
 from runner.limits import TIMEOUT_RANGE, parse_timeout
 from runner.pcal import has_pluscal, translate
@@ -97,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     cfg: Path = args.config or spec.with_suffix(".cfg")
     if not cfg.is_file():
         raise ConfigError(f"{cfg}: no such config file (give one with --config CFG)")
+    for option, where in (("--json", args.json), ("--log", args.log)):
+        if where is not None:  # before the run: a run that cannot be kept is not started
+            ensure_file_destination(where, f"{option} file")
     tools = locate_tools(args.jar)
     try:
         pluscal = has_pluscal(spec.read_text(encoding="utf-8", errors="replace"))
