@@ -172,6 +172,21 @@ def test_a_file_that_is_not_utf8(tmp_path: Path, loader: str,
     one_line_error(capsys, rc, f"{path}: not UTF-8")
 
 
+@pytest.mark.parametrize("content, wanted", [
+    (b"{# caf\xe9 #}\n", "not UTF-8 (byte 6)"),
+    (b"{% macro x(P) %}\n", ":1: not a valid template"),
+    (None, "is a directory"),
+])
+def test_a_bad_macro_file_is_one_line(tmp_path: Path, content: bytes | None, wanted: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mm.j2"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    one_line_error(capsys, main(["steps", "--file", str(path)]), f"--file {path}", wanted)
+
+
 @pytest.mark.parametrize("depth", [40, 2000])
 def test_deeply_nested_toml(tmp_path: Path, depth: int,
                             capsys: pytest.CaptureFixture[str]) -> None:
