@@ -564,6 +564,24 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         one_line_error(capsys, main(argv))
 
 
+@pytest.mark.parametrize("argv, wanted", [
+    (["tlc", "S.tla", "--distributed", "abc"], "--distributed: 'abc' is not a whole number"),
+    (["tlc", "S.tla", "--distributed", "-1"], "--distributed: must be 0 or more, not -1"),
+    (["tlc", "S.tla", "--port", "x"], "--port: 'x' is not a whole number"),
+    (["tlc", "S.tla", "--port", "70000"], "--port: not a port number (1 to 65535): 70000"),
+    (["tlc", "S.tla", "--workers", "two"], "--workers: 'two' is not a whole number"),
+    (["tlc", "S.tla", "--heap-mb", "0"], "--heap-mb: must be at least 1, not 0"),
+    (["worker", "h", "--threads", "1.5"], "--threads: '1.5' is not a whole number"),
+    (["check", "--jobs", "x"], "--jobs: invalid int value: 'x'"),
+])
+def test_bad_option_values_say_what_is_wrong(argv: list[str], wanted: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Every type= function of the commands gives argparse a message of its own (a bare
+    ValueError would print "invalid _count value")."""
+    err = one_line_error(capsys, main(argv), wanted)
+    assert "invalid _" not in err
+
+
 def test_an_internal_error_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from runner.commands import listing
