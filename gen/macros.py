@@ -108,4 +108,21 @@ def macro_docs(source: str, filename: str = "mm.j2") -> list[MacroDoc]:
 
 
 def load(path: Path) -> list[MacroDoc]:
-    return macro_docs(path.read_text(encoding="utf-8"), path.name)
+    """The macros of the file `path`; an unreadable, non-UTF-8 or malformed file is one
+    ConfigError."""
+    from gen.protocols import _show
+    from runner.errors import ConfigError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"{_show(path)}: is a directory, not a macro file") from None
+    except OSError as e:
+        raise ConfigError(f"{_show(path)}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{_show(path)}: not UTF-8 (byte {e.start}): templates are "
+                          f"UTF-8") from None
+    try:
+        return macro_docs(text, path.name)
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(f"{_show(path)}:{e.lineno}: not a valid template: {e.message}") from None

@@ -10,15 +10,19 @@ Measured on a trivial spec (bench/bench_runner.py): about 15% off a TLC run's wa
   (ARCHIVE_FLAGS); a heap of 32 GB or more (no compressed oops) gets no archive.
 * making it: a class list from three short training runs (pcal.trans, TLC with an invariant
   and a temporal property, SANY) on a tiny PlusCal spec, then `java -Xshare:dump`, then a
-  check that the JVM maps it (`-Xshare:on -XX:+VerifySharedSpaces`), then an atomic rename
-  and a record of its size and mtime.  One process builds it (a file lock); JVMs started
-  meanwhile run without it.  About 4 s, once.
+  check that the JVM maps it (`-Xshare:on -XX:+VerifySharedSpaces`), then a record of its
+  size and mtime (`<key>.json`) and only then the atomic rename into place, so that an
+  archive is never in place without its record (runner.files writes both).  One process
+  builds it (a file lock); JVMs started meanwhile run without it.  The build's JVMs are
+  started as runner.java starts every JVM (tied to mmcheck, cancelled by Ctrl-C).  About
+  4 s, once.
 * use: `-XX:SharedArchiveFile=F -Xshare:auto`, only while the file still has the recorded
   size and mtime.  A truncated archive crashes the JVM (SIGBUS) and an edited one may do
-  worse, so anything else counts as damaged: it is deleted and made again.  A JVM that
-  still fails to start on it (runner.java.run_java asks `failed_on_archive`) is run again
-  without it and the archive is discarded.  A failed build is remembered for a day
-  (`<key>.failed`, with the reason) and the tools run without an archive.
+  worse, so anything else counts as damaged: it is not used, and made again (replaced) by
+  the process that holds the lock.  A JVM that still fails to start on it
+  (runner.java.run_java asks `failed_on_archive`) is run again without it and the archive
+  is discarded.  A failed build is remembered for a day (`<key>.failed`, with the reason)
+  and the tools run without an archive.
 * Java < 13, MMCHECK_CDS=0, or an unwritable cache directory: no archive, silently.
 
 Nothing here judges a tool's output; it only decides which flags a JVM gets.
@@ -30,12 +34,14 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from runner.errors import OutputError, ToolNotFound
+from runner.files import replace_atomic, write_atomic
+from runner.java import Cancelled, _kill_group, cancelled, forget, private_dir, start_tied
 
 if TYPE_CHECKING:
     from runner.java import JavaTools, ToolRun
@@ -165,18 +171,16 @@ def _failed(path: Path) -> Path:
 
 
 def _intact(path: Path) -> bool:
-    """The archive exists with the size and mtime recorded when it was made and checked."""
+    """The archive exists with the size and mtime recorded when it was made and checked.
+    Only a look: a damaged archive is replaced by the next build (under the lock), never
+    deleted here, where it could be another process's archive being put in place."""
     try:
         st = path.stat()
         meta = json.loads(_meta(path).read_text())
     except (OSError, ValueError):
-        if path.exists() or _meta(path).exists():
-            discard(path)  # one without the other: a torn or damaged archive
         return False
-    if meta.get("size") == st.st_size and meta.get("mtime_ns") == st.st_mtime_ns:
-        return True
-    discard(path)
-    return False
+    return (isinstance(meta, dict) and meta.get("size") == st.st_size
+            and meta.get("mtime_ns") == st.st_mtime_ns)
 
 
 def _recently_failed(path: Path) -> bool:
@@ -206,15 +210,20 @@ def _build(tools: JavaTools, path: Path) -> bool:
             return False  # being built by another process or thread: run without it
         if _intact(path):  # built while we were looking
             return True
-        work = Path(tempfile.mkdtemp(prefix="mmcheck-cds-"))
+        try:
+            work = private_dir("cds")
+        except OSError:
+            return False
         try:
             why = _dump(tools, work, path)
+        except OSError as e:  # the private directory: a full disk, say
+            why = f"cannot write the training files ({e.strerror})"
         finally:
             shutil.rmtree(work, ignore_errors=True)
         if why is not None:
             try:
-                _failed(path).write_text(why + "\n")
-            except OSError:
+                write_atomic(_failed(path), why + "\n")
+            except OutputError:
                 pass
             return False
         try:
@@ -252,58 +261,57 @@ def _dump(tools: JavaTools, work: Path, path: Path) -> str | None:
         except OSError as e:
             return f"no class list {lst.name} ({e.strerror})"
     (work / "all.classlist").write_text("\n".join(seen) + "\n")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def make(tmp: Path) -> None:
+        """Dump and check the archive at `tmp`; record it (size and mtime, which the
+        rename keeps) before it is renamed into place."""
         why = (_step([*base, "-Xshare:dump", f"-XX:SharedClassListFile={work / 'all.classlist'}",
                       f"-XX:SharedArchiveFile={tmp}", "-cp", jar], work)
                or _step([*base, "-Xshare:on", "-XX:+VerifySharedSpaces",
                          f"-XX:SharedArchiveFile={tmp}", "-cp", jar, "-version"], work))
         if why is not None:
-            return why
-        os.replace(tmp, path)
-        st = path.stat()
+            raise _BuildFailed(why)
+        st = tmp.stat()
         meta = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "java": str(tools.java),
                 "java_version": tools.java_version, "jar": jar, "jar_sha256": tools.identity,
                 "flags": list(ARCHIVE_FLAGS), "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        mtmp = _meta(path).with_name(f".{_meta(path).name}.{os.getpid()}.tmp")
-        mtmp.write_text(json.dumps(meta, indent=1) + "\n")
-        os.replace(mtmp, _meta(path))
-        return None
-    except OSError as e:
+        write_atomic(_meta(path), json.dumps(meta, indent=1) + "\n")
+
+    try:
+        replace_atomic(path, make)
+    except _BuildFailed as e:
+        return str(e)
+    except OutputError as e:
         discard(path)
-        return f"cannot write {path} ({e.strerror})"
-    finally:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        return str(e)
+    return None
+
+
+class _BuildFailed(Exception):
+    """A step of a build failed (the reason is the message)."""
 
 
 def _step(argv: list[str], cwd: Path) -> str | None:
-    """Run one JVM of a build in its own process group (killed whole on timeout or Ctrl-C)."""
+    """Run one JVM of a build as runner.java runs every JVM: its own process group (killed
+    whole on timeout), tied to this process, killed by cancel_all.  A step cancelled
+    (Ctrl-C) raises Cancelled: that is no failure to remember."""
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    except OSError as e:
-        return f"cannot run {argv[0]} ({e.strerror})"
+        proc = start_tied(argv, cwd=cwd, stdout=subprocess.PIPE, what="JVM")
+    except ToolNotFound as e:
+        return str(e)
     try:
         out, _ = proc.communicate(timeout=BUILD_TIMEOUT)
     except subprocess.TimeoutExpired:
-        _kill(proc)
+        _kill_group(proc)
         return f"{' '.join(argv[-3:])}: no result within {BUILD_TIMEOUT:g} s"
     except BaseException:  # Ctrl-C: no JVM of ours survives
-        _kill(proc)
+        _kill_group(proc)
         raise
+    finally:
+        forget(proc)
+    if cancelled():
+        raise Cancelled("interrupted: the class-data archive was not made")
     if proc.returncode != 0:
         tail = out.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         return f"{' '.join(argv[-3:])}: exit {proc.returncode}: {tail[0][:200]}"
     return None
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()

@@ -269,10 +269,11 @@ class _ModelCheck:
                                      on_progress=self._progress(), log_path=log,
                                      heap_mb=opts.heap_mb, jvm_args=self.jit(unreduced),
                                      no_registers=True)
+            # The run's own output (the server's, as run_java returned it), never the log
+            # file read back: another run into the same --out may have written it.
+            if self.cache and result.outcome not in NOT_CACHED:
+                self.cache.put_run(key, result.output, result.exit_code)
             result = self._mapped(result)
-            if self.cache and result.outcome not in (Outcome.TIMEOUT, Outcome.TOOL_ERROR,
-                                                     Outcome.OUT_OF_MEMORY):
-                self.cache.put_run(key, log.read_text(errors="replace"), result.exit_code)
         else:
             self.event("run", f"{name} ...")
             on_progress = self.on_progress

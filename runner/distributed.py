@@ -16,8 +16,10 @@ What distributed TLC 2.15 cannot do, as measured here (so callers leave it out a
   violation of the invariants (or deadlock freedom) it checked, without a name or trace.
 
 Both server and workers get private tmpdirs (the server unpacks the standard modules
-there, as TLC does) and their own process groups; the workers are killed when the server
-is done, times out, or on Ctrl-C: no JVM outlives the run.
+there, as TLC does) and their own process groups, and are started as runner.java starts
+every JVM: tied to this process (SIGKILL of mmcheck ends them) and registered for
+runner.java.cancel_all (Ctrl-C, SIGTERM).  The workers are killed when the server is done,
+times out, or on Ctrl-C: no JVM outlives the run.
 """
 from __future__ import annotations
 
@@ -27,14 +29,13 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner.errors import ConfigError, ToolNotFound
-from runner.java import INSTALL_JAVA, JavaTools, ToolRun, _kill_group, run_tool
+from runner.errors import ConfigError
+from runner.java import JavaTools, ToolRun, _kill_group, forget, private_dir, run_tool, start_tied
 from runner.tlc import _line_handler, result_of, stage_spec
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def run_distributed(spec: Path, cfg: Path | None = None, *, tools: JavaTools, wo
     join from elsewhere, `mmcheck worker HOST:PORT`), each of `threads` threads (default:
     cores / workers).  `on_ready(port)` is called when the server takes workers.  The
     result is judged for distributed TLC's gaps (see `judge`)."""
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-dtlc-"))
+    work = private_dir("dtlc")
     procs: list[subprocess.Popen[bytes]] = []
     port = port or free_port()
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
@@ -176,14 +177,8 @@ def _start_worker(tools: JavaTools, work: Path, i: int, port: int, threads: int,
     tmp.mkdir()
     argv = worker_argv(tools, rmi_host or LOCALHOST, port, threads=threads, tmpdir=tmp,
                        rmi_host=rmi_host, jvm_args=jvm_args)
-    log = (work / f"worker-{i}.log").open("wb")
-    try:
-        return subprocess.Popen(argv, cwd=tmp, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    except OSError as e:
-        raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): {INSTALL_JAVA}") from None
-    finally:
-        log.close()
+    with (work / f"worker-{i}.log").open("wb") as log:
+        return start_tied(argv, cwd=tmp, stdout=log, what="TLC worker")
 
 
 def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -195,6 +190,7 @@ def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             pass
         _kill_group(p)
+        forget(p)
 
 
 def judge(result: TlcResult, cfg_text: str, deadlock: bool, *,
@@ -232,7 +228,7 @@ def run_worker(tools: JavaTools, host: str, port: int, *, threads: int | None = 
                rmi_host: str | None = None, timeout: float | None = None,
                on_line: Callable[[str], None] | None = None) -> ToolRun:
     """One worker for the server at host:port, until the server is done (or `timeout`)."""
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-dtlc-worker-"))
+    work = private_dir("dtlcworker")
     try:
         return run_tool(tools, WORKER, [host], cwd=work, timeout=timeout, on_line=on_line,
                         jvm_args=[*_jvm_flags(port, rmi_host),

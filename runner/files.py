@@ -33,9 +33,13 @@ def replace_atomic(path: Path | str, write: Callable[[Path], object]) -> None:
         raise
 
 
-def write_atomic(path: Path | str, text: str) -> None:
-    """Replace `path` by `text` (UTF-8) atomically; no temporary file survives a failure."""
-    replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_atomic(path: Path | str, data: str | bytes) -> None:
+    """Replace `path` by `data` (text as UTF-8, or bytes as they are) atomically; no
+    temporary file survives a failure."""
+    if isinstance(data, bytes):
+        replace_atomic(path, lambda tmp: tmp.write_bytes(data))
+    else:
+        replace_atomic(path, lambda tmp: tmp.write_text(data, encoding="utf-8"))
 
 
 def ensure_dir(path: Path | str, what: str = "directory") -> Path:
@@ -52,4 +56,15 @@ def ensure_dir(path: Path | str, what: str = "directory") -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise cannot_write(path, PermissionError(13, "Permission denied"),
                            f"cannot write into the {what}")
+    return path
+
+
+def ensure_file_destination(path: Path | str, what: str = "file") -> Path:
+    """Check, before a long run, that `path` can be written at its end: its directory is made
+    and writable (ensure_dir) and no directory is in the way; else one OutputError."""
+    path = Path(path)
+    ensure_dir(path.parent if str(path.parent) else Path("."), f"{what}'s directory")
+    if path.is_dir():
+        raise cannot_write(path, IsADirectoryError(21, "a directory is in the way"),
+                           f"cannot write the {what}")
     return path

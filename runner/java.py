@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from runner.errors import ConfigError, MmcheckError, ToolNotFound
 
@@ -222,14 +223,18 @@ def _tied_preexec() -> Callable[[], None] | None:
     return preexec
 
 
-# Private directories are named mmcheck-<kind>-<pid>-*: those of a process that died
-# without removing them (SIGKILL: its JVMs die with it, its directories stay, a killed
-# TLC's states too) are removed by the next mmcheck to run a Java tool.
-_PRIVATE = re.compile(r"^mmcheck-(?:jvm|tlc|pcal|sany)-(\d+)-")
+# Private directories are named mmcheck-<kind>-<pid>-*, all made by private_dir: those of a
+# process that died without removing them (SIGKILL: its JVMs die with it, its directories
+# stay, a killed TLC's states too) are removed by the next mmcheck to run a Java tool.
+PRIVATE_KINDS = ("jvm", "tlc", "pcal", "sany", "dtlc", "dtlcworker", "cds", "point")
+_PRIVATE = re.compile(rf"^mmcheck-(?:{'|'.join(PRIVATE_KINDS)})-(\d+)-")
 
 
 def private_dir(kind: str) -> Path:
-    """A new private directory of this process, in the system's temporary directory."""
+    """A new private directory of this process, in the system's temporary directory: the one
+    way the runner makes one (its name is what remove_stale_private_dirs knows)."""
+    if kind not in PRIVATE_KINDS:
+        raise ValueError(f"unknown private directory kind {kind!r}")
     return Path(tempfile.mkdtemp(prefix=f"mmcheck-{kind}-{os.getpid()}-"))
 
 
@@ -284,6 +289,34 @@ def reset_cancel() -> None:
     _cancelled.clear()
 
 
+def cancelled() -> bool:
+    return _cancelled.is_set()
+
+
+def start_tied(argv: list[str], *, cwd: Path, stdout: int | IO[bytes],
+               what: str = "Java tool") -> subprocess.Popen[bytes]:
+    """Start a JVM (or any tool of ours) the one safe way: argv (no shell), no stdin, stderr
+    merged into `stdout`, its own process group, tied to this thread (PR_SET_PDEATHSIG:
+    SIGKILL of mmcheck ends it) and registered, so that cancel_all() kills it.  Refused
+    (Cancelled) after cancel_all(); the caller calls `forget(proc)` once it has ended."""
+    with _live_lock:
+        if _cancelled.is_set():
+            raise Cancelled(f"interrupted: no new {what} is started")
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_tied_preexec())  # noqa: PLW1509 (see there)
+        except OSError as e:
+            raise ToolNotFound(f"cannot run {argv[0]} ({e.strerror}): {INSTALL_JAVA}") from None
+        _live.add(proc)
+    return proc
+
+
+def forget(proc: subprocess.Popen[bytes]) -> None:
+    """`proc` (from start_tied) has ended or been killed: cancel_all() no longer needs it."""
+    with _live_lock:
+        _live.discard(proc)
+
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
@@ -324,18 +357,7 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
                 log = log_path.open("w", encoding="utf-8")
             except OSError as e:
                 raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None
-        with _live_lock:
-            if _cancelled.is_set():
-                raise Cancelled("interrupted: no new Java tool is started")
-            try:
-                proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        start_new_session=True,
-                                        preexec_fn=_tied_preexec())  # noqa: PLW1509 (see there)
-            except OSError as e:
-                raise ToolNotFound(f"cannot run {tools.java} ({e.strerror}): "
-                                   f"{INSTALL_JAVA}") from None
-            _live.add(proc)
+        proc = start_tied(argv, cwd=cwd, stdout=subprocess.PIPE)
         timer = None
         if timeout is not None:
             def expire() -> None:
@@ -361,8 +383,7 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
             if timer is not None:
                 timer.cancel()
             proc.stdout.close()  # type: ignore[union-attr]
-            with _live_lock:
-                _live.discard(proc)
+            forget(proc)
         if timed_out.is_set():
             proc.wait()
     finally:

@@ -4,9 +4,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from conftest import jvms_mentioning
 
 from runner import cds
 from runner.java import JavaTools, ToolRun, run_tool
@@ -82,7 +88,113 @@ def test_failed_on_archive_only_before_the_tool_started() -> None:
     assert not cds.failed_on_archive(run_of(share, "Error: no spec", 1))
 
 
+def fake_step(argv: list[str], cwd: Path) -> str | None:
+    """A build step without a JVM: writes the class list or the archive it is asked for."""
+    for arg in argv:
+        if arg.startswith("-XX:DumpLoadedClassList="):
+            Path(arg.split("=", 1)[1]).write_text("java/lang/Object\n")
+        if arg.startswith("-XX:SharedArchiveFile=") and "-Xshare:dump" in argv:
+            Path(arg.split("=", 1)[1]).write_bytes(b"archive" * 1000)
+    return None
+
+
+def test_an_archive_is_never_in_place_without_its_record(tmp_path: Path, cds_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process looking at the archive (`_intact`) the moment it is renamed into
+    place finds it with its record, and a look never deletes an archive."""
+    tools = fake_tools(tmp_path)
+    monkeypatch.setattr(cds, "_step", fake_step)
+    path = cds_dir / f"{cds.archive_key(tools)}.jsa"
+    looks: list[bool] = []
+    real_replace = os.replace
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        if Path(dst) == path:
+            looks.append(cds._intact(path))
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert cds.archive_args(tools) == [f"-XX:SharedArchiveFile={path}", "-Xshare:auto"]
+    assert looks == [True] and cds._intact(path)
+    assert sorted(p.name for p in cds_dir.iterdir()) == sorted(
+        [path.name, path.with_suffix(".json").name, path.with_suffix(".lock").name])
+    path.with_suffix(".json").unlink()  # an archive without its record: not used, not deleted
+    assert not cds._intact(path) and path.exists()
+    assert cds.archive_args(tools) == [f"-XX:SharedArchiveFile={path}", "-Xshare:auto"]
+    assert cds._intact(path)  # made again under the lock
+
+
+def test_an_unwritable_record_is_a_failed_build_not_a_traceback(tmp_path: Path, cds_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    tools = fake_tools(tmp_path)
+    monkeypatch.setattr(cds, "_step", fake_step)
+    cds_dir.mkdir()
+    meta = cds_dir / f"{cds.archive_key(tools)}.json"
+    meta.mkdir()  # a directory where the record goes
+    assert cds.archive_args(tools) == []
+    (failed,) = cds_dir.glob("*.failed")
+    assert "cannot write" in failed.read_text()
+    assert not list(cds_dir.glob("*.jsa")) and not list(cds_dir.glob(".*tmp"))
+
+
+def test_a_build_step_is_tied_to_mmcheck(tmp_path: Path) -> None:
+    """SIGKILL of the process that runs a build step ends the step's process too."""
+    marker = str(tmp_path / "step-marker")
+    code = ("import sys; from pathlib import Path; from runner import cds; "
+            "cds._step([sys.executable, '-c', 'import time; time.sleep(120)', sys.argv[1]], "
+            "Path('.'))")
+    proc = subprocess.Popen([sys.executable, "-c", code, marker],
+                            cwd=Path(__file__).parent.parent)
+    try:
+        deadline = time.monotonic() + 30
+        while len(jvms_mentioning(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(jvms_mentioning(marker)) == 2, "the step never started"
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while jvms_mentioning(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jvms_mentioning(marker) == [], "the step survived SIGKILL of its parent"
+    finally:
+        for pid in jvms_mentioning(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
 # ---------------------------------------------------------------- the real JVM
+
+
+@pytest.mark.java
+def test_cancel_all_stops_an_archive_build(tools, cds_dir: Path, private_tmp: Path) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C in `mmcheck check` (cancel_all) reaches a build running in a pool thread; a
+    cancelled build is not remembered as failed."""
+    from runner import java
+
+    outcome: list[object] = []
+
+    def build() -> None:
+        try:
+            outcome.append(cds.archive_args(tools))
+        except java.Cancelled as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not jvms_mentioning(str(private_tmp)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jvms_mentioning(str(private_tmp)), "the build never started a JVM"
+        java.cancel_all()
+        thread.join(15)
+    finally:
+        java.reset_cancel()
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], java.Cancelled), outcome
+    assert not list(cds_dir.glob("*.failed")) and not list(cds_dir.glob("*.jsa"))
+    assert jvms_mentioning(str(private_tmp)) == []
+    assert list(private_tmp.iterdir()) == []
 
 
 def sany(tools: JavaTools, tmp_path: Path) -> ToolRun:

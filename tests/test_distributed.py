@@ -203,3 +203,73 @@ def test_ctrl_c_kills_server_and_workers(corpus_specs: Path, private_tmp: Path) 
     assert proc.returncode == 130, err
     assert jvms_mentioning(str(private_tmp)) == []
     assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.java
+def test_workers_are_registered_so_cancel_all_ends_them(tools, corpus_specs: Path,  # type: ignore[no-untyped-def]
+                                                        private_tmp: Path) -> None:
+    from runner import java
+
+    seen: list[tuple[int, list[int]]] = []
+
+    def ready(port: int) -> None:  # the server takes workers: both have been started
+        with java._live_lock:
+            live = len(java._live)
+        java.cancel_all()  # what Ctrl-C and SIGTERM do
+        seen.append((live, jvms_mentioning(str(private_tmp))))
+
+    try:
+        run_distributed(corpus_specs / "Forever.tla", tools=tools, workers=2, threads=1,
+                        timeout=60, on_ready=ready)
+    finally:
+        java.reset_cancel()
+    assert seen == [(3, [])], "cancel_all did not reach the server and both workers"
+    assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.java
+def test_sigkill_ends_server_and_workers_and_the_next_run_cleans_up(corpus_specs: Path,
+                                                                    private_tmp: Path) -> None:
+    env = dict(os.environ, TMPDIR=str(private_tmp))
+    mm = [sys.executable, "-m", "runner.cli", "tlc"]
+    proc = subprocess.Popen([*mm, "--distributed", "2", "--workers", "1",
+                             str(corpus_specs / "Forever.tla")], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(jvms_mentioning(str(private_tmp))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(jvms_mentioning(str(private_tmp))) == 3, "server and 2 workers never ran"
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while jvms_mentioning(str(private_tmp)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert jvms_mentioning(str(private_tmp)) == [], "a JVM survived SIGKILL of mmcheck"
+    finally:
+        for pid in jvms_mentioning(str(private_tmp)):
+            os.kill(pid, signal.SIGKILL)
+    left = sorted(p.name for p in private_tmp.iterdir())
+    assert any(n.startswith(f"mmcheck-dtlc-{proc.pid}-") for n in left), left
+    again = subprocess.run([*mm, str(corpus_specs / "Ok.tla"), "--workers", "1"], env=env,
+                           cwd=ROOT, capture_output=True, timeout=60, check=False)
+    assert again.returncode == 0, again.stderr.decode()
+    assert list(private_tmp.iterdir()) == []  # the killed run's directories are removed
+
+
+@pytest.mark.java
+def test_the_cache_holds_a_distributed_runs_own_output(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """As for normal runs (test_reliability_java): the log on disk is not the run's to trust;
+    here it is a link to /dev/null, and the cache still holds what the server printed."""
+    from gen.model import load_models
+    from runner.cache import Cache
+    from runner.check import Options, check_model
+
+    [model] = [m for m in load_models(ROOT / "specs" / "matrix.toml") if m.name == "vm_dead-fault"]
+    directory = tmp_path / "m"
+    directory.mkdir()
+    (directory / "distributed-1.log").symlink_to(os.devnull)
+    check_model(model, directory, tools, cache=Cache(tmp_path / "cache"),
+                options=Options(workers=1, quick_jit=True, distributed=2))
+    entries = [p.read_text() for p in (tmp_path / "cache").glob("*/*.entry")]
+    assert any("TLC Server Version" in e for e in entries), "the distributed run's output"

@@ -172,6 +172,21 @@ def test_a_file_that_is_not_utf8(tmp_path: Path, loader: str,
     one_line_error(capsys, rc, f"{path}: not UTF-8")
 
 
+@pytest.mark.parametrize("content, wanted", [
+    (b"{# caf\xe9 #}\n", "not UTF-8 (byte 6)"),
+    (b"{% macro x(P) %}\n", ":1: not a valid template"),
+    (None, "is a directory"),
+])
+def test_a_bad_macro_file_is_one_line(tmp_path: Path, content: bytes | None, wanted: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mm.j2"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    one_line_error(capsys, main(["steps", "--file", str(path)]), f"--file {path}", wanted)
+
+
 @pytest.mark.parametrize("depth", [40, 2000])
 def test_deeply_nested_toml(tmp_path: Path, depth: int,
                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -336,6 +351,92 @@ def test_unwritable_cache_and_json_are_one_line(tmp_path: Path, immutable: Path,
     assert not (tmp_path / "o").exists()
 
 
+def test_tlc_checks_its_destinations_before_the_run(tmp_path: Path, immutable: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`mmcheck tlc --json/--log` into a place that cannot be written: refused before TLC runs
+    (no "outcome:" printed: no run lost), as `mmcheck check --json` is."""
+    spec = ROOT / "tests" / "corpus" / "specs" / "Ok.tla"
+    for option in ("--json", "--log"):
+        for bad in bad_destinations(tmp_path, immutable).values():
+            rc = main(["tlc", str(spec), option, str(bad / "r.json"), "--workers", "1"])
+            err = one_line_error(capsys, rc, f"{option} file")
+            assert capsys.readouterr().out == "", err
+        rc = main(["tlc", str(spec), option, str(tmp_path), "--workers", "1"])  # a directory
+        one_line_error(capsys, rc, "a directory is in the way")
+    rc = main(["check", str(ROOT / "specs" / "matrix.toml"), "--model", "vm_dead-fault",
+               "--out", str(tmp_path / "o"), "--json", str(tmp_path)])
+    one_line_error(capsys, rc, "a directory is in the way")
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_hand_written_atomic_writes_or_temporary_directories() -> None:
+    """One atomic writer (runner.files) and one maker of private directories
+    (runner.java.private_dir, whose names the stale-directory cleanup knows)."""
+    offenders = []
+    for path in sorted([*(ROOT / "runner").rglob("*.py"), *(ROOT / "gen").rglob("*.py")]):
+        rel = path.relative_to(ROOT).as_posix()
+        text = path.read_text()
+        if "os.replace(" in text and rel not in ("runner/files.py", "runner/rundir.py"):
+            offenders.append(f"{rel}: os.replace")  # rundir: a symlink, not a file written
+        if "mkdtemp(" in text and rel != "runner/java.py":
+            offenders.append(f"{rel}: mkdtemp")
+    assert offenders == []
+
+
+def test_stale_private_directories_of_every_kind_are_removed(private_tmp: Path) -> None:
+    from runner import java
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead, mine = gone.pid, os.getpid()
+    for kind in java.PRIVATE_KINDS:
+        for pid in (dead, mine):
+            (private_tmp / f"mmcheck-{kind}-{pid}-abc").mkdir()
+    (private_tmp / f"mmcheck-other-{dead}-abc").mkdir()  # not ours: left alone
+    made = java.private_dir("dtlc")
+    assert made.name.startswith(f"mmcheck-dtlc-{mine}-")
+    with pytest.raises(ValueError):
+        java.private_dir("dtlc-worker")  # a kind the cleanup would not know
+    java.remove_stale_private_dirs.cache_clear()
+    assert java.remove_stale_private_dirs() == len(java.PRIVATE_KINDS)
+    left = sorted(p.name for p in private_tmp.iterdir())
+    assert left == sorted([made.name, f"mmcheck-other-{dead}-abc",
+                           *(f"mmcheck-{k}-{mine}-abc" for k in java.PRIVATE_KINDS)])
+    java.remove_stale_private_dirs.cache_clear()
+
+
+def test_a_clusters_point_that_cannot_be_installed_is_a_failed_point(tmp_path: Path,
+                                                                     immutable: Path) -> None:
+    """The client installs a Dask point's files through runner.files: an unwritable
+    directory makes that point a failed one (checked again next time), no .tmp is left, and
+    the sweep goes on."""
+    from runner.sweep.cluster import _deliver, _install
+    from runner.sweep.run import Settings
+
+    point = load_sweep(sweep_file(tmp_path)).points[0]
+    settings = Settings(1, 1, None, 60.0, None)
+    result = {"kind": "done", "files": {"m.log": b"x" * 100, "sub/a.txt": b"a"},
+              "rows": [{"property": "TypeOK", "trace": None}], "workdir": "/remote/p"}
+    kind, rows = _deliver(result, "s", point, settings, tmp_path / "ok")
+    assert kind == "done" and rows[0]["directory"] == str(tmp_path / "ok")
+    assert (tmp_path / "ok" / "sub" / "a.txt").read_bytes() == b"a"
+    kind, rows = _deliver(result, "s", point, settings, immutable / "p")
+    assert kind == "failed" and {r["verdict"] for r in rows} == {"error"}
+    assert "cannot create the point's directory" in rows[0]["message"]
+    (tmp_path / "p2").mkdir()
+    (tmp_path / "p2" / "sub").write_text("a file where a directory goes")
+    with pytest.raises(OutputError):
+        _install(result, tmp_path / "p2")
+    assert sorted(p.name for p in (tmp_path / "p2").iterdir()) == ["m.log", "sub"]
+
+
+def test_new_writes_through_the_one_writer(tmp_path: Path, immutable: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["new", "my_proto", "--dir", str(immutable)])
+    one_line_error(capsys, rc, str(immutable / "my_proto.tla.j2"), "cannot write")
+    assert list(immutable.iterdir()) == []
+
+
 def test_cache_write_failures_are_counted_not_raised(immutable: Path) -> None:
     cache = Cache(immutable)
     cache.put_run("ab" * 32, "output", 0)
@@ -471,6 +572,24 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
                  ["check", "-v", "-q"], ["sweep", "x.toml", "--max-points", "0"],
                  ["check", "--keep-runs", "-1"]):
         one_line_error(capsys, main(argv))
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["tlc", "S.tla", "--distributed", "abc"], "--distributed: 'abc' is not a whole number"),
+    (["tlc", "S.tla", "--distributed", "-1"], "--distributed: must be 0 or more, not -1"),
+    (["tlc", "S.tla", "--port", "x"], "--port: 'x' is not a whole number"),
+    (["tlc", "S.tla", "--port", "70000"], "--port: not a port number (1 to 65535): 70000"),
+    (["tlc", "S.tla", "--workers", "two"], "--workers: 'two' is not a whole number"),
+    (["tlc", "S.tla", "--heap-mb", "0"], "--heap-mb: must be at least 1, not 0"),
+    (["worker", "h", "--threads", "1.5"], "--threads: '1.5' is not a whole number"),
+    (["check", "--jobs", "x"], "--jobs: invalid int value: 'x'"),
+])
+def test_bad_option_values_say_what_is_wrong(argv: list[str], wanted: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Every type= function of the commands gives argparse a message of its own (a bare
+    ValueError would print "invalid _count value")."""
+    err = one_line_error(capsys, main(argv), wanted)
+    assert "invalid _" not in err
 
 
 def test_an_internal_error_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,

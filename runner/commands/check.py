@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from gen.protocols import discover
     from runner.cache import Cache
     from runner.check import check_models, default_jobs
-    from runner.files import ensure_dir, write_atomic
+    from runner.files import ensure_file_destination, write_atomic
     from runner.java import locate_tools
     from runner.rundir import keep_runs, locked, prune_runs
 
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     models = select(load_models(*files, protocols=discover(args.protocols)), args.model)
     tools = locate_tools(args.jar)
     if args.json:
-        ensure_dir(args.json.parent if str(args.json.parent) else Path("."), "--json directory")
+        ensure_file_destination(args.json, "--json file")
     cache = None if args.no_cache else Cache.open(args.cache_dir)
     jobs = args.jobs or (1 if args.distributed is not None else default_jobs())
     from gen.render import render

@@ -28,8 +28,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     from gen.protocols import (
         NAME,
         SUFFIX,
@@ -40,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         starting_template,
     )
     from runner.errors import ConfigError
+    from runner.files import write_atomic
 
     if not NAME.match(args.name):
         raise ConfigError(f"{args.name!r}: a protocol name is letters, digits and '_', starting "
@@ -53,13 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{_show(target)}: exists already (--force overwrites it)")
     text = starting_template(source, args.name)
     parse_protocol(target, text, builtin=False)  # what we write must be a valid protocol
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(f"{_show(target)}: cannot write ({e.strerror})") from None
+    write_atomic(target, text)  # an unwritable --dir is one OutputError, no .tmp left
     d = _show(args.dir)
     print(f"wrote {_show(target)} (a copy of {source.name}); next:")
     print("  edit its front matter (description, kernel) and its munmap_body block "

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         docs = load(args.file)
-    except OSError as e:
-        raise ConfigError(f"--file {args.file}: cannot read ({e.strerror})") from None
+    except ConfigError as e:
+        raise ConfigError(f"--file {e}") from None
     known = [d.name for d in docs]
     for n in args.names:
         if n not in known:

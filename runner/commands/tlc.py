@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 # with the cyclic GC paused.  The parser (runner.tlc_output) is imported at TLC's first line.
 from runner.cds import will_build
 from runner.errors import ConfigError
+from runner.files import ensure_file_destination
 from runner.java import locate_tools
 from runner.limits import TIMEOUT_RANGE, parse_timeout
 from runner.pcal import has_pluscal, translate
@@ -67,26 +68,30 @@ def add_parser(sub: Any) -> None:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def _count(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
 def _port(text: str) -> int:
-    value = int(text)
+    value = _whole(text)
     if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"not a port number: {value}")
+        raise argparse.ArgumentTypeError(f"not a port number (1 to 65535): {value}")
     return value
 
 
@@ -97,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     cfg: Path = args.config or spec.with_suffix(".cfg")
     if not cfg.is_file():
         raise ConfigError(f"{cfg}: no such config file (give one with --config CFG)")
+    for option, where in (("--json", args.json), ("--log", args.log)):
+        if where is not None:  # before the run: a run that cannot be kept is not started
+            ensure_file_destination(where, f"{option} file")
     tools = locate_tools(args.jar)
     try:
         pluscal = has_pluscal(spec.read_text(encoding="utf-8", errors="replace"))

@@ -26,14 +26,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.errors import ConfigError, ToolNotFound
+from runner.errors import ConfigError, OutputError, ToolNotFound
+from runner.files import ensure_dir, write_atomic
+from runner.java import private_dir
 from runner.sweep.run import Message, Settings, _child, failed_rows
 from runner.sweep.spec import Point
 
@@ -139,7 +140,7 @@ def check_point(sweep: str, point: Point, jar: str | None, settings: Settings,
     from distributed import Event
 
     stop = Event(stop_event)
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-point-"))
+    work = private_dir("point")
     directory = work / point.model.name
     read_fd, write_fd = os.pipe()
     root = str(Path(__file__).resolve().parent.parent.parent)
@@ -213,17 +214,28 @@ def _main() -> None:
 # ---------------------------------------------------------------- on the client
 
 
+def _deliver(result: dict[str, Any], sweep: str, point: Point, settings: Settings,
+             directory: Path) -> tuple[str, list[dict[str, Any]]]:
+    """The point's message kind and rows, its files installed in `directory`; files that
+    cannot be written make it a failed point (checked again by the next run), not the end
+    of the sweep."""
+    try:
+        return result["kind"], _install(result, directory)
+    except OutputError as e:
+        return "failed", failed_rows(sweep, point, settings, directory,
+                                     f"its results cannot be installed: {e}", 0.0)
+
+
 def _install(result: dict[str, Any], directory: Path) -> list[dict[str, Any]]:
-    """Write the point's files into `directory`; the rows, with their paths made local."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the point's files into `directory` (runner.files: atomically, an unwritable
+    one is an OutputError); the rows, with their paths made local."""
+    ensure_dir(directory, "point's directory")
     for name, data in result["files"].items():
         if name == "result.json":  # names the directory it was written in
             data = _relocated(data, directory)
         target = directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        ensure_dir(target.parent, "point's directory")
+        write_atomic(target, data)
     remote = result["workdir"]
     rows = []
     for row in result["rows"]:
@@ -285,7 +297,7 @@ def run_points(client: Any, sweep: str, points: Sequence[Point], out: Path, jar:
                     on_message(point, "failed", failed_rows(sweep, point, settings, directory,
                                                             why, 0.0))
                     continue
-                on_message(point, result["kind"], _install(result, directory))
+                on_message(point, *_deliver(result, sweep, point, settings, directory))
             if pending:
                 where = {k: w for w, keys in client.processing().items() for k in keys}
                 for fut in pending:
