@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from runner.errors import ConfigError, MmcheckError, ToolNotFound
+from runner.errors import ConfigError, MmcheckError, OutputError, ToolNotFound
 
 BUNDLED_JAR_SHA256 = "58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a"
 MIN_JAVA = 11
@@ -235,7 +235,11 @@ def private_dir(kind: str) -> Path:
     way the runner makes one (its name is what remove_stale_private_dirs knows)."""
     if kind not in PRIVATE_KINDS:
         raise ValueError(f"unknown private directory kind {kind!r}")
-    return Path(tempfile.mkdtemp(prefix=f"mmcheck-{kind}-{os.getpid()}-"))
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"mmcheck-{kind}-{os.getpid()}-"))
+    except OSError as e:  # TMPDIR read-only, missing or full
+        raise OutputError(f"{tempfile.gettempdir()}: cannot make a private directory "
+                          f"({e.strerror or e}); set TMPDIR to a writable directory") from None
 
 
 @functools.lru_cache(maxsize=1)

@@ -369,6 +369,23 @@ def test_tlc_checks_its_destinations_before_the_run(tmp_path: Path, immutable: P
     assert not (tmp_path / "o").exists()
 
 
+def test_an_unusable_temporary_directory_is_one_line(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Every JVM gets a private directory under TMPDIR: one that cannot be made there is
+    the user's to fix, not an internal error."""
+    import tempfile
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "file" / "tmp"))
+    spec = ROOT / "tests" / "corpus" / "specs" / "Ok.tla"
+    rc = main(["tlc", str(spec), "--workers", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and "internal error" not in err, err
+    assert err.splitlines()[-1].startswith(f"mmcheck: error: {tmp_path / 'file' / 'tmp'}: "
+                                           "cannot make a private directory"), err
+
+
 def test_no_hand_written_atomic_writes_or_temporary_directories() -> None:
     """One atomic writer (runner.files) and one maker of private directories
     (runner.java.private_dir, whose names the stale-directory cleanup knows)."""
