@@ -67,8 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
     p.add_argument("--keep-runs", type=int, metavar="N",
-                   help=f"results/ keeps the latest N run-<time> directories, removing older "
-                        f"ones (default: ${KEEP_RUNS_ENV}, else {KEEP_RUNS}; 0 keeps all)")
+                   help=f"results/ keeps the latest N run-<time> directories (and N "
+                        f"compare-* ones), removing older ones (default: ${KEEP_RUNS_ENV}, "
+                        f"else {KEEP_RUNS}; 0 keeps all)")
     p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
                    help="also print every counterexample's race diagram: kernel (as a commit "
                         "message draws it, the steps that matter) or full (every step)")
