@@ -57,9 +57,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"parameters and expectations per pair (default: {DEFAULT_MATRIX})")
     p.add_argument("--protocols", action="append", default=[], metavar="DIR",
                    help="also look for protocol templates in DIR (repeatable)")
-    p.add_argument("--style", choices=tuple(STYLES), default="full", metavar="STYLE",
+    p.add_argument("--style", choices=tuple(STYLES), default="kernel", metavar="STYLE",
                    help="the race diagram of each counterexample: "
-                        + "; ".join(f"{k} ({v})" for k, v in STYLES.items()) + " (default: full)")
+                        + "; ".join(f"{k} ({v})" for k, v in STYLES.items())
+                        + " (default: kernel, as the attachments draw them)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="results directory (default: results/compare-BASE-NEW-<time>); one "
                         "run at a time per directory")
