@@ -180,8 +180,6 @@ def _run_timeout(opts: Options) -> float:
     return max(0.001, min(opts.timeout, opts.deadline - time.monotonic()))
 
 
-__all__ = ["write_atomic"]  # the one atomic writer (runner.files), as it was imported before
-
 TRANSLATED = ("\\* BEGIN TRANSLATION", "\\* END TRANSLATION")
 # Outcomes never cached: TLC could not finish, or the input itself was broken (a parse
 # error: the translation the run was given is suspect, and is made again next time).

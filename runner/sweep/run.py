@@ -28,7 +28,8 @@ from typing import Any
 
 from gen.model import PROPERTIES
 from runner.cache import Cache
-from runner.check import ModelResult, Options, Simulation, check_model, write_atomic
+from runner.check import ModelResult, Options, Simulation, check_model
+from runner.files import write_atomic
 from runner.java import Cancelled, JavaTools, cancel_all, tie_to_parent
 from runner.sweep.spec import Point, column_value
 
