@@ -15,8 +15,13 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from gen.model import Model
+    from runner.check import ModelResult
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 
@@ -173,3 +178,37 @@ def add_verbosity(parser: Any) -> None:
                    default=NORMAL, help="also print every TLC run as it starts and ends")
     g.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=QUIET,
                    help="print nothing but the result (no progress, no file list)")
+
+
+def model_callbacks(console: Console, tally: Tally, outcome: Callable[[ModelResult], str], *,
+                    unexpected: Callable[[ModelResult], bool] | None = None
+                    ) -> tuple[Callable[[str, Model, str], None], Callable[[ModelResult], None]]:
+    """on_event and on_result for runner.check.check_models (`mmcheck check` and `compare`):
+    keep `tally` up to date and redraw the status line; `outcome` says a finished model's
+    result in a few words, `unexpected` whether it counts as unexpected."""
+    lock = threading.Lock()
+
+    def on_event(kind: str, model: Model, text: str) -> None:
+        with lock:
+            if kind == "start":
+                tally.running[model.name] = "starting"
+            elif kind == "run" and text:
+                tally.running[model.name] = text
+                console.detail(f"      {model.name}: {text}")
+            elif kind == "failed":  # said again, once per cause, at the end
+                console.detail(f"mmcheck: {model.name}: failed: {text}")
+            console.status(tally)
+
+    def on_result(r: ModelResult) -> None:
+        with lock:
+            tally.running.pop(r.model.name, None)
+            tally.done += 1
+            tally.seconds_done.append(r.seconds)
+            verdicts = [v.verdict for v in r.verdicts.values()]
+            tally.failed += r.status == 2
+            tally.timed_out += "timeout" in verdicts
+            tally.unexpected += unexpected is not None and unexpected(r)
+            tally.last = f"{r.model.name}: {outcome(r)}"
+            console.status(tally)
+
+    return on_event, on_result

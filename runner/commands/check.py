@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from gen.model import Model, load_models
 from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
 from runner.limits import TIMEOUT_RANGE, parse_timeout
-from runner.progress import Console, Tally, add_verbosity, paint
+from runner.progress import Console, Tally, add_verbosity, model_callbacks, paint
 from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, link_latest
 
 if TYPE_CHECKING:
@@ -133,31 +132,10 @@ def run(args: argparse.Namespace) -> int:
         console.info(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
                      f"{min(jobs, len(models) or 1)} at a time, into {out}")
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
-        lock = threading.Lock()
-
-        def on_event(kind: str, model: Model, text: str) -> None:
-            with lock:
-                if kind == "start":
-                    tally.running[model.name] = "starting"
-                elif kind == "run" and text:
-                    tally.running[model.name] = text
-                    console.detail(f"      {model.name}: {text}")
-                elif kind == "failed":  # said again, once per cause, at the end
-                    console.detail(f"mmcheck: {model.name}: failed: {text}")
-                console.status(tally)
-
-        def on_result(r: ModelResult) -> None:
-            with lock:
-                tally.running.pop(r.model.name, None)
-                tally.done += 1
-                tally.seconds_done.append(r.seconds)
-                verdicts = [v.verdict for v in r.verdicts.values()]
-                tally.failed += r.status == 2
-                tally.timed_out += "timeout" in verdicts
-                tally.unexpected += any(not v.matches and v.verdict in ("holds", "violated")
-                                        for v in r.verdicts.values())
-                tally.last = f"{r.model.name}: {outcome(r)}"
-                console.status(tally)
+        on_event, on_result = model_callbacks(
+            console, tally, outcome,
+            unexpected=lambda r: any(not v.matches and v.verdict in ("holds", "violated")
+                                     for v in r.verdicts.values()))
 
         started = time.monotonic()
         try:

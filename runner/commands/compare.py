@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, OutputError
 from runner.limits import TIMEOUT_RANGE, parse_timeout
-from runner.progress import Console, Tally, add_verbosity
+from runner.progress import Console, Tally, add_verbosity, model_callbacks
 from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, under_results
 
 if TYPE_CHECKING:
-    from gen.model import Model
     from runner.check import ModelResult
 
 DECIDED = ("holds", "violated")
@@ -153,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
                      f"scenarios ({len(models)} models, {min(jobs, len(models) or 1)} at a "
                      f"time) into {out}")
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
-        on_event, on_result = _progress(console, tally)
+        on_event, on_result = model_callbacks(console, tally, outcome)
         try:
             results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
                                    cache=cache, on_event=on_event, on_result=on_result,
@@ -200,33 +197,3 @@ def outcome(r: ModelResult) -> str:
         return f"{len(undecided)} {'/'.join(sorted({v.verdict for v in undecided}))}"
     violated = [p for p, v in r.verdicts.items() if v.verdict == "violated"]
     return f"violates {', '.join(violated)}" if violated else "everything holds"
-
-
-def _progress(console: Console, tally: Tally) -> tuple[Callable[[str, Model, str], None],
-                                                      Callable[[ModelResult], None]]:
-    """on_event and on_result for check_models: the status line of `mmcheck check`."""
-    lock = threading.Lock()
-
-    def on_event(kind: str, model: Model, text: str) -> None:
-        with lock:
-            if kind == "start":
-                tally.running[model.name] = "starting"
-            elif kind == "run" and text:
-                tally.running[model.name] = text
-                console.detail(f"      {model.name}: {text}")
-            elif kind == "failed":
-                console.detail(f"mmcheck: {model.name}: failed: {text}")
-            console.status(tally)
-
-    def on_result(r: ModelResult) -> None:
-        with lock:
-            tally.running.pop(r.model.name, None)
-            tally.done += 1
-            tally.seconds_done.append(r.seconds)
-            verdicts = [v.verdict for v in r.verdicts.values()]
-            tally.failed += r.status == 2
-            tally.timed_out += "timeout" in verdicts
-            tally.last = f"{r.model.name}: {outcome(r)}"
-            console.status(tally)
-
-    return on_event, on_result
