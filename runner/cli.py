@@ -3,7 +3,8 @@
 Exit codes (a documented contract): 0 as expected / no violation, 1 a property violated (or a
 verdict differs from its expectation), 2 could not decide (errors, timeouts, tool trouble,
 bad input: always one line on stderr, never a traceback), 130 interrupted (Ctrl-C), 143
-terminated (SIGTERM, which stops a run exactly as Ctrl-C does).
+terminated (SIGTERM) and 129 hung up (SIGHUP: a closed terminal or ssh session), which stop a
+run exactly as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from runner.errors import MmcheckError, os_reason
 # imports never slow down another (a TLC run is about a second; startup time counts).
 COMMANDS = {"check": "check", "compare": "compare", "list": "listing", "steps": "steps",
             "new": "new", "tlc": "tlc", "sweep": "sweep", "report": "report",
-            "completion": "completion", "worker": "worker"}
+            "completion": "completion", "worker": "worker", "doctor": "doctor"}
 
 # Shell completion hints (shtab's FILE and DIRECTORY, written out so that no command has to
 # import shtab), given to every argument that names a file or a directory (see _complete).
@@ -65,12 +66,18 @@ class Parser(argparse.ArgumentParser):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, to stop a run the same way."""
+    """SIGTERM or SIGHUP, raised where Ctrl-C's KeyboardInterrupt would be, to stop a run the
+    same way (every JVM killed, temporary directories removed, finished work kept)."""
+
+
+# `kill PID` and a closed terminal or ssh session (SIGHUP) stop a run as Ctrl-C does.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be interrupted
-    raise Terminated
+    for sig in STOP_SIGNALS:  # once: the cleanup must not be interrupted
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
 
 
 class _Version(argparse.Action):
@@ -127,10 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         # (2-3% of a small TLC run) collecting garbage that process exit discards anyway.
         gc.disable()
         argv = sys.argv[1:]
-        # `kill PID` stops a run as Ctrl-C does: every JVM killed, finished work kept.
-        signal.signal(signal.SIGTERM, _terminate)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _terminate)
+    parser = build_parser(argv)
+    if not argv:  # bare `mmcheck`: what it does and its commands, not a usage error
+        parser.print_help()
+        gc.enable()
+        return 0
     try:
-        args = build_parser(argv).parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, a usage error (one line, exit 2)
         return e.code if isinstance(e.code, int) else 2
     finally:
@@ -141,9 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mmcheck: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt as e:
-        terminated = isinstance(e, Terminated)
-        print(f"mmcheck: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return 143 if terminated else 130
+        if isinstance(e, Terminated):  # 128 + the signal's number, as a shell reports it
+            signum = e.args[0]
+            print(f"mmcheck: {'hung up' if signum == signal.SIGHUP else 'terminated'}",
+                  file=sys.stderr)
+            return 128 + int(signum)
+        print("mmcheck: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `mmcheck ... | head`
         _silence_stdout()
         return 2
@@ -159,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         if program:
-            if signal.getsignal(signal.SIGTERM) is _terminate:  # else terminated: keep ignoring
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for sig in STOP_SIGNALS:
+                if signal.getsignal(sig) is _terminate:  # else terminated: keep ignoring
+                    signal.signal(sig, signal.SIG_DFL)
             gc.freeze()
 
 

@@ -88,11 +88,14 @@ def _find_java() -> Path:
         cand = Path(home) / "bin" / "java"
         if os.access(cand, os.X_OK):
             return cand
+        # A set JAVA_HOME is what the user chose: never run another Java behind their back.
+        raise ToolNotFound(f"JAVA_HOME={home} has no executable bin/java: point JAVA_HOME at "
+                           f"a Java >= {MIN_JAVA} installation, or unset it to use java from "
+                           f"PATH")
     found = shutil.which("java")
     if found:
         return Path(found)
-    where = f"not in JAVA_HOME={home} nor on PATH" if home else "not on PATH"
-    raise ToolNotFound(f"java not found ({where}): {INSTALL_JAVA}")
+    raise ToolNotFound(f"java not found (not on PATH): {INSTALL_JAVA}")
 
 
 @functools.lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ from typing import Any
 
 from runner.errors import ConfigError
 
+MAX_JOBS = 256  # models or points checked at once: more JVMs than that exhausts any machine
 MAX_POINTS = 10_000  # points of a sweep's grid, unless allowed (mmcheck sweep --max-points)
 MIN_TIMEOUT = 1.0  # seconds
 MAX_TIMEOUT = 7 * 24 * 3600.0  # a week
@@ -47,4 +48,18 @@ def parse_timeout(text: str) -> float:
     problem = timeout_problem(value)
     if problem is not None:
         raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def parse_jobs(text: str) -> int:
+    """An argparse `type=` for --jobs: a whole number from 1 to MAX_JOBS (each job is a JVM)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (1 to {MAX_JOBS}; each job "
+                                         f"is a JVM of its own)")
     return value

@@ -61,8 +61,9 @@ def models_file(tmp_path: Path, names: list[str], extra: Path | None = None) -> 
     return path
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_sigint_and_sigterm_stop_a_check_alike(tmp_path: Path, sig: int, code: int) -> None:
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                       (signal.SIGHUP, 129)])
+def test_sigint_sigterm_and_sighup_stop_a_check_alike(tmp_path: Path, sig: int, code: int) -> None:
     models = models_file(tmp_path, ["vm_dead-fault"], extra=SLOW)
     proc, private = start(["check", str(models), "--jobs", "2", "--no-cache",
                            "--out", str(tmp_path / "out")], tmp_path)

@@ -152,10 +152,33 @@ def test_missing_jar_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_missing_java_is_one_line_exit_2(tmp_path: Path) -> None:
-    p = run_cli("tlc", str(SPECS / "Ok.tla"), env={"JAVA_HOME": str(tmp_path),
-                                                   "PATH": str(tmp_path)})
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    mmcheck = Path(sys.executable).parent / "mmcheck"
+    p = subprocess.run([str(mmcheck), "tlc", str(SPECS / "Ok.tla")], capture_output=True,
+                       text=True, check=False, env={**env, "PATH": str(tmp_path)}, cwd=ROOT,
+                       timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1
     assert "java not found" in p.stderr and "apt-get install default-jre-headless" in p.stderr
+
+
+def test_bad_java_home_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    """A JAVA_HOME without bin/java is refused even though java is on PATH."""
+    p = run_cli("tlc", str(SPECS / "Ok.tla"), env={"JAVA_HOME": str(tmp_path)})
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert f"JAVA_HOME={tmp_path} has no executable bin/java" in p.stderr
+
+
+def test_bare_mmcheck_prints_help() -> None:
+    p = run_cli()
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.startswith("usage: mmcheck") and "check" in p.stdout and "doctor" in p.stdout
+
+
+def test_jobs_out_of_range_is_a_usage_error() -> None:
+    for bad in ("0", "1000", "two"):
+        p = run_cli("check", "--jobs", bad)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+        assert "--jobs" in p.stderr
 
 
 def test_missing_spec_and_cfg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from gen.model import Model, load_models
 from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
-from runner.limits import TIMEOUT_RANGE, parse_timeout
+from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
 from runner.progress import Console, Tally, add_verbosity, model_callbacks, paint
 from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, link_latest
 
@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "results/latest); one run at a time per directory")
     p.add_argument("--json", type=Path, metavar="FILE",
                    help="also write the results as JSON")
-    p.add_argument("--jobs", type=int, metavar="N",
+    p.add_argument("--jobs", type=parse_jobs, metavar="N",
                    help="models checked at once (default: cores + 1)")
     p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
                    help=f"timeout of one TLC run in seconds ({TIMEOUT_RANGE}; default: 600)")
@@ -114,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(args.verbosity)
     files = args.files or [DEFAULT_MODELS]
-    if args.jobs is not None and args.jobs < 1:
-        raise ConfigError("--jobs: must be at least 1")
     if args.distributed is not None and args.distributed < 1:
         raise ConfigError("--distributed: must be at least 1 worker")
     keep = keep_runs(args.keep_runs)

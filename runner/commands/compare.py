@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, OutputError
-from runner.limits import TIMEOUT_RANGE, parse_timeout
+from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
 from runner.progress import Console, Tally, add_verbosity, model_callbacks
 from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, under_results
 
@@ -61,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="results directory (default: results/compare-BASE-NEW-<time>); one "
                         "run at a time per directory")
-    p.add_argument("--jobs", type=int, metavar="N", help="models checked at once (default: "
+    p.add_argument("--jobs", type=parse_jobs, metavar="N", help="models checked at once (default: "
                    "cores + 1)")
     p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
                    help=f"timeout of one TLC run in seconds ({TIMEOUT_RANGE}; default: 600)")
@@ -135,8 +135,6 @@ def run(args: argparse.Namespace) -> int:
     from runner.rundir import keep_runs, locked, prune_runs
 
     console = Console(args.verbosity)
-    if args.jobs is not None and args.jobs < 1:
-        raise ConfigError("--jobs: must be at least 1")
     if not args.timeout > 0:
         raise ConfigError("--timeout: must be positive")
     keep = keep_runs(args.keep_runs)

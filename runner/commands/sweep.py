@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from runner.limits import MAX_POINTS, TIMEOUT_RANGE, parse_timeout
+from runner.limits import MAX_POINTS, TIMEOUT_RANGE, parse_jobs, parse_timeout
 from runner.progress import Console, add_verbosity, paint
 
 RESULTS = Path("results")
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="check a grid of models (a sweep file) and tabulate, "
                        "answer and plot the results", description=__doc__)
     p.add_argument("file", metavar="SWEEP.toml", help="the sweep file (e.g. specs/sweeps/growth.toml)")
-    p.add_argument("--jobs", type=int, metavar="N", help="points checked at once (default: cores)")
+    p.add_argument("--jobs", type=parse_jobs, metavar="N", help="points checked at once (default: cores)")
     p.add_argument("--timeout", type=parse_timeout, metavar="S",
                    help=f"seconds per point, all its TLC runs ({TIMEOUT_RANGE}; default: the "
                         f"file's, else 60)")
@@ -64,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--simulate BEHAVIOURS and --depth D go together")
     if args.simulate is not None and (args.simulate < 1 or args.depth < 1):
         raise ConfigError("--simulate and --depth: must be positive")
-    if args.jobs is not None and args.jobs < 1:
-        raise ConfigError("--jobs: must be at least 1")
     if args.max_points < 1:
         raise ConfigError("--max-points: must be at least 1")
     simulate = Simulation(args.simulate, args.depth) if args.simulate is not None else None
