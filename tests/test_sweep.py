@@ -303,3 +303,23 @@ def test_smallest_violation_with_unknown_sizes_prefers_known_ones() -> None:
             + fake_rows("vm_dead", 5, 1, 500, violated=("TypeOK",)))
     s = smallest_violations(to_frame(rows, SWEEP_AXES), SWEEP_AXES)
     assert list(s["pages"]) == [5]
+
+
+def test_sweep_points_may_name_a_protocol_of_a_protocols_dir(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    from gen.protocols import discover
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    assert main(["new", "vm_dead_mine", "--from", "vm_dead", "--dir", str(mine)]) == 0
+    path = write(tmp_path, '[sweep]\naxes = { pages = [4] }\n',
+                 BASE.replace('"vm_dead"', '"vm_dead_mine"'))
+    assert "vm_dead_mine" in one_line_error(path)  # unknown without the directory
+    [point] = load_sweep(path, protocols=discover([mine])).points
+    assert point.model.protocol == "vm_dead_mine"
+    capsys.readouterr()
+    # the command takes --protocols (its unknown-protocol error recommends it)
+    assert main(["sweep", str(path), "--protocols", str(tmp_path / "nowhere"),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--protocols" in capsys.readouterr().err and not (tmp_path / "out").exists()

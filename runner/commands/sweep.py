@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(needs --depth); reported as 'no violation in N behaviours'")
     p.add_argument("--depth", type=int, metavar="D", help="the depth of each simulated behaviour")
     p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
+    p.add_argument("--protocols", action="append", default=[], metavar="DIR",
+                   help="also look for protocol templates in DIR (repeatable; searched before "
+                        "$MMCHECK_PROTOCOLS and the built-in specs/templates/)")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged points")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
@@ -50,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gen.protocols import discover
     from runner.cache import Cache
     from runner.check import Simulation
     from runner.errors import ConfigError
@@ -72,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         if n > 100:
             console.info(f"mmcheck: {args.file}: {n:,} points; validating them")
 
-    sweep = load_sweep(args.file, max_points=args.max_points, on_size=on_size)
+    sweep = load_sweep(args.file, max_points=args.max_points, on_size=on_size,
+                       protocols=discover(args.protocols))
     out = args.out or RESULTS / sweep.name
     timeout = args.timeout or sweep.timeout
     sim = simulate or sweep.simulate

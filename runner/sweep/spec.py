@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gen.model import MAX_NAME_BYTES, Model, parse_model, read_toml
+from gen.protocols import Protocols
 from gen.render import liveness_cfg, render, safety_cfg
 from runner.cache import digest
 from runner.check import Simulation
@@ -209,9 +210,11 @@ def model_hash(model: Model) -> str:
 
 def parse_sweep(data: dict[str, Any], path: str, default_name: str,
                 max_points: int = MAX_POINTS,
-                on_size: Callable[[int], None] | None = None) -> Sweep:
+                on_size: Callable[[int], None] | None = None,
+                protocols: Protocols | None = None) -> Sweep:
     """Validate a sweep file's content and expand its grid.  `on_size(n)` hears the number of
-    points before they are expanded; a grid of more than `max_points` is refused."""
+    points before they are expanded; a grid of more than `max_points` is refused.  Points may
+    name the `protocols` given (default: those gen.protocols.discover() finds)."""
     extra = sorted(set(data) - {"sweep", "base"})
     if extra:
         raise _error(path, extra[0], "unknown table (allowed: sweep, base)")
@@ -291,7 +294,7 @@ def parse_sweep(data: dict[str, Any], path: str, default_name: str,
     if size > max_points:
         raise _error(path, "sweep.axes", f"the grid has {size:,} points, more than "
                                          f"{max_points:,} (--max-points N allows more)")
-    points = expand(path, name, base, axes, derive)
+    points = expand(path, name, base, axes, derive, protocols)
     return Sweep(name=name, path=path, description=description, axes=tuple(axes),
                  derive=tuple(derive), base=base, timeout=float(timeout), simulate=simulate,
                  points=tuple(points))
@@ -311,7 +314,7 @@ def parse_simulate(value: Any, where: str) -> Simulation | None:
 
 def expand(path: str, name: str, base: dict[str, Any],
            axes: list[tuple[str, tuple[Any, ...]]],
-           derive: list[tuple[str, str]]) -> list[Point]:
+           derive: list[tuple[str, str]], protocols: Protocols | None = None) -> list[Point]:
     """Every point of the product of the axes, validated; in the axes' order (last fastest)."""
     points = []
     for i, values in enumerate(itertools.product(*(v for _, v in axes))):
@@ -329,12 +332,14 @@ def expand(path: str, name: str, base: dict[str, Any],
                 set_path(table, key, evaluate(expr, names))
             except (ValueError, TypeError) as e:
                 raise _error(path, f"sweep.derive.{key}", str(e)) from None
-        model = parse_model(table, path, i)
+        model = parse_model(table, path, i, protocols)
         points.append(Point(assignment, model, model_hash(model)))
     return points
 
 
 def load_sweep(path: str | Path, max_points: int = MAX_POINTS,
-               on_size: Callable[[int], None] | None = None) -> Sweep:
+               on_size: Callable[[int], None] | None = None,
+               protocols: Protocols | None = None) -> Sweep:
     p = str(path)
-    return parse_sweep(read_toml(p, "sweep file"), p, Path(p).stem, max_points, on_size)
+    return parse_sweep(read_toml(p, "sweep file"), p, Path(p).stem, max_points, on_size,
+                       protocols)
