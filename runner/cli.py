@@ -32,6 +32,13 @@ COMMANDS = {"check": "check", "compare": "compare", "list": "listing", "steps": 
 FILE = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
 DIRECTORY = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
 
+# Names completed by asking `mmcheck list --names KIND` at completion time (so protocols of
+# $MMCHECK_PROTOCOLS added later complete too); the functions are in completion.py's preamble.
+NAMES = {kind: {"bash": f"_mmcheck_{kind}", "zsh": f"_mmcheck_{kind}"}
+         for kind in ("protocols", "scenarios", "models")}
+NAME_DESTS = {"base": "protocols", "new": "protocols", "protocol": "protocols",
+              "scenarios": "scenarios", "model": "models"}
+
 DEBUG_ENV = "MMCHECK_DEBUG"  # set: an internal error prints its traceback too
 
 EXAMPLES = """\
@@ -114,13 +121,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _complete(parser: argparse.ArgumentParser) -> None:
-    """Completion of paths: a DIR-like metavar completes directories, a Path-typed argument
-    or a FILE.ext metavar files (an argument that sets .complete itself keeps it)."""
+    """Completion of names and paths: protocol, scenario and model arguments (NAME_DESTS)
+    complete their names, a DIR-like metavar directories, a Path-typed argument or a FILE.ext
+    metavar files (an argument that sets .complete itself keeps it)."""
     for action in parser._actions:
         if hasattr(action, "complete"):
             continue
         metavar = str(action.metavar or "")
-        if metavar.endswith("DIR"):
+        if action.dest in NAME_DESTS and not action.choices:
+            action.complete = NAMES[NAME_DESTS[action.dest]]  # type: ignore[attr-defined]
+        elif metavar.endswith("DIR"):
             action.complete = DIRECTORY  # type: ignore[attr-defined]
         elif action.type is Path or "." in metavar:
             action.complete = FILE  # type: ignore[attr-defined]

@@ -584,8 +584,41 @@ def test_shell_completion(capsys: pytest.CaptureFixture[str]) -> None:
     one_line_error(capsys, main(["completion", "fish"]), "invalid choice")
 
 
+@pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
+def test_bash_completes_protocol_scenario_and_model_names(tmp_path: Path) -> None:
+    script = tmp_path / "c.bash"
+    script.write_text(subprocess.run([sys.executable, "-m", "runner.cli", "completion", "bash"],
+                                     capture_output=True, text=True, check=True).stdout)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def complete(line: str) -> list[str]:
+        words = line.split(" ")
+        code = (f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
+                f"COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; _shtab_mmcheck; "
+                'printf "%s\\n" "${COMPREPLY[@]}"')
+        out = subprocess.run(["bash", "-c", code], capture_output=True, text=True, env=env,
+                             cwd=ROOT, check=True, timeout=60).stdout
+        return sorted(out.split())
+
+    assert complete("mmcheck compare detach_m") == ["detach_merged"]
+    assert complete("mmcheck compare a b --scenarios observers") == ["observers",
+                                                                      "observers-wide"]
+    assert complete("mmcheck check --model vm_dead-observers") == ["vm_dead-observers",
+                                                                   "vm_dead-observers-wide"]
+
+
+def test_list_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--names", "protocols"]) == 0
+    names = capsys.readouterr().out.split()
+    assert "detach_merged" in names and "vm_dead" in names and "base" not in names
+    assert main(["list", "--names", "threads"]) == 0
+    assert "fault" in capsys.readouterr().out.split()
+    one_line_error(capsys, main(["list", "--names", "nosuch"]), "invalid choice")
+
+
 def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["check", "--jobs", "x"], ["nosuch"], [], ["tlc"], ["check", "--bogus"],
+    for argv in (["check", "--jobs", "x"], ["nosuch"], ["tlc"], ["check", "--bogus"],
+                 ["check", "--jobs", "1000"], ["compare", "a", "b", "--jobs", "0"],
                  ["check", "-v", "-q"], ["sweep", "x.toml", "--max-points", "0"],
                  ["check", "--keep-runs", "-1"]):
         one_line_error(capsys, main(argv))

@@ -13,14 +13,17 @@ from gen.model import (
     read_toml,
 )
 from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
-from gen.scenarios import DEFAULT_SCENARIOS, parse_scenarios
+from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS, parse_scenarios
 
 WIDTH = 100
 
 EXAMPLES = """\
 examples:
   mmcheck list                      # what a model file may name
-  mmcheck list | grep -A12 Properties"""
+  mmcheck list | grep -A12 Properties
+  mmcheck list --names protocols    # one name a line (what shell completion reads)"""
+
+NAMES = ("protocols", "scenarios", "models", "threads", "properties")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    default=DEFAULT_SCENARIOS, metavar="FILE",  # --scenarios: the old name
                    help=f"the scenario file to list (default: {DEFAULT_SCENARIOS}), as "
                         "compare's --scenario-file")
+    p.add_argument("--names", choices=NAMES, metavar="KIND",
+                   help=f"print only the names of one kind, one a line ({', '.join(NAMES)}; "
+                        f"models: those of {DEFAULT_MATRIX})")
     p.set_defaults(run=run)
 
 
@@ -67,7 +73,25 @@ def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
     return out
 
 
+def _names(kind: str, args: argparse.Namespace) -> list[str]:
+    if kind == "protocols":
+        return list(discover(args.protocols))
+    if kind == "scenarios":
+        return list(parse_scenarios(read_toml(args.scenario_file, "scenario file"),
+                                    args.scenario_file))
+    if kind == "models":
+        from gen.model import load_models
+
+        return [m.name for m in load_models(DEFAULT_MATRIX, protocols=discover(args.protocols))]
+    if kind == "threads":
+        return [k.value for k in THREAD_DESCRIPTIONS]
+    return list(PROPERTIES)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.names:
+        print("\n".join(_names(args.names, args)))
+        return 0
     protocols = discover(args.protocols)
     dirs = ", ".join(_show(d) + ("/" if not str(d).endswith("/") else "") for d in protocols.dirs
                      if Path(d).resolve() != BUILTIN.resolve())
