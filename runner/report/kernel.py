@@ -82,6 +82,9 @@ _FAULT_PER_VMA = {
                                "handle_pte_fault()"),
     "vma_end_read": _c("page fault > do_user_addr_fault > vma_end_read()"),
     "find_vma_prev": _c("page fault > do_page_fault > expand_stack > find_vma_prev()"),
+    # (wlock_vma_start_write: 6.5 write-locks the stack VMA before it grows it)
+    "vma_start_write": _c("page fault > do_page_fault > expand_stack > vma_start_write()"),
+    "vma_start_write_wait": _c("page fault > do_page_fault > expand_stack > vma_start_write()"),
 }
 _LOCKS = {
     "down_write": _c("munmap > down_write()", LOCK),
