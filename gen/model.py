@@ -72,6 +72,7 @@ class Mutation(str, Enum):
     DOWNGRADE_KEEPS_WRITER = "downgrade_keeps_writer"
     SKIP_UNLOCK = "skip_unlock"
     MMAP_NO_UNMAP = "mmap_no_unmap"
+    READ_IGNORES_WRITER = "read_ignores_writer"
 
 
 MUTATION_DESCRIPTIONS = {
@@ -80,6 +81,8 @@ MUTATION_DESCRIPTIONS = {
     Mutation.DOWNGRADE_KEEPS_WRITER: "downgrade_write takes the read lock but keeps the write lock",
     Mutation.SKIP_UNLOCK: "munmap never releases mmap_sem (its up_write / up_read are no-ops)",
     Mutation.MMAP_NO_UNMAP: "mmap(MAP_FIXED) inserts its VMA without unmapping what is there",
+    Mutation.READ_IGNORES_WRITER: "a page fault's down_read fast path ignores a writer holding "
+                                  "mmap_sem (it only checks the wait queue)",
 }
 
 

@@ -274,3 +274,45 @@ def test_binder_as_its_fix_tells_it(runs: dict[str, StoredRun]) -> None:
     cause = " ".join(text.split("Root cause:", 1)[1].split())
     assert cause.startswith("binder1's vm_insert_page used the VMA pointer alloc->vma")
     assert "remove_vma_list freed VMA object 1 and cleared binder1's alloc->vma" in cause
+
+
+def test_a_fault_that_takes_mmap_sem_is_drawn_as_a_fault(runs: dict[str, StoredRun]) -> None:
+    """Audit X3 (issue 16 §1.6): the access step that enters the page fault and takes
+    down_read's fast path is the fault's down_read, not "MMU: the pte is present"; the
+    writer it ignored is drawn too."""
+    text, lines = _diagram(runs, "detach_merged-neg-read-ignores-writer", "RwsemExclusive")
+    assert not any("MMU" in line for line in lines), lines
+    at = {w: next(i for i, line in enumerate(lines) if w in line)
+          for w in ("down_write_killable()", "page fault at 2 (read)", "do_page_fault()",
+                    ">>")}
+    assert at["down_write_killable()"] < at["page fault at 2 (read)"] < at["do_page_fault()"]
+    assert "down_read()" in lines[at[">>"]] and _column(lines[at[">>"]]) > 20
+    assert "while fault1 hold(s) it for read, after fault1's down_read." in " ".join(text.split())
+    # an access the MMU serves is still drawn as the MMU's
+    _, observers = _diagram(runs, "detach_merged-observers", "MunmapAtomic")
+    assert any("MMU: the pte is present" in line for line in observers)
+
+
+def test_a_liveness_wait_names_the_faults_down_read(runs: dict[str, StoredRun]) -> None:
+    """The fault that queues for mmap_sem at its access waits in down_read, not in the MMU."""
+    text = kernel.render_kernel(_result(runs, "baseline-neg-skip-unlock"), "AllThreadsComplete")
+    assert "fault1 waits in down_read() forever" in " ".join(text.split())
+    assert "MMU" not in text
+
+
+def test_per_vma_locks_are_drawn(runs: dict[str, StoredRun]) -> None:
+    """lock_vma_under_rcu / vma_start_read are where per-VMA races happen: the read lock
+    taken is drawn nested in lock_vma_under_rcu, and a use after free at vma_start_read
+    (per_vma without call_rcu, audit X7) is drawn there."""
+    _, lines = _diagram(runs, "per_vma-neg-no-detached-check", "PageTableSafety")
+    lock = next(i for i, line in enumerate(lines) if "lock_vma_under_rcu()" in line)
+    start = next(i for i, line in enumerate(lines) if "vma_start_read()" in line)
+    assert lock < start and _column(lines[start]) > _column(lines[lock])
+    assert "// read-locks VMA object 1" in lines[start + 1]
+    assert start < next(i for i, line in enumerate(lines) if "handle_mm_fault()" in line)
+    text, lines = _diagram(runs, "per_vma-neg-no-call-rcu", "NoVmaUseAfterFree")
+    breaking = next(line for line in lines if line.startswith(">>"))
+    assert "vma_start_read()" in breaking
+    free = next(i for i, line in enumerate(lines) if "remove_vma_list()" in line)
+    assert "frees VMA object 1" in lines[free] and free < lines.index(breaking)
+    assert "fault1's vma_start_read used the VMA" in " ".join(text.split())

@@ -38,8 +38,10 @@ MARK = ">> "
 # How a step is drawn.  ENTRY: the syscall itself, drawn as the head of its calls; LOCK:
 # lock bookkeeping, left out (but for liveness, where the lock is the story); MODE: a
 # change of lock mode the race turns on (downgrade_write), drawn when the mode changed;
-# STEP: drawn when it changed shared state, or when the root cause names it.
-ENTRY, LOCK, MODE, STEP = "entry", "lock", "mode", "step"
+# VMA_LOCK: a per-VMA lock taken or dropped (vma_start_read, the re-check), drawn when it
+# did: per-VMA races turn on it; STEP: drawn when it changed shared state, or when the root
+# cause names it.
+ENTRY, LOCK, MODE, VMA_LOCK, STEP = "entry", "lock", "mode", "vma_lock", "step"
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,17 @@ _DO_MUNMAP = {
 _FAULT_PER_VMA = {
     "lock_vma_under_rcu": _c("page fault > do_user_addr_fault > lock_vma_under_rcu()"),
     "vma_start_read": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
-                         "vma_start_read()"),
-    "vma_recheck": _c("page fault > do_user_addr_fault > lock_vma_under_rcu()"),
+                         "vma_start_read()", VMA_LOCK),
+    "vma_recheck": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                      "re-check of the address and vma->detached", VMA_LOCK),
     "vma_handle_mm_fault": _c("page fault > do_user_addr_fault > handle_mm_fault()"),
     "vma_handle_pte_fault": _c("page fault > do_user_addr_fault > handle_mm_fault > "
                                "handle_pte_fault()"),
     "vma_end_read": _c("page fault > do_user_addr_fault > vma_end_read()"),
     "find_vma_prev": _c("page fault > do_page_fault > expand_stack > find_vma_prev()"),
+    # (wlock_vma_start_write: 6.5 write-locks the stack VMA before it grows it)
+    "vma_start_write": _c("page fault > do_page_fault > expand_stack > vma_start_write()"),
+    "vma_start_write_wait": _c("page fault > do_page_fault > expand_stack > vma_start_write()"),
 }
 _LOCKS = {
     "down_write": _c("munmap > down_write()", LOCK),
@@ -96,6 +102,12 @@ _MADVISE = {
     "madvise_dontneed": _c("madvise > madvise_dontneed()"),
     "zap_page_range": _c("madvise > madvise_dontneed > zap_page_range()"),
     "madvise_up_read": _c("madvise > up_read()", LOCK),
+}
+# An access the MMU could not serve (the thread goes on to the page fault): it takes
+# mmap_sem (down_read's fast path, or queues for it), or enters the per-VMA path first.
+FAULTED = {
+    "mmap_sem": _c("page fault > do_page_fault > down_read()", LOCK),
+    "per_vma": _c("page fault > do_user_addr_fault()", LOCK),
 }
 # Thread kind -> label (without the thread prefix) -> Call.
 STEPS: dict[str, dict[str, Call]] = {
@@ -117,6 +129,7 @@ STEPS: dict[str, dict[str, Call]] = {
         "up_read": _c("page fault > do_page_fault > up_read()", LOCK),
         **_FAULT_PER_VMA,
         # the MMU uses a present pte (no fault); else this step enters the page fault
+        # (drawn by FAULTED, see step_call)
         "access": _c("access > MMU: the pte is present, no fault"),
     },
     "mmap_fixed": {
@@ -227,6 +240,10 @@ _RULES: list[tuple[str, str, str, str]] = [
     (r"uses a freed page table", "uses a freed page table", "used a freed page table",
      "write"),
     (r"frees VMA object (\d+)", r"frees VMA object \1", r"freed VMA object \1", "write"),
+    (r"\w+ read-locks VMA object (\d+)", r"read-locks VMA object \1",
+     r"read-locked VMA object \1", "write"),
+    (r"\w+ unlocks VMA object (\d+)", r"unlocks VMA object \1", r"unlocked VMA object \1",
+     "write"),
     (r"(\w+)'s alloc->vma = NULL \(vm_ops->close\)", r"\1's alloc->vma = NULL (vm_ops->close)",
      r"cleared \1's alloc->vma (vm_ops->close)", "write"),
     (r"call_rcu: VMA object (\d+) freed after a grace period",
@@ -324,6 +341,17 @@ def lookup(label: str | None, info: ThreadInfo, protocol: str,
     return call
 
 
+def step_call(s: Step, info: ThreadInfo, protocol: str, prefixes: Sequence[str]) -> Call:
+    """The Call a step models: as lookup, but an access the MMU did not serve (the thread
+    goes on) is drawn as the page fault it starts, not as the MMU's hit."""
+    call = lookup(s.label, info, protocol, prefixes)
+    rest = strip_prefix(s.label or "?", prefixes)
+    if (rest == "access" or rest.endswith("_access")) and s.pc_after != "Done":
+        took = any(r.split(":", 1)[0] in ("readers", "wq") for r in s.raw)
+        return FAULTED["mmap_sem" if took else "per_vma"]
+    return call
+
+
 def _root_of(kind: str) -> str:
     """The syscall a thread kind's steps are drawn under (its kind's name if unknown)."""
     return next((c.path[0] for c in STEPS.get(kind, {}).values() if c.path), kind)
@@ -385,6 +413,9 @@ def _importance(s: Step, call: Call, named: set[int], breaking: int | None,
     if call.role == MODE:  # drawn when the mode changed: 5.8's check may keep the writer
         changed = any(r.split(":", 1)[0] in LOCK_HOLDERS for r in s.raw)
         return (3, writes) if changed else (0, [])
+    if call.role == VMA_LOCK:  # drawn when it took or dropped a per-VMA lock
+        changed = any(r.split(":", 1)[0] == "vlock" for r in s.raw)
+        return (3, writes) if changed else (0, [])
     if not writes:
         return 0, []
     return (2 if s.number in involved else 1), writes
@@ -407,7 +438,7 @@ def _lines(model: Model, d_steps: Sequence[Step], weight: Mapping[int, tuple[int
         if level < least:
             continue
         info = infos[s.thread]
-        call = lookup(s.label, info, protocol, prefixes)
+        call = step_call(s, info, protocol, prefixes)
         in_loop = loop_from is not None and s.number >= loop_from
         here = (*call.path, call.text.removesuffix("()"))
         prev = out[-1] if out else None
@@ -460,13 +491,17 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
         c.reader.number for c in chain if c.reader is not None}
     if verdict.prop == "MunmapAtomic":  # the observations that fix munmap's instant
         named |= {st.number for st in all_steps if "SIGSEGV" in st.changes}
+    if verdict.prop == "RwsemExclusive" and breaking is not None:  # the writer's side too
+        took = [st.number for st in all_steps if st.number < breaking
+                and any(r.split(":", 1)[0] == "writer" for r in st.raw)]
+        named |= set(took[-1:])  # the step that made the writer the writer
     index = {st.number: i for i, st in enumerate(all_steps)}
     where = set().union(*(explain.written(values[index[n]], values[index[n] + 1], names)
                           for n in named | ({breaking} if breaking else set())))
     involved = {st.number for i, st in enumerate(all_steps)
                 if explain.written(values[i], values[i + 1], names) & where}
     weight = {}
-    calls = {st.number: lookup(st.label, infos[st.thread], protocol, prefixes)
+    calls = {st.number: step_call(st, infos[st.thread], protocol, prefixes)
              if st.thread in infos else Call(st.function, (), STEP) for st in all_steps}
     windows = _lock_windows(all_steps, values, calls)
     for st in all_steps:
@@ -475,7 +510,7 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
     def name_of(st: Step) -> str:
         if st.thread not in infos:
             return st.function
-        return lookup(st.label, infos[st.thread], protocol, prefixes).text.removesuffix("()")
+        return step_call(st, infos[st.thread], protocol, prefixes).text.removesuffix("()")
 
     symptom = _symptom(full.explanation)
     if full.kind == "safety":
@@ -486,7 +521,8 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
     else:
         cause = ""
     d = None
-    for least in ((1, 2, 3) if chain else (1,)):  # without a cause, nothing tells what matters
+    # without a cause nothing tells what matters, but in a liveness trace the locks do (2)
+    for least in ((1, 2, 3) if chain else (1, 2) if liveness else (1,)):
         lines = _lines(model, all_steps, weight, least, breaking, loop_start(full), liveness)
         threads = tuple(t for t in names if any(line.thread == t for line in lines))
         d = KernelDiagram(verdict.prop, full.kind, threads, tuple(lines), symptom, cause,

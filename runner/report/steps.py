@@ -389,6 +389,17 @@ def initial_values(values: Mapping[str, Any]) -> list[str]:
     return [f"{var} = {_text(values[var])}" for var in sorted(values)]
 
 
+def _fault_entry(prev: Mapping[str, Any], cur: Mapping[str, Any]) -> str:
+    """The name of an access the MMU did not serve: the page fault it starts, by what it did
+    with mmap_sem (took it by down_read's fast path, queued for it, or neither: the per-VMA
+    path comes first)."""
+    if prev.get("readers") != cur.get("readers"):
+        return "page fault: down_read"
+    if prev.get("wq") != cur.get("wq"):
+        return "page fault: down_read queues"
+    return "page fault"
+
+
 def steps(trace: Trace, prefixes: Sequence[str]) -> list[Step]:
     """The steps of a trace (one per state after the initial one)."""
     out = []
@@ -403,6 +414,9 @@ def steps(trace: Trace, prefixes: Sequence[str]) -> list[Step]:
         elif rest.endswith(WRITE_ACQUIRE) and thread in queued:
             name = f"{queued.pop(thread)} (acquire)"
         changes = describe(prev.values, cur.values, thread, cur.action)
+        if (rest == "access" or rest.endswith("_access")) and thread is not None \
+                and _get(cur.values, "pc", thread) != "Done":
+            name = _fault_entry(prev.values, cur.values)
         res = _get(cur.values, "res", thread) if thread else None
         if res not in (None, "none", "segv", "sigbus", "stale", "written", "uaf", "einval",
                        "esrch", "efault") and (

@@ -27,6 +27,7 @@ RUNS = {
                "detach_merged-observers", "vm_dead-special-pfnmap", "baseline-munmap2",
                "detach_merged-locked", "baseline-neg-skip-unlock", "detach_merged-binder",
                "detach_merged-follow-pte", "per_vma-neg-no-detached-check", "detach_fixed-growsdown"],
+    "per_vma_era": ["detach_merged-neg-read-ignores-writer", "per_vma-neg-no-call-rcu"],
 }
 
 
