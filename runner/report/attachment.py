@@ -207,6 +207,22 @@ def counterexample_lines(result: ModelResult, v: Verdict,
     return out
 
 
+def reproducer_lines(result: ModelResult, v: Verdict) -> list[str]:
+    """The litmus test that shows a violated user-visible property on a real kernel."""
+    from runner.litmus.reproducers import reproducer_for
+    from runner.report.matrix import scenario
+
+    found = reproducer_for(v.prop, scenario(result))
+    if found is None:
+        return []
+    test, command = found
+    out = _fill(f"Reproducer: litmus test {test.name} ({Path(test.path).name}: "
+                f"{test.description}) shows {v.prop} on a real kernel: the model's verdict for "
+                "the kernel's protocol next to how often the outcome was observed. Run:", "  ")
+    return out + textwrap.wrap(command, WIDTH, initial_indent="    ", subsequent_indent="      ",
+                               break_on_hyphens=False)
+
+
 def undecided_lines(result: ModelResult) -> list[str]:
     out: list[str] = []
     for prop in PROPERTIES:
@@ -244,6 +260,9 @@ def render(result: ModelResult) -> str:
     drawn: dict[tuple[str | None, int], str] = {}
     for v in violated:
         out += [""] + counterexample_lines(result, v, drawn)
+        reproducer = reproducer_lines(result, v)
+        if reproducer:
+            out += [""] + reproducer
     for c in certificates(result):
         out += [""] + certificate_lines(c, m.name)
     undecided = undecided_lines(result)
