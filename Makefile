@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep \
-        bench-liveness bench-dask bench-distributed clean bytecode
+        bench-liveness bench-dask bench-distributed clean bytecode litmus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,23 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 test-pure: $(STAMP)
-	$(BIN)/pytest -q -m "not java and not browser"
+	$(BIN)/pytest -q -m "not java and not browser and not kernel"
+
+# The litmus tests (specs/litmus/) on this machine's kernel and on Debian's 6.12, 6.1 and
+# 5.10 under QEMU (TCG: slower, so fewer runs at 32 MiB a page); JSON in results/litmus/.
+# Every kernel is run; the exit status is the worst one (1 a contradiction, 2 undecided).
+LITMUS_RUNS ?= 30
+LITMUS_GUEST_RUNS ?= 10
+LITMUS_KERNELS ?= host debian:6.12 debian:6.1 debian:5.10
+litmus: $(STAMP) bytecode
+	@mkdir -p results/litmus; worst=0; \
+	for k in $(LITMUS_KERNELS); do \
+	  if [ $$k = host ]; then opts="--runs $(LITMUS_RUNS)"; \
+	  else opts="--runs $(LITMUS_GUEST_RUNS) --scale 32"; fi; \
+	  $(BIN)/mmcheck litmus run specs/litmus/ --kernel $$k $$opts \
+	    --json results/litmus/$$(echo $$k | tr : -).json; rc=$$?; \
+	  if [ $$rc -gt $$worst ]; then worst=$$rc; fi; \
+	done; exit $$worst
 
 lint: $(STAMP)
 	$(BIN)/ruff check gen runner tests bench

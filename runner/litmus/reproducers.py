@@ -26,7 +26,9 @@ def reproducer_for(prop: str, scenario: str | None,
     if prop not in USER_VISIBLE or not directory.is_dir():
         return None
     tests = [t for t in _tests(directory) if t.shows == prop]
-    best = [t for t in tests if scenario in t.scenarios] or tests
+    # the test named after the scenario, then one that lists it first, then any
+    best = sorted((t for t in tests if scenario in t.scenarios),
+                  key=lambda t: (t.name != scenario, t.scenarios.index(str(scenario)))) or tests
     if not best:
         return None
     t = best[0]
