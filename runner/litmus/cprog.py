@@ -107,7 +107,7 @@ def compile_program(source: str, out: Path, *, static: bool = False) -> Path:
     src = out.with_suffix(".c")
     src.write_text(source, encoding="utf-8")
     argv = [cc, "-O2", "-Wall", "-pthread", "-o", str(out), str(src)] + (["-static"] if static else [])
-    run = subprocess.run(argv, capture_output=True, text=True, errors="replace")
+    run = subprocess.run(argv, check=False, capture_output=True, text=True, errors="replace")
     if run.returncode != 0:
         first = next((line for line in run.stderr.splitlines() if "error" in line),
                      run.stderr.strip()[:200])

@@ -83,7 +83,7 @@ def _apt_options(state: Path) -> list[str]:
 def _run(argv: list[str], cwd: Path | None = None, what: str = "") -> str:
     if not shutil.which(argv[0]):
         raise ToolNotFound(f"{argv[0]} not found: {what or 'needed for Debian kernels'}")
-    run = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, errors="replace")
+    run = subprocess.run(argv, check=False, cwd=cwd, capture_output=True, text=True, errors="replace")
     if run.returncode != 0:
         last = (run.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ConfigError(f"{' '.join(argv[:2])} failed: {last}")
@@ -117,7 +117,7 @@ def fetch_debian(version: str, progress: object = None) -> Kernel:
         debs.mkdir(exist_ok=True)
         if not list(debs.glob(f"{package}_*.deb")):
             _run(["apt-get", *opts, "-qq", "download", package], cwd=debs)
-        deb = sorted(debs.glob(f"{package}_*.deb"))[-1]
+        deb = max(debs.glob(f"{package}_*.deb"))
         bz = _vmlinuz_from_deb(deb, release, state)
         tmp = vmlinux.with_suffix(".tmp")
         tmp.write_bytes(extract_vmlinux(bz.read_bytes(), str(deb)))
@@ -173,5 +173,5 @@ def _decompress(kind: str, data: bytes) -> bytes:
     if not shutil.which(tool[0]):
         raise ToolNotFound(f"{tool[0]} not found: needed to unpack this kernel (apt-get install "
                            f"{'lz4' if kind == 'lz4' else 'zstd'})")
-    run = subprocess.run(tool, input=data, capture_output=True)  # trailing bytes: an error, ignored
+    run = subprocess.run(tool, check=False, input=data, capture_output=True)  # trailing bytes: an error, ignored
     return run.stdout

@@ -12,6 +12,7 @@ and parentheses).  Every problem is one ConfigError naming the file and the key.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,7 +235,7 @@ def parse_test(data: dict[str, Any], path: str) -> LitmusTest:
             raise _err(path, key + ".populated", "true or false")
         vmas.append(Vma(start, end, tuple(sorted(set(flags))), populated))
     vmas.sort(key=lambda v: v.start)
-    for a, b in zip(vmas, vmas[1:]):
+    for a, b in itertools.pairwise(vmas):
         if b.start < a.end:
             raise _err(path, "vmas", f"[{a.start}, {a.end}) and [{b.start}, {b.end}) overlap")
     raw_threads = data.get("threads")
@@ -244,7 +245,7 @@ def parse_test(data: dict[str, Any], path: str) -> LitmusTest:
     for t, program in enumerate(raw_threads):
         if not isinstance(program, list) or not program:
             raise _err(path, f"threads[{t}]", "a non-empty list of operations")
-        ops = []
+        ops: list[Op] = []
         for k, text in enumerate(program):
             op = parse_op(path, f"threads[{t}][{k}]", text, pages)
             if op.kind in REGISTER_OPS:

@@ -36,4 +36,4 @@ def reproducer_for(prop: str, scenario: str | None,
         shown = Path(t.path).resolve().relative_to(directory.resolve().parents[1])
     except ValueError:
         shown = Path(t.path)
-    return t, f"mmcheck litmus run {shown} --kernel host --runs 30"
+    return t, f"mmcheck litmus run {shown} --runs 30"

@@ -216,9 +216,10 @@ def reproducer_lines(result: ModelResult, v: Verdict) -> list[str]:
     if found is None:
         return []
     test, command = found
-    out = _fill(f"Reproducer: litmus test {test.name} ({Path(test.path).name}: "
-                f"{test.description}) shows {v.prop} on a real kernel: the model's verdict for "
-                "the kernel's protocol next to how often the outcome was observed. Run:", "  ")
+    out = _fill(f"Reproducer: litmus test {test.name} ({test.description}) is the outcome "
+                f"{v.prop} forbids on a real kernel: it prints how often the "
+                "outcome was observed next to the model's verdict for that kernel's protocol. "
+                "On this machine's kernel (--kernel debian:6.12 for another):", "  ")
     return out + textwrap.wrap(command, WIDTH, initial_indent="    ", subsequent_indent="      ",
                                break_on_hyphens=False)
 
