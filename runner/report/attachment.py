@@ -216,7 +216,7 @@ def reproducer_lines(result: ModelResult, v: Verdict) -> list[str]:
     if found is None:
         return []
     test, command = found
-    out = _fill(f"Reproducer: litmus test {test.name} ({test.description}) is the outcome "
+    out = _fill(f"Reproducer: litmus test {test.name} ({test.description}) tests the outcome "
                 f"{v.prop} forbids on a real kernel: it prints how often the "
                 "outcome was observed next to the model's verdict for that kernel's protocol. "
                 "On this machine's kernel (--kernel debian:6.12 for another):", "  ")
