@@ -172,6 +172,7 @@ class Decision:
 def decide(test: LitmusTest, protocol: str, tools: Any, *, timeout: float = 300,
            protocols: Protocols | None = None, keep: Path | None = None) -> Decision:
     """Run TLC on the test's model under `protocol`: allowed, forbidden or undecided."""
+    from runner.java import QUICK_JIT  # C1 only: these models are tiny, as in check
     from runner.pcal import translate
     from runner.tlc import run_tlc
     from runner.tlc_output import Outcome
@@ -183,13 +184,13 @@ def decide(test: LitmusTest, protocol: str, tools: Any, *, timeout: float = 300,
         spec = work / f"{protocol}.tla"
         spec.write_text(text, encoding="utf-8")
         (work / f"{protocol}.cfg").write_text(cfg, encoding="utf-8")
-        translate(spec, tools=tools)
+        translate(spec, tools=tools, jvm_args=QUICK_JIT)
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copy2(spec, keep / f"{test.name}-{protocol}.tla")
             shutil.copy2(work / f"{protocol}.cfg", keep / f"{test.name}-{protocol}.cfg")
         result = run_tlc(spec, work / f"{protocol}.cfg", tools=tools, workers=1,
-                         timeout=timeout, deadlock=False)
+                         timeout=timeout, deadlock=False, jvm_args=QUICK_JIT)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     states = result.stats.distinct_states
