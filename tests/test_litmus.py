@@ -168,3 +168,11 @@ def test_reproducer_for_a_scenario() -> None:
     found = reproducer_for("NoLostWrite", "growsdown")
     assert found is not None and found[0].name == "lost-write-stack"
     assert reproducer_for("RwsemExclusive", "observers") is None
+
+
+def test_no_committed_test_tells_detach_fixed_from_detach_always() -> None:
+    """specs/kernels.toml places Debian's 6.1 (StackRot backport: detach_always's fault path
+    for stack expansion) at detach_fixed because no committed test tells the two apart; a
+    test that does needs an [[override]] there first."""
+    for t in load_tests([LITMUS]):
+        assert t.expect["detach_fixed"] == t.expect["detach_always"], t.name

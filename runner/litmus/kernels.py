@@ -23,6 +23,7 @@ from pathlib import Path
 
 from gen.model import read_toml
 from runner.errors import ConfigError, ToolNotFound
+from runner.files import write_atomic
 
 KERNELS_TOML = Path(__file__).resolve().parents[2] / "specs" / "kernels.toml"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -119,9 +120,7 @@ def fetch_debian(version: str, progress: object = None) -> Kernel:
             _run(["apt-get", *opts, "-qq", "download", package], cwd=debs)
         deb = max(debs.glob(f"{package}_*.deb"))
         bz = _vmlinuz_from_deb(deb, release, state)
-        tmp = vmlinux.with_suffix(".tmp")
-        tmp.write_bytes(extract_vmlinux(bz.read_bytes(), str(deb)))
-        tmp.replace(vmlinux)
+        write_atomic(vmlinux, extract_vmlinux(bz.read_bytes(), str(deb)))
         for old in debs.glob("*.deb"):  # the ELF is kept; the package is not needed again
             old.unlink()
     return Kernel(f"debian:{version}", package, release, vmlinux)

@@ -23,7 +23,6 @@ model's mmap_fixed thread does.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from gen.model import Model, parse_model
 from gen.protocols import Protocols, discover
 from gen.render import Rendered, render, tlc_cfg
 from runner.errors import ConfigError
+from runner.java import private_dir
 from runner.litmus.parse import Expr, LitmusTest, Op
 
 PROPERTY = "LitmusNotExists"
@@ -179,7 +179,7 @@ def decide(test: LitmusTest, protocol: str, tools: Any, *, timeout: float = 300,
 
     lm = to_model(test, protocol, protocols)
     _, text, cfg = rendered_spec(lm)
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-litmus-"))
+    work = private_dir("litmus")
     try:
         spec = work / f"{protocol}.tla"
         spec.write_text(text, encoding="utf-8")

@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gen.protocols import discover
+from runner.java import private_dir
 from runner.litmus.cprog import DEFAULT_SCALE_MIB, compile_program, program
 from runner.litmus.model import Decision, decide
 from runner.litmus.parse import Expr, LitmusTest
@@ -152,7 +152,7 @@ def observe_host(test: LitmusTest, runs: int, *, scale_mib: int = DEFAULT_SCALE_
     """Run the test's program up to `runs` times on the running kernel (no model verdict)."""
     release = platform.release()
     obs = Observation(test.name, release, None, None, runs)
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-litmus-"))
+    work = private_dir("litmus")
     try:
         exe = compile_program(program(test, scale_pages(scale_mib)), work / test.name)
         for i in range(runs):
@@ -201,7 +201,7 @@ def run_guest(tests: list[LitmusTest], version: str, runs: int, tools: Any, *,
     protocol, _ = protocol_for(kernel.release)
     cache: dict[tuple[str, str], Decision] = {}
     out = []
-    work = Path(tempfile.mkdtemp(prefix="mmcheck-litmus-"))
+    work = private_dir("litmus")
     try:
         for test in tests:
             verdict, note = _verdict(test, protocol, tools, cache)
