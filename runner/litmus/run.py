@@ -211,8 +211,17 @@ def run_guest(tests: list[LitmusTest], version: str, runs: int, tools: Any, *,
             memory = max(512, 3 * test.pages * scale_mib + 256)
             if progress:
                 progress(f"{test.name}: booting {kernel.release} under QEMU (TCG) for {runs} runs")
+            seen = Counter[str]()
+
+            def on_line(line: str, test: LitmusTest = test, seen: Counter[str] = seen) -> None:
+                if progress and line.startswith(("litmus ", "litmus-hang", "litmus-crash")):
+                    seen["runs"] += 1
+                    progress(f"{test.name} on {kernel.release}: {line.strip()} "
+                             f"({seen['runs']}/{runs})")
+
             lines, problem = boot(kernel.vmlinux, exe, work, runs=runs, run_timeout=timeout,
-                                  timeout=60 + runs * (timeout + 5), memory_mib=memory)
+                                  timeout=60 + runs * (timeout + 5), memory_mib=memory,
+                                  on_line=on_line)
             _tally(obs, test, lines)
             if problem:
                 obs.problems.append(problem)
