@@ -325,7 +325,7 @@ int main(int argc, char **argv)
         else if (WEXITSTATUS(status) != 0)
             say("litmus-crash {name} run %d: exit %d\n", i + 1, WEXITSTATUS(status));
     }}
-    say("litmus-done {name} %d runs%.0d\n", runs, 0);
+    say("litmus-done {name} %d runs\n", runs, 0);  /* (say takes two numbers) */
     if (getpid() == 1) {{
         sync();
         reboot(RB_AUTOBOOT);
