@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON")
     c.add_argument("--jobs", type=int, default=1, metavar="N", help="TLC runs at once (default 1)")
     c.add_argument("--diagram", action="store_true",
-                   help="print the race diagram of every allowed outcome")
+                   help="print the race diagram of every allowed outcome, and the certificate "
+                        "(the states TLC explored) of every forbidden one")
     c.set_defaults(run=run_check)
     r = verbs.add_parser("run", help="run the tests' C programs on a kernel, next to the "
                          "verdict of its protocol")
@@ -110,6 +111,8 @@ def run_check(args: argparse.Namespace) -> int:
         for d in decisions:
             if d.diagram:
                 print(f"\n{d.test} on {d.protocol}: allowed\n{d.diagram}")
+            elif d.verdict == "forbidden":
+                print(f"\n{d.test} on {d.protocol}: forbidden: {d.message}")
     for t, d, want in wrong:
         print(f"VERDICT DIFFERS: {t.name} on {d.protocol}: {d.verdict}, the test expects {want}")
     for d in undecided:
