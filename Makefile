@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := $(VENV)/.installed-extras
 
 .PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep \
-        bench-liveness bench-dask bench-distributed clean bytecode
+        bench-liveness bench-dask bench-distributed clean bytecode litmus
 
 # What checking needs (jinja2, the jar): `make check-protocols` and `make history` install
 # only this.  The tests, sweeps and benchmarks add the dev, sweep and dask extras.
@@ -36,7 +36,23 @@ test: $(EXTRAS)
 	$(BIN)/pytest -q
 
 test-pure: $(EXTRAS)
-	$(BIN)/pytest -q -m "not java and not browser"
+	$(BIN)/pytest -q -m "not java and not browser and not kernel"
+
+# The litmus tests (specs/litmus/) on this machine's kernel and on Debian's 6.12, 6.1 and
+# 5.10 under QEMU (TCG: slower, so fewer runs at 32 MiB a page); JSON in results/litmus/.
+# Every kernel is run; the exit status is the worst one (1 a contradiction, 2 undecided).
+LITMUS_RUNS ?= 30
+LITMUS_GUEST_RUNS ?= 10
+LITMUS_KERNELS ?= host debian:6.12 debian:6.1 debian:5.10
+litmus: $(STAMP) bytecode
+	@mkdir -p results/litmus; worst=0; \
+	for k in $(LITMUS_KERNELS); do \
+	  if [ $$k = host ]; then opts="--runs $(LITMUS_RUNS)"; \
+	  else opts="--runs $(LITMUS_GUEST_RUNS) --scale 32"; fi; \
+	  $(BIN)/mmcheck litmus run specs/litmus/ --kernel $$k $$opts \
+	    --json results/litmus/$$(echo $$k | tr : -).json; rc=$$?; \
+	  if [ $$rc -gt $$worst ]; then worst=$$rc; fi; \
+	done; exit $$worst
 
 lint: $(EXTRAS)
 	$(BIN)/ruff check gen runner tests bench

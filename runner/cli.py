@@ -25,7 +25,8 @@ from runner.errors import MmcheckError, os_reason
 # imports never slow down another (a TLC run is about a second; startup time counts).
 COMMANDS = {"check": "check", "compare": "compare", "list": "listing", "steps": "steps",
             "new": "new", "tlc": "tlc", "sweep": "sweep", "report": "report",
-            "completion": "completion", "worker": "worker", "doctor": "doctor"}
+            "completion": "completion", "worker": "worker", "litmus": "litmus",
+            "doctor": "doctor"}
 
 # Shell completion hints (shtab's FILE and DIRECTORY, written out so that no command has to
 # import shtab), given to every argument that names a file or a directory (see _complete).

@@ -229,7 +229,7 @@ def _tied_preexec() -> Callable[[], None] | None:
 # Private directories are named mmcheck-<kind>-<pid>-*, all made by private_dir: those of a
 # process that died without removing them (SIGKILL: its JVMs die with it, its directories
 # stay, a killed TLC's states too) are removed by the next mmcheck to run a Java tool.
-PRIVATE_KINDS = ("jvm", "tlc", "pcal", "sany", "dtlc", "dtlcworker", "cds", "point")
+PRIVATE_KINDS = ("jvm", "tlc", "pcal", "sany", "dtlc", "dtlcworker", "cds", "point", "litmus")
 _PRIVATE = re.compile(rf"^mmcheck-(?:{'|'.join(PRIVATE_KINDS)})-(\d+)-")
 
 

@@ -207,6 +207,23 @@ def counterexample_lines(result: ModelResult, v: Verdict,
     return out
 
 
+def reproducer_lines(result: ModelResult, v: Verdict) -> list[str]:
+    """The litmus test that shows a violated user-visible property on a real kernel."""
+    from runner.litmus.reproducers import reproducer_for
+    from runner.report.matrix import scenario
+
+    found = reproducer_for(v.prop, scenario(result))
+    if found is None:
+        return []
+    test, command = found
+    out = _fill(f"Reproducer: litmus test {test.name} ({test.description}) tests the outcome "
+                f"{v.prop} forbids on a real kernel: it prints how often the "
+                "outcome was observed next to the model's verdict for that kernel's protocol. "
+                "On this machine's kernel (--kernel debian:6.12 for another):", "  ")
+    return out + textwrap.wrap(command, WIDTH, initial_indent="    ", subsequent_indent="      ",
+                               break_on_hyphens=False)
+
+
 def undecided_lines(result: ModelResult) -> list[str]:
     out: list[str] = []
     for prop in PROPERTIES:
@@ -244,6 +261,9 @@ def render(result: ModelResult) -> str:
     drawn: dict[tuple[str | None, int], str] = {}
     for v in violated:
         out += [""] + counterexample_lines(result, v, drawn)
+        reproducer = reproducer_lines(result, v)
+        if reproducer:
+            out += [""] + reproducer
     for c in certificates(result):
         out += [""] + certificate_lines(c, m.name)
     undecided = undecided_lines(result)

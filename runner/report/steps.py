@@ -291,12 +291,12 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
             out.append(f"{t1}'s alloc->vma = NULL (vm_ops->close)")
     if _get(prev, "bv", t) != _get(cur, "bv", t) and _get(cur, "bv", t):
         out.append(f"reads alloc->vma: VMA object {_get(cur, 'bv', t)}")
-    for pair in sorted(map(tuple, cur.get("vlock") or []), key=str):
-        if list(pair) not in (prev.get("vlock") or []):
-            out.append(f"{pair[0]} read-locks VMA object {pair[1]}")
-    for pair in sorted(map(tuple, prev.get("vlock") or []), key=str):
-        if list(pair) not in (cur.get("vlock") or []):
-            out.append(f"{pair[0]} unlocks VMA object {pair[1]}")
+    # (lists from a stored result, tuples in a set from TLC's output just parsed)
+    v0, v1 = set(map(tuple, prev.get("vlock") or [])), set(map(tuple, cur.get("vlock") or []))
+    for pair in sorted(v1 - v0, key=str):
+        out.append(f"{pair[0]} read-locks VMA object {pair[1]}")
+    for pair in sorted(v0 - v1, key=str):
+        out.append(f"{pair[0]} unlocks VMA object {pair[1]}")
     if prev.get("mmseq") != cur.get("mmseq") and cur.get("mmseq") is not None:
         out.append(f"mm_lock_seq = {cur.get('mmseq')} (every VMA write lock ends)")
     z0 = {z.get("v", {}).get("id") for z in prev.get("zombies") or [] if isinstance(z, dict)}
