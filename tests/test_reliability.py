@@ -632,7 +632,7 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     (["tlc", "S.tla", "--workers", "two"], "--workers: 'two' is not a whole number"),
     (["tlc", "S.tla", "--heap-mb", "0"], "--heap-mb: must be at least 1, not 0"),
     (["worker", "h", "--threads", "1.5"], "--threads: '1.5' is not a whole number"),
-    (["check", "--jobs", "x"], "--jobs: invalid int value: 'x'"),
+    (["check", "--jobs", "x"], "--jobs: 'x' is not a whole number"),
 ])
 def test_bad_option_values_say_what_is_wrong(argv: list[str], wanted: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
