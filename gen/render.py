@@ -269,6 +269,7 @@ def render(model: Model) -> Rendered:
         "unpopulated": tla({p for v in vmas for p in range(v.start, v.end)
                             if p not in v.pages_populated()}),
         "vma_locks": False,  # a protocol template sets it (per-VMA locks, 6.4)
+        "vma_refcnt": False,  # mainline sets it too (vm_refcnt, typesafe VMA slots, 6.15+)
         "track_free": bool(by_kind[ThreadKind.BINDER]),
         "binder_case": _binder_case(by_kind[ThreadKind.BINDER], vmas),
         "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),
