@@ -94,6 +94,7 @@ INVARIANTS = (
     "WriteHoldBound",
     "RangeUnmapped",
     "NoVmaUseAfterFree",
+    "NoMapleNodeUseAfterFree",
 )
 DEADLOCK = "DeadlockFree"
 LIVENESS = ("MunmapCompletes", "AllThreadsComplete")
@@ -110,7 +111,10 @@ PROPERTY_DESCRIPTIONS = {
     "WriteHoldBound": "munmap does at most write_hold_bound per-page units of work (present "
                       "ptes zapped, pages munlocked) under down_write",
     "RangeUnmapped": "when munmap returns, nothing its range held at the call is still mapped",
-    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free)",
+    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free), nor the "
+                         "mm_struct of another process that reused its slot",
+    "NoMapleNodeUseAfterFree": "no thread reads a maple-tree node after RCU freed it (maple_nodes "
+                               "models only)",
     "DeadlockFree": "TLC's deadlock check (all threads finished is not a deadlock)",
     "MunmapCompletes": "every munmap eventually returns (weak fairness of every thread)",
     "AllThreadsComplete": "every thread that does not repeat forever eventually finishes",
@@ -183,6 +187,8 @@ class Model:
     rwsem: Rwsem = Rwsem.WRITER_PREFERRING
     stack_guard_gap: int = 0
     mutation: Mutation = Mutation.NONE
+    maple_nodes: bool = False  # maple-tree nodes as objects (6.1+: StackRot)
+    tlb: bool = False  # per-CPU walk caches and mmu_gather (7a30df49f63a)
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
@@ -206,6 +212,8 @@ class Model:
             "rwsem": self.rwsem.value,
             "stack_guard_gap": self.stack_guard_gap,
             "mutation": self.mutation.value,
+            **({"maple_nodes": True} if self.maple_nodes else {}),
+            **({"tlb": True} if self.tlb else {}),
             "expect": dict(self.expect),
             "description": self.description,
             **self.options,
@@ -219,7 +227,7 @@ class Model:
 MODEL_KEYS = {
     "name", "protocol", "pages", "ptes_per_table", "munmap", "vmas", "threads",
     "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "stack_guard_gap",
-    "mutation", "expect", "description",
+    "mutation", "expect", "description", "maple_nodes", "tlb",
 }
 THREAD_KEYS = {
     ThreadKind.FAULT: {"kind", "access", "addr", "count", "repeat"},
@@ -428,6 +436,12 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
     rwsem = _choice(where, "rwsem", rwsem_raw, Rwsem)
     gap = _int(where, "stack_guard_gap", table.get("stack_guard_gap", 0), 0, pages)
     mutation = _choice(where, "mutation", table.get("mutation", Mutation.NONE.value), Mutation)
+    flags_on = {}
+    for key in ("maple_nodes", "tlb"):
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise where.error(key, f"must be true or false, not {value!r}")
+        flags_on[key] = value
     description = table.get("description", "")
     if not isinstance(description, str):
         raise where.error("description", "must be a string")
@@ -447,7 +461,8 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
         name=name, protocol=protocol.name, pages=pages, ptes_per_table=ptes, munmap=munmap,
         vmas=vmas, definition=protocol, threads=threads, section_pages=section_pages,
         threshold_pages=threshold, write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap,
-        mutation=mutation, expect=expect, description=description, source=path,
+        mutation=mutation, maple_nodes=flags_on["maple_nodes"], tlb=flags_on["tlb"],
+        expect=expect, description=description, source=path,
         options=_option_values(where, table, protocol),
     )
 
