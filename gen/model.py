@@ -94,7 +94,6 @@ INVARIANTS = (
     "WriteHoldBound",
     "RangeUnmapped",
     "NoVmaUseAfterFree",
-    "NoMapleNodeUseAfterFree",
 )
 DEADLOCK = "DeadlockFree"
 LIVENESS = ("MunmapCompletes", "AllThreadsComplete")
@@ -111,10 +110,9 @@ PROPERTY_DESCRIPTIONS = {
     "WriteHoldBound": "munmap does at most write_hold_bound per-page units of work (present "
                       "ptes zapped, pages munlocked) under down_write",
     "RangeUnmapped": "when munmap returns, nothing its range held at the call is still mapped",
-    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free), nor the "
-                         "mm_struct of another process that reused its slot",
-    "NoMapleNodeUseAfterFree": "no thread reads a maple-tree node after RCU freed it (maple_nodes "
-                               "models only)",
+    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free), nor an "
+                         "object freed with it: the mm_struct of another process that reused "
+                         "its slot, a maple-tree node RCU freed (maple_nodes)",
     "DeadlockFree": "TLC's deadlock check (all threads finished is not a deadlock)",
     "MunmapCompletes": "every munmap eventually returns (weak fairness of every thread)",
     "AllThreadsComplete": "every thread that does not repeat forever eventually finishes",

@@ -152,7 +152,7 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
         return (f"{_where(step)} wakes the writer through vma->vm_mm, the mm_struct of the "
                 f"other process that reused the freed VMA slot (SLAB_TYPESAFE_BY_RCU) and has "
                 f"exited: a use after free of that mm (9bbffee67ffd).")
-    if prop == "NoMapleNodeUseAfterFree":
+    if prop == "NoVmaUseAfterFree" and step.function.startswith("mas_walk"):
         return (f"{_where(step)} reads the maple-tree node its walk took under mmap_lock "
                 f"alone, which a stack expansion replaced and RCU freed: a use after free "
                 f"of a maple node (StackRot, CVE-2023-3269).")

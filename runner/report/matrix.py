@@ -21,7 +21,6 @@ SHORT = {
     "TypeOK": "TypeOK", "RwsemExclusive": "Rwsem", "NoThirdState": "3rdState",
     "NoLostWrite": "LostWrite", "PageTableSafety": "PgTable", "MunmapAtomic": "Atomic",
     "WriteHoldBound": "WHB", "RangeUnmapped": "Unmapped", "NoVmaUseAfterFree": "VmaUAF",
-    "NoMapleNodeUseAfterFree": "NodeUAF",
     "DeadlockFree": "Deadlock",
     "MunmapCompletes": "MCompl", "AllThreadsComplete": "AllCompl",
 }
