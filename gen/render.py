@@ -269,7 +269,8 @@ def render(model: Model) -> Rendered:
         "unpopulated": tla({p for v in vmas for p in range(v.start, v.end)
                             if p not in v.pages_populated()}),
         "vma_locks": False,  # a protocol template sets it (per-VMA locks, 6.4)
-        "vma_refcnt": False,  # mainline sets it too (vm_refcnt, typesafe VMA slots, 6.15+)
+        "vma_refcnt": False,
+        "nested_flush": "fullmm",  # detach_merged sets "reset_range" (4.20-5.1, before 7a30df49f63a)  # mainline sets it too (vm_refcnt, typesafe VMA slots, 6.15+)
         "track_free": bool(by_kind[ThreadKind.BINDER]),
         "binder_case": _binder_case(by_kind[ThreadKind.BINDER], vmas),
         "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),

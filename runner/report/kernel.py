@@ -502,6 +502,9 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
         c.reader.number for c in chain if c.reader is not None}
     if verdict.prop == "MunmapAtomic":  # the observations that fix munmap's instant
         named |= {st.number for st in all_steps if "SIGSEGV" in st.changes}
+    if verdict.prop == "PageTableSafety" and trace.states[0].values.get("walkc") is not None:
+        named |= {st.number for st in all_steps if any(  # 7a30df49f63a: the gathers, the flush
+            c.startswith(("tlb_gather_mmu", "nested flush", "TLB and walk")) for c in st.changes)}
     if verdict.prop == "NoVmaUseAfterFree" and "other_mm" in infos:  # 9bbffee67ffd: the slot's
         # reuse by the other process, its writer and its exit, and the count taken on it
         named |= {st.number for st in all_steps if st.thread == "other_mm"

@@ -97,7 +97,8 @@ DESCRIBED = frozenset(REGISTERS) | {"pc", "vmas", "writer", "waitw", "wq", "read
                                     "pt", "stale", "broken", "committed", "mapped_after",
                                     "segv_seen", "advised", "nextid", "freed", "alloc_vma",
                                     "vlock", "rcu", "mmseq", "zombies", "mroot", "mnode",
-                                    "mfreed", "vdet", "ommfree", "oslot"}
+                                    "mfreed", "vdet", "ommfree", "oslot", "pending", "gq",
+                                    "ptgen", "walkc"}
 # Variables that are sequences indexed by page (or table), shown index by index.
 BY_INDEX = ("pte", "pt", "mapped_after")
 NO_VMA_START = 0
@@ -334,6 +335,20 @@ def _mainline_changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
         out.append(f"another process's mmap reuses VMA slot {cur.get('oslot')}")
     if cur.get("ommfree") is True and prev.get("ommfree") is not True:
         out.append("the other process's mm_struct is freed")
+    p0, p1 = prev.get("pending"), cur.get("pending")
+    if p1 is not None and p0 is not None and p1 > p0:
+        out.append(f"tlb_gather_mmu: tlb_flush_pending = {p1}")
+    for tab in sorted(set(_get(cur, "gq", t) or []) - set(_get(prev, "gq", t) or [])):
+        out.append(f"queues pt[{tab}] in its mmu_gather (freed_tables = 1)")
+    g0, g1 = prev.get("ptgen") or [], cur.get("ptgen") or []
+    freed = [i for i, (a, b) in enumerate(zip(g0, g1), start=1) if b > a]
+    if freed:
+        kept = any(e and e[0] in freed for es in (cur.get("walkc") or {}).values() for e in es)
+        nested = p0 is not None and p0 > 1
+        out.append(("nested flush: " if nested else "")
+                   + ("walk caches kept (freed_tables cleared: leaf-only TLBI)" if kept
+                      else "TLB and walk caches flushed")
+                   + "; " + ", ".join(f"pt[{i}]" for i in freed) + " freed")
     return out
 
 
