@@ -34,7 +34,8 @@ THREAD_DESCRIPTIONS = {
     ThreadKind.FAULT: "a read or write page fault at addr (repeat = true: forever)",
     ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED) over [start, end) under down_write, then a write fault",
     ThreadKind.MUNMAP: "a second munmap of [start, end) running the protocol under test",
-    ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read",
+    ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read (lock = \"vma\": "
+                        "under a per-VMA lock when one VMA holds the range, 6.17+, mainline only)",
     ThreadKind.FOLLOW_PTE: "s390 pci_mmio: under down_read, find_vma(addr) (lookup = \"find_vma\", "
                            "before a8b92b8c1eac) or vma_lookup, VM_PFNMAP check, page table walk",
     ThreadKind.BINDER: "binder: alloc->vma cached at mmap, read and used (vm_insert_page at "
@@ -42,6 +43,7 @@ THREAD_DESCRIPTIONS = {
 }
 LOOKUPS = ("find_vma", "vma_lookup")  # follow_pte's lookup
 LOCKS = ("read", "write")  # binder's mmap_sem
+MADVISE_LOCKS = ("mmap", "vma")  # madvise's: mmap_sem for read, or a per-VMA lock (6.17+)
 
 
 class Flag(str, Enum):
@@ -154,7 +156,7 @@ class Thread:
     end: int | None = None
     repeat: bool = False  # fault only
     lookup: str | None = None  # follow_pte only: "find_vma" or "vma_lookup"
-    lock: str | None = None  # binder only: "read" or "write"
+    lock: str | None = None  # binder: "read" or "write"; madvise: "vma" (else None: mmap_sem)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value, "count": self.count}
@@ -166,6 +168,8 @@ class Thread:
             d.update(addr=self.addr, lock=self.lock)
         else:
             d.update(start=self.start, end=self.end)
+            if self.lock is not None:
+                d.update(lock=self.lock)
         return d
 
 
@@ -231,7 +235,7 @@ THREAD_KEYS = {
     ThreadKind.FAULT: {"kind", "access", "addr", "count", "repeat"},
     ThreadKind.MMAP_FIXED: {"kind", "start", "end", "count"},
     ThreadKind.MUNMAP: {"kind", "start", "end", "count"},
-    ThreadKind.MADVISE: {"kind", "start", "end", "count"},
+    ThreadKind.MADVISE: {"kind", "start", "end", "count", "lock"},
     ThreadKind.FOLLOW_PTE: {"kind", "addr", "lookup", "count"},
     ThreadKind.BINDER: {"kind", "addr", "lock", "count"},
 }
@@ -352,7 +356,12 @@ def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
                               f"not {value!r}")
         return Thread(kind, count, addr=addr, **{name: value})
     start, end = _range(where, key, {k: table[k] for k in ("start", "end") if k in table}, pages)
-    return Thread(kind, count, start=start, end=end)
+    lock = table.get("lock", "mmap")
+    if kind is ThreadKind.MADVISE and lock not in MADVISE_LOCKS:
+        raise where.error(f"{key}.lock", f"must be {' or '.join(map(repr, MADVISE_LOCKS))}, "
+                          f"not {lock!r}")
+    return Thread(kind, count, start=start, end=end,
+                  lock="vma" if kind is ThreadKind.MADVISE and lock == "vma" else None)
 
 
 def _option_values(where: _Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:

@@ -122,6 +122,11 @@ def _range_case(groups: list[Group], index: int) -> str:
     return "CASE " + " [] ".join(f"m \\in {c} -> {v}" for c, v in values)
 
 
+def _fail(message: str) -> str:
+    """Called by a template on input it cannot render: a one-line error naming the model."""
+    raise jinja2.TemplateRuntimeError(message)
+
+
 @lru_cache(maxsize=32)
 def _environment(search_path: tuple[Path, ...], marks: bool = False) -> jinja2.Environment:
     """The strict environment for templates found along `search_path`; with `marks`, the
@@ -135,7 +140,7 @@ def _environment(search_path: tuple[Path, ...], marks: bool = False) -> jinja2.E
         autoescape=False,
         extensions=[LineMarks] if marks else [],
     )
-    env.globals.update(tla=tla, range_case=_range_case)
+    env.globals.update(tla=tla, range_case=_range_case, fail=_fail)
     return env
 
 
