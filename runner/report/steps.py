@@ -318,10 +318,11 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
 
 
 def _mainline_changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
-                      t: str | None) -> list[str]:
-    """Maple-tree nodes (maple_nodes models), vm_refcnt detaching and the other process's
-    slot reuse (mainline)."""
+                      thread: str | None) -> list[str]:
+    """Maple-tree nodes (maple_nodes models), vm_refcnt detaching, the other process's slot
+    reuse (mainline) and the mmu_gathers (tlb models)."""
     out: list[str] = []
+    t = thread or ""
     n0, n1 = _get(prev, "mnode", t), _get(cur, "mnode", t)
     if n1 and n0 != n1:
         out.append(f"holds maple node {n1} (mmap_lock only, no RCU)")
