@@ -103,7 +103,8 @@ BAD = [
      "unknown field"),
     (("threshold_pages = 3 }", "threshold_pages = 3 }, colour = 1"), "m.toml: vm_dead.two.colour:",
      "unknown field"),
-    (('scenarios = "s.toml"', 'scenarios = "nope.toml"'), "nope.toml:", "no such scenario file"),
+    (('scenarios = "s.toml"', 'scenarios = "nope.toml"'), "m.toml: scenarios:",
+     "nope.toml: no such scenario file"),
 ]
 
 
