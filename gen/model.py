@@ -34,7 +34,8 @@ THREAD_DESCRIPTIONS = {
     ThreadKind.FAULT: "a read or write page fault at addr (repeat = true: forever)",
     ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED) over [start, end) under down_write, then a write fault",
     ThreadKind.MUNMAP: "a second munmap of [start, end) running the protocol under test",
-    ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read",
+    ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read (lock = \"vma\": "
+                        "under a per-VMA lock when one VMA holds the range, 6.17+, mainline only)",
     ThreadKind.FOLLOW_PTE: "s390 pci_mmio: under down_read, find_vma(addr) (lookup = \"find_vma\", "
                            "before a8b92b8c1eac) or vma_lookup, VM_PFNMAP check, page table walk",
     ThreadKind.BINDER: "binder: alloc->vma cached at mmap, read and used (vm_insert_page at "
@@ -42,6 +43,7 @@ THREAD_DESCRIPTIONS = {
 }
 LOOKUPS = ("find_vma", "vma_lookup")  # follow_pte's lookup
 LOCKS = ("read", "write")  # binder's mmap_sem
+MADVISE_LOCKS = ("mmap", "vma")  # madvise's: mmap_sem for read, or a per-VMA lock (6.17+)
 
 
 class Flag(str, Enum):
@@ -113,7 +115,9 @@ PROPERTY_DESCRIPTIONS = {
     "WriteHoldBound": "munmap does at most write_hold_bound per-page units of work (present "
                       "ptes zapped, pages munlocked) under down_write",
     "RangeUnmapped": "when munmap returns, nothing its range held at the call is still mapped",
-    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free)",
+    "NoVmaUseAfterFree": "no thread uses a VMA after remove_vma freed it (vm_area_free), nor an "
+                         "object freed with it: the mm_struct of another process that reused "
+                         "its slot, a maple-tree node RCU freed (maple_nodes)",
     "DeadlockFree": "TLC's deadlock check (all threads finished is not a deadlock)",
     "MunmapCompletes": "every munmap eventually returns (weak fairness of every thread)",
     "AllThreadsComplete": "every thread that does not repeat forever eventually finishes",
@@ -155,7 +159,7 @@ class Thread:
     end: int | None = None
     repeat: bool = False  # fault only
     lookup: str | None = None  # follow_pte only: "find_vma" or "vma_lookup"
-    lock: str | None = None  # binder only: "read" or "write"
+    lock: str | None = None  # binder: "read" or "write"; madvise: "vma" (else None: mmap_sem)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value, "count": self.count}
@@ -167,6 +171,8 @@ class Thread:
             d.update(addr=self.addr, lock=self.lock)
         else:
             d.update(start=self.start, end=self.end)
+            if self.lock is not None:
+                d.update(lock=self.lock)
         return d
 
 
@@ -186,6 +192,8 @@ class Model:
     rwsem: Rwsem = Rwsem.WRITER_PREFERRING
     stack_guard_gap: int = 0
     mutation: Mutation = Mutation.NONE
+    maple_nodes: bool = False  # maple-tree nodes as objects (6.1+: StackRot)
+    tlb: bool = False  # per-CPU walk caches and mmu_gather (7a30df49f63a)
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
     source: str = ""  # the file it came from
@@ -209,6 +217,8 @@ class Model:
             "rwsem": self.rwsem.value,
             "stack_guard_gap": self.stack_guard_gap,
             "mutation": self.mutation.value,
+            **({"maple_nodes": True} if self.maple_nodes else {}),
+            **({"tlb": True} if self.tlb else {}),
             "expect": dict(self.expect),
             "description": self.description,
             **self.options,
@@ -222,13 +232,13 @@ class Model:
 MODEL_KEYS = {
     "name", "protocol", "pages", "ptes_per_table", "munmap", "vmas", "threads",
     "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "stack_guard_gap",
-    "mutation", "expect", "description",
+    "mutation", "expect", "description", "maple_nodes", "tlb",
 }
 THREAD_KEYS = {
     ThreadKind.FAULT: {"kind", "access", "addr", "count", "repeat"},
     ThreadKind.MMAP_FIXED: {"kind", "start", "end", "count"},
     ThreadKind.MUNMAP: {"kind", "start", "end", "count"},
-    ThreadKind.MADVISE: {"kind", "start", "end", "count"},
+    ThreadKind.MADVISE: {"kind", "start", "end", "count", "lock"},
     ThreadKind.FOLLOW_PTE: {"kind", "addr", "lookup", "count"},
     ThreadKind.BINDER: {"kind", "addr", "lock", "count"},
 }
@@ -349,7 +359,12 @@ def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
                               f"not {value!r}")
         return Thread(kind, count, addr=addr, **{name: value})
     start, end = _range(where, key, {k: table[k] for k in ("start", "end") if k in table}, pages)
-    return Thread(kind, count, start=start, end=end)
+    lock = table.get("lock", "mmap")
+    if kind is ThreadKind.MADVISE and lock not in MADVISE_LOCKS:
+        raise where.error(f"{key}.lock", f"must be {' or '.join(map(repr, MADVISE_LOCKS))}, "
+                          f"not {lock!r}")
+    return Thread(kind, count, start=start, end=end,
+                  lock="vma" if kind is ThreadKind.MADVISE and lock == "vma" else None)
 
 
 def _option_values(where: _Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:
@@ -431,6 +446,12 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
     rwsem = _choice(where, "rwsem", rwsem_raw, Rwsem)
     gap = _int(where, "stack_guard_gap", table.get("stack_guard_gap", 0), 0, pages)
     mutation = _choice(where, "mutation", table.get("mutation", Mutation.NONE.value), Mutation)
+    flags_on = {}
+    for key in ("maple_nodes", "tlb"):
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise where.error(key, f"must be true or false, not {value!r}")
+        flags_on[key] = value
     description = table.get("description", "")
     if not isinstance(description, str):
         raise where.error("description", "must be a string")
@@ -450,7 +471,8 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
         name=name, protocol=protocol.name, pages=pages, ptes_per_table=ptes, munmap=munmap,
         vmas=vmas, definition=protocol, threads=threads, section_pages=section_pages,
         threshold_pages=threshold, write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap,
-        mutation=mutation, expect=expect, description=description, source=path,
+        mutation=mutation, maple_nodes=flags_on["maple_nodes"], tlb=flags_on["tlb"],
+        expect=expect, description=description, source=path,
         options=_option_values(where, table, protocol),
     )
 

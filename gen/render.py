@@ -122,6 +122,11 @@ def _range_case(groups: list[Group], index: int) -> str:
     return "CASE " + " [] ".join(f"m \\in {c} -> {v}" for c, v in values)
 
 
+def _fail(message: str) -> str:
+    """Called by a template on input it cannot render: a one-line error naming the model."""
+    raise jinja2.TemplateRuntimeError(message)
+
+
 @lru_cache(maxsize=32)
 def _environment(search_path: tuple[Path, ...], marks: bool = False) -> jinja2.Environment:
     """The strict environment for templates found along `search_path`; with `marks`, the
@@ -135,7 +140,7 @@ def _environment(search_path: tuple[Path, ...], marks: bool = False) -> jinja2.E
         autoescape=False,
         extensions=[LineMarks] if marks else [],
     )
-    env.globals.update(tla=tla, range_case=_range_case)
+    env.globals.update(tla=tla, range_case=_range_case, fail=_fail)
     return env
 
 
@@ -270,6 +275,8 @@ def render(model: Model) -> Rendered:
                             if p not in v.pages_populated()}),
         "vma_locks": False,  # a protocol template sets it (per-VMA locks, 6.4)
         "split_order": "4.20",  # a protocol template sets "6.4": the end split's new object
+        "vma_refcnt": False,  # mainline sets it (vm_refcnt, typesafe VMA slots, 6.15+)
+        "nested_flush": "fullmm",  # detach_merged sets "reset_range" (4.20-5.1, before 7a30df49f63a)
         "track_free": bool(by_kind[ThreadKind.BINDER]),
         "binder_case": _binder_case(by_kind[ThreadKind.BINDER], vmas),
         "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),

@@ -154,6 +154,8 @@ def scenario_file(data: dict[str, Any], path: str) -> str:
 def matrix_models(data: dict[str, Any], path: str, protocols: Protocols) -> list[Model]:
     """The models of a matrix file, protocol by protocol, in the order of the file."""
     spath = scenario_file(data, path)
+    if not Path(spath).is_file():  # named by the matrix, which holds the key
+        raise _Where(path).error("scenarios", f"{_show(Path(spath))}: no such scenario file")
     scenarios = load_scenarios(spath)
     models = []
     for proto, scenario, params, violated in matrix_pairs(data, path, protocols, scenarios):

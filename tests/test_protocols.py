@@ -15,7 +15,8 @@ from runner.cli import main
 from runner.errors import ConfigError
 
 BUILTIN_NAMES = {"baseline", "sections", "madvise_user", "madvise_kernel", "vm_dead",
-                 "detach_posted", "detach_merged", "detach_fixed", "per_vma", "detach_always"}
+                 "detach_posted", "detach_merged", "detach_fixed", "per_vma", "detach_always",
+                 "detach_merged_52", "detach_fixed_61", "mainline_615", "mainline"}
 BODY = '''{% extends "base.tla.j2" %}
 {% block munmap_body %}
 {{ mm.down_write(P, munmap=true) }}

@@ -54,7 +54,7 @@ class RaceDiagram:
 
 # Processes a spec may have besides the model's threads (with per-VMA locks: the RCU
 # callbacks that free VMAs after a grace period).
-HELPERS = ("rcu",)
+HELPERS = ("rcu", "other_mm")  # other_mm: mainline's other process (typesafe slot reuse)
 
 
 def thread_names(model: Model) -> tuple[list[str], list[str]]:

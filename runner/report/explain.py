@@ -148,6 +148,21 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
                     and 0 < page <= len(pte) and pte[page - 1] == s.get("c"):
                 return (f"{t}'s munmap returns while page {page} of its range still holds "
                         f"{content(s['c'])}, the content it had when munmap started.")
+    if prop == "NoVmaUseAfterFree" and last.get("ommfree") is True:
+        return (f"{_where(step)} wakes the writer through vma->vm_mm, the mm_struct of the "
+                f"other process that reused the freed VMA slot (SLAB_TYPESAFE_BY_RCU) and has "
+                f"exited: a use after free of that mm (9bbffee67ffd).")
+    if prop == "PageTableSafety" and step.function.startswith("access") \
+            and (last.get("walkc") or {}).get(t):
+        return (f"{_where(step)}: the CPU walks through its cached pmd (walk-cache entry) to a "
+                f"page table that tlb_finish_mmu freed without invalidating walk caches: its "
+                f"flush was nested (another mmu_gather of the mm in progress) and "
+                f"__tlb_reset_range() had cleared freed_tables, so arm64 issued leaf-only "
+                f"TLBIs (7a30df49f63a).")
+    if prop == "NoVmaUseAfterFree" and step.function.startswith("mas_walk"):
+        return (f"{_where(step)} reads the maple-tree node its walk took under mmap_lock "
+                f"alone, which a stack expansion replaced and RCU freed: a use after free "
+                f"of a maple node (StackRot, CVE-2023-3269).")
     if prop == "NoVmaUseAfterFree":
         freer = next((s for s in reversed(steps) if s.number < step.number
                       and any(c.startswith("frees VMA object") for c in s.changes)), None)

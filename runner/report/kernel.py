@@ -81,6 +81,20 @@ _FAULT_PER_VMA = {
     "vma_handle_pte_fault": _c("page fault > do_user_addr_fault > handle_mm_fault > "
                                "handle_pte_fault()"),
     "vma_end_read": _c("page fault > do_user_addr_fault > vma_end_read()"),
+    # mainline (6.15+): vm_refcnt, vma_start_read's checks, vma_refcount_put's wake-up
+    "vma_start_read_mm": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                            "vma_start_read > mmgrab()"),
+    "vma_start_read_put": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                             "vma_start_read > vma_refcount_put()"),
+    "vma_start_read_wake": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                              "vma_start_read > vma_refcount_put > rcuwait_wake_up()"),
+    "vma_start_read_mmdrop": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                                "vma_start_read > mmdrop()"),
+    "vma_check_range": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                          "vma_end_read > vma_refcount_put()"),
+    "vma_end_read_wake": _c("page fault > do_user_addr_fault > lock_vma_under_rcu > "
+                            "vma_end_read > vma_refcount_put > rcuwait_wake_up()"),
+    "mas_walk": _c("page fault > do_page_fault > find_vma > mas_walk()"),
     "find_vma_prev": _c("page fault > do_page_fault > expand_stack > find_vma_prev()"),
     # (wlock_vma_start_write: 6.5 write-locks the stack VMA before it grows it)
     "vma_start_write": _c("page fault > do_page_fault > expand_stack > vma_start_write()"),
@@ -111,6 +125,14 @@ FAULTED = {
 }
 # Thread kind -> label (without the thread prefix) -> Call.
 STEPS: dict[str, dict[str, Call]] = {
+    "other_mm": {  # mainline's other process, labelled by its full label (a helper)
+        "other_mm_vm_area_alloc": _c("other process > mmap > vm_area_alloc()"),
+        "other_mm_vma_start_write": _c("other process > munmap > vma_start_write()"),
+        "other_mm_vma_start_write_wait": _c("other process > munmap > vma_start_write > "
+                                            "rcuwait_wait_event()"),
+        "other_mm_remove_vma": _c("other process > munmap > remove_vma()"),
+        "other_mm_exit_mm": _c("other process > exit_mmap > mmdrop()"),
+    },
     "munmap": {
         "munmap": _c("munmap", ENTRY),
         "return": _c("munmap > return to user space", LOCK),
@@ -176,7 +198,24 @@ SUBPATHS = {"pf": "fault", "again": None, "do": None,  # None: the thread's own 
             "wlock": None,  # 6.5's expand_stack under the write lock
             "prepare": None}  # 6.4 __split_vma's vma_prepare
 # Protocol -> label -> Call, for the munmap threads of that protocol.
+_VMS = "munmap > __vm_munmap > do_vmi_align_munmap"
+_MAINLINE = {  # v6.18 mm/vma.c (mainline, mainline_615)
+    "vms_gather_munmap_vmas": _c(f"{_VMS} > vms_gather_munmap_vmas > vma_start_write()"),
+    "vma_start_write_wait": _c(f"{_VMS} > vms_gather_munmap_vmas > vma_start_write()"),
+    "split_vma": _c(f"{_VMS} > vms_gather_munmap_vmas > __split_vma()"),
+    "vma_mark_detached": _c(f"{_VMS} > vms_gather_munmap_vmas > vma_mark_detached()"),
+    "vma_iter_clear_gfp": _c(f"{_VMS} > vma_iter_clear_gfp()"),
+    "vms_complete_munmap_vmas": _c(f"{_VMS} > vms_complete_munmap_vmas > "
+                                   "mmap_write_downgrade()", MODE),
+    "vms_clear_ptes": _c(f"{_VMS} > vms_complete_munmap_vmas > vms_clear_ptes()"),
+    "unmap_vmas": _c(f"{_VMS} > vms_complete_munmap_vmas > vms_clear_ptes > unmap_vmas()"),
+    "free_pgtables": _c(f"{_VMS} > vms_complete_munmap_vmas > vms_clear_ptes > "
+                        "free_pgtables()"),
+    "remove_vma": _c(f"{_VMS} > vms_complete_munmap_vmas > remove_vma()"),
+}
 PROTOCOL_STEPS: dict[str, dict[str, Call]] = {
+    "mainline": _MAINLINE,
+    "mainline_615": _MAINLINE,
     "vm_dead": {  # RFC v4: vm_munmap_zap_early -> do_munmap_zap_early
         "find_vma": _c("munmap > do_munmap_zap_early > find_vma()"),
         "set_vm_dead": _c("munmap > do_munmap_zap_early > vma->vm_flags |= VM_DEAD"),
@@ -203,6 +242,7 @@ ROOTS = {
     "s390_pci_mmio_write": "s390_pci_mmio_write() at {addr}",
     "binder_alloc_new_buf": "binder_alloc_new_buf() for page {addr}",
     "access": "{access} at page {addr}",
+    "other process": "another process (its own mm)",
 }
 
 # The phrases of steps.describe, as the diagram's comments (present tense) and in the
@@ -308,6 +348,8 @@ def thread_info(model: Model) -> dict[str, ThreadInfo]:
             out[names[i]] = ThreadInfo(names[i], kind, rng, getattr(t, "addr", None),
                                        getattr(t, "access", None))
             i += 1
+    if model.options.get("other_mm") is True:  # mainline's other process (its own mm)
+        out["other_mm"] = ThreadInfo("other_mm", "other_mm", None, None, None)
     return out
 
 
@@ -495,6 +537,13 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
         took = [st.number for st in all_steps if st.number < breaking
                 and any(r.split(":", 1)[0] == "writer" for r in st.raw)]
         named |= set(took[-1:])  # the step that made the writer the writer
+    if verdict.prop == "PageTableSafety" and trace.states[0].values.get("walkc") is not None:
+        named |= {st.number for st in all_steps if any(  # 7a30df49f63a: the gathers, the flush
+            c.startswith(("tlb_gather_mmu", "nested flush", "TLB and walk")) for c in st.changes)}
+    if verdict.prop == "NoVmaUseAfterFree" and "other_mm" in infos:  # 9bbffee67ffd: the slot's
+        # reuse by the other process, its writer and its exit, and the count taken on it
+        named |= {st.number for st in all_steps if st.thread == "other_mm"
+                  or any(" read-locks VMA object" in c or c.startswith("owake") for c in st.changes)}
     index = {st.number: i for i, st in enumerate(all_steps)}
     where = set().union(*(explain.written(values[index[n]], values[index[n] + 1], names)
                           for n in named | ({breaking} if breaking else set())))
@@ -524,7 +573,8 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
     # without a cause nothing tells what matters, but in a liveness trace the locks do (2)
     for least in ((1, 2, 3) if chain else (1, 2) if liveness else (1,)):
         lines = _lines(model, all_steps, weight, least, breaking, loop_start(full), liveness)
-        threads = tuple(t for t in names if any(line.thread == t for line in lines))
+        threads = tuple(t for t in [*names, *(h for h in infos if h not in names)]
+                        if any(line.thread == t for line in lines))
         d = KernelDiagram(verdict.prop, full.kind, threads, tuple(lines), symptom, cause,
                           full.loop_to is not None or full.stuttering, full.stuttering)
         if len(render_diagram(d, width).splitlines()) <= BUDGET + 2:  # + heads, blank line

@@ -96,7 +96,9 @@ LOCK_HOLDERS = {"writer": "write", "readers": "read"}
 DESCRIBED = frozenset(REGISTERS) | {"pc", "vmas", "writer", "waitw", "wq", "readers", "pte",
                                     "pt", "stale", "broken", "committed", "mapped_after",
                                     "segv_seen", "advised", "nextid", "freed", "alloc_vma",
-                                    "vlock", "rcu", "mmseq", "zombies"}
+                                    "vlock", "rcu", "mmseq", "zombies", "mroot", "mnode",
+                                    "mfreed", "vdet", "ommfree", "oslot", "pending", "gq",
+                                    "ptgen", "walkc"}
 # Variables that are sequences indexed by page (or table), shown index by index.
 BY_INDEX = ("pte", "pt", "mapped_after")
 NO_VMA_START = 0
@@ -297,6 +299,7 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
         out.append(f"{pair[0]} read-locks VMA object {pair[1]}")
     for pair in sorted(v0 - v1, key=str):
         out.append(f"{pair[0]} unlocks VMA object {pair[1]}")
+    out += _mainline_changes(prev, cur, t)
     if prev.get("mmseq") != cur.get("mmseq") and cur.get("mmseq") is not None:
         out.append(f"mm_lock_seq = {cur.get('mmseq')} (every VMA write lock ends)")
     z0 = {z.get("v", {}).get("id") for z in prev.get("zombies") or [] if isinstance(z, dict)}
@@ -311,6 +314,42 @@ def describe(prev: Mapping[str, Any], cur: Mapping[str, Any], thread: str | None
     out += _other_changes(prev, cur, thread)
     if thread and _get(cur, "pc", thread) == "Done" and _get(prev, "pc", thread) != "Done":
         out.append("done")
+    return out
+
+
+def _mainline_changes(prev: Mapping[str, Any], cur: Mapping[str, Any],
+                      thread: str | None) -> list[str]:
+    """Maple-tree nodes (maple_nodes models), vm_refcnt detaching, the other process's slot
+    reuse (mainline) and the mmu_gathers (tlb models)."""
+    out: list[str] = []
+    t = thread or ""
+    n0, n1 = _get(prev, "mnode", t), _get(cur, "mnode", t)
+    if n1 and n0 != n1:
+        out.append(f"holds maple node {n1} (mmap_lock only, no RCU)")
+    if prev.get("mroot") != cur.get("mroot") and cur.get("mroot") is not None:
+        out.append(f"replaces maple node {prev.get('mroot')} by node {cur.get('mroot')}")
+    for n in sorted(set(cur.get("mfreed") or []) - set(prev.get("mfreed") or [])):
+        out.append(f"ma_free_rcu: maple node {n} freed (no RCU reader holds it off)")
+    for vid in sorted(set(cur.get("vdet") or []) - set(prev.get("vdet") or [])):
+        out.append(f"vma_mark_detached: VMA object {vid} vm_refcnt 0, still in the tree")
+    if prev.get("oslot") != cur.get("oslot") and cur.get("oslot"):
+        out.append(f"another process's mmap reuses VMA slot {cur.get('oslot')}")
+    if cur.get("ommfree") is True and prev.get("ommfree") is not True:
+        out.append("the other process's mm_struct is freed")
+    p0, p1 = prev.get("pending"), cur.get("pending")
+    if p1 is not None and p0 is not None and p1 > p0:
+        out.append(f"tlb_gather_mmu: tlb_flush_pending = {p1}")
+    for tab in sorted(set(_get(cur, "gq", t) or []) - set(_get(prev, "gq", t) or [])):
+        out.append(f"queues pt[{tab}] in its mmu_gather (freed_tables = 1)")
+    g0, g1 = prev.get("ptgen") or [], cur.get("ptgen") or []
+    freed = [i for i, (a, b) in enumerate(zip(g0, g1), start=1) if b > a]
+    if freed:
+        kept = any(e and e[0] in freed for es in (cur.get("walkc") or {}).values() for e in es)
+        nested = p0 is not None and p0 > 1
+        out.append(("nested flush: " if nested else "")
+                   + ("walk caches kept (freed_tables cleared: leaf-only TLBI)" if kept
+                      else "TLB and walk caches flushed")
+                   + "; " + ", ".join(f"pt[{i}]" for i in freed) + " freed")
     return out
 
 
