@@ -20,7 +20,11 @@ from runner.litmus.parse import parse_exists, parse_test
 from runner.litmus.run import holds, parse_outcome
 
 LITMUS = Path(__file__).resolve().parents[1] / "specs" / "litmus"
-KERNEL_PROTOCOLS = ("baseline", "detach_merged", "detach_fixed", "per_vma", "detach_always")
+KERNEL_PROTOCOLS = ("baseline", "detach_merged", "detach_fixed", "per_vma", "detach_always",
+                    "mainline")
+# The history's thin protocols beside the release map's (README "Kernel version -> protocol")
+SPLITS = {"detach_merged_52": "detach_merged", "detach_fixed_61": "detach_fixed",
+          "mainline_615": "mainline"}
 
 OBSERVERS = {
     "name": "t", "pages": 3, "vmas": [{"start": 1, "end": 4}],
@@ -40,6 +44,14 @@ def test_committed_suite_covers_every_user_visible_property() -> None:
     for prop in ("MunmapAtomic", "NoLostWrite"):
         assert any(t.shows == prop and "allowed" in t.expect.values() for t in tests)
     assert any(set(t.expect.values()) == {"forbidden"} for t in tests)
+
+
+def test_both_sides_of_a_history_split_agree_on_every_committed_test() -> None:
+    """The release map sends 5.2-5.7, 6.1-6.3 and 6.15-6.16 to detach_merged, detach_fixed and
+    mainline; that rests on their bug-era twins giving the same verdict on every test."""
+    for t in load_tests([LITMUS]):
+        for twin, base in SPLITS.items():
+            assert t.expect[twin] == t.expect[base], (t.name, twin)
 
 
 @pytest.mark.parametrize("change, problem", [

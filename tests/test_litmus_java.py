@@ -11,7 +11,8 @@ from runner.litmus import check, load_tests
 
 pytestmark = pytest.mark.java
 LITMUS = Path(__file__).resolve().parents[1] / "specs" / "litmus"
-KERNEL_PROTOCOLS = ["baseline", "detach_merged", "detach_fixed", "per_vma", "detach_always"]
+KERNEL_PROTOCOLS = ["baseline", "detach_merged", "detach_fixed", "per_vma", "detach_always",
+                    "mainline"]
 
 
 def test_committed_verdicts_per_protocol(tools) -> None:  # type: ignore[no-untyped-def]

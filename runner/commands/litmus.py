@@ -91,11 +91,12 @@ def run_check(args: argparse.Namespace) -> int:
     decisions = check(tests, protocols, tools, jobs=args.jobs, progress=_say)
     by = {(d.test, d.protocol): d for d in decisions}
     width = max(len(t.name) for t in tests) + 2
-    print(f"{'test':<{width}}" + "".join(f"{p:>15}" for p in protocols))
+    cols = [max(15, len(p) + 2) for p in protocols]
+    print(f"{'test':<{width}}" + "".join(f"{p:>{c}}" for p, c in zip(protocols, cols)))
     wrong, undecided, rows = [], [], []
     for t in tests:
         cells = []
-        for p in protocols:
+        for p, c in zip(protocols, cols):
             d = by[(t.name, p)]
             want = t.expect.get(p)
             mark = "" if want is None or want == d.verdict else " (!)"
@@ -103,7 +104,7 @@ def run_check(args: argparse.Namespace) -> int:
                 undecided.append(d)
             elif mark:
                 wrong.append((t, d, want))
-            cells.append(f"{(d.verdict or 'undecided') + mark:>15}")
+            cells.append(f"{(d.verdict or 'undecided') + mark:>{c}}")
             rows.append({**d.to_dict(), "expected": want, "kernel": None, "runs": 0,
                          "observed": 0, "status": None})
         print(f"{t.name:<{width}}" + "".join(cells))
