@@ -11,13 +11,15 @@ that fails (a translation error, a full disk, a bug) is an error row: every prop
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -184,6 +186,54 @@ def _run_timeout(opts: Options) -> float:
 
 
 TRANSLATED = ("\\* BEGIN TRANSLATION", "\\* END TRANSLATION")
+_TRANSLATING: dict[str, threading.Lock] = {}
+_TRANSLATING_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def _translating(key: str) -> Iterator[None]:
+    with _TRANSLATING_GUARD:
+        lock = _TRANSLATING.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
+def algorithm_text(text: str) -> str | None:
+    """The PlusCal algorithm of a module, from its `--algorithm` line to `end algorithm`,
+    without its whole-line comments (which describe e.g. the model's munmap range; the
+    translator and its checksum ignore them)."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines)
+                  if "--algorithm" in line or "--fair algorithm" in line), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(lines))
+                if lines[i].startswith("end algorithm")), None)
+    if end is None:
+        return None
+    return "\n".join(line for line in lines[start:end + 1] if not line.lstrip().startswith("\\*"))
+
+
+def translation_block(text: str) -> str | None:
+    """The lines from `\\* BEGIN TRANSLATION` to `\\* END TRANSLATION` (both included)."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith(TRANSLATED[0])), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith(TRANSLATED[1])),
+               None)
+    return None if end is None else "\n".join(lines[start:end + 1])
+
+
+def splice_translation(rendered: str, block: str) -> str | None:
+    """The rendered (untranslated) module with a translation block in place of its empty
+    one; None when either is not as expected."""
+    if not block.startswith(TRANSLATED[0]) or TRANSLATED[1] not in block.split("\n")[-1]:
+        return None
+    empty = f"{TRANSLATED[0]}\n{TRANSLATED[1]}\n"
+    if rendered.count(empty) != 1:
+        return None
+    return rendered.replace(empty, block + "\n")
 # Outcomes never cached: TLC could not finish, or the input itself was broken (a parse
 # error: the translation the run was given is suspect, and is made again next time).
 NOT_CACHED = (Outcome.TIMEOUT, Outcome.TOOL_ERROR, Outcome.OUT_OF_MEMORY, Outcome.PARSE_ERROR)
@@ -211,27 +261,36 @@ class _ModelCheck:
             self.on_event(kind, self.model, text)
 
     def translate(self, rendered: Rendered) -> str:
-        """Write the PlusCal as rendered and its translation; return the translated text."""
+        """Write the PlusCal as rendered and its translation; return the translated text.
+        The translation is a function of the algorithm alone (pcal.trans copies the rest
+        of the module and writes only between the TRANSLATION marks, with checksums of
+        the algorithm and of what it wrote), so it is cached by the algorithm's text and
+        shared by every model with the same threads, whatever their layout."""
         write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
         write_atomic(self.dir / "sources.json", rendered.sources_json())  # report's links
         spec = self.dir / rendered.filename
-        key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
-        cached = self.cache.get_text(key) if self.cache else None
-        if cached is not None and all(mark in cached for mark in TRANSLATED):
-            self.translation_key = key
-            write_atomic(spec, cached)
-            return cached
-        write_atomic(spec, rendered.text)
-        try:
-            translate(spec, tools=self.tools, jvm_args=self.jvm_args)
-        except TranslationError as e:  # point at the template line, not the generated file
-            raise translation_error(e, rendered) from None
-        # Our own file in our own (locked) run directory, just replaced atomically by
-        # pcal.translate; only a complete translation is cached.
-        text = spec.read_text(encoding="utf-8")
-        if self.cache and all(mark in text for mark in TRANSLATED):
-            self.cache.put_text(key, text)
-        return text
+        algorithm = algorithm_text(rendered.text)
+        key = digest("pcal.trans -nocfg, translation of", algorithm or rendered.text,
+                     self.tools.identity)
+        with _translating(key):  # models with the same algorithm translate it once
+            cached = self.cache.get_text(key) if self.cache else None
+            text = splice_translation(rendered.text, cached) if cached else None
+            if text is not None:
+                self.translation_key = key
+                write_atomic(spec, text)
+                return text
+            write_atomic(spec, rendered.text)
+            try:
+                translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+            except TranslationError as e:  # point at the template line, not the generated file
+                raise translation_error(e, rendered) from None
+            # Our own file in our own (locked) run directory, just replaced atomically by
+            # pcal.translate; only a complete translation is cached.
+            text = spec.read_text(encoding="utf-8")
+            block = translation_block(text)
+            if self.cache and block is not None and algorithm is not None:
+                self.cache.put_text(key, block)
+            return text
 
     def _progress(self) -> Callable[[Progress], None] | None:
         on_progress = self.on_progress
