@@ -30,11 +30,16 @@ from typing import Any
 
 from gen.model import Flag, ThreadKind
 
-DEFAULT_PAGES = 3
+# The default bound: `mmcheck compare A B --exhaustive` within minutes on 2 cores.
+DEFAULT_PAGES = 2
 DEFAULT_THREADS = 1
-PTES_PER_TABLE = 2
+PTES_PER_TABLE = 1
+DEFAULT_KINDS = ("fault",)
+MAX_PAGES = 8
+MAX_THREADS = 4
+MAX_SCENARIOS = 100_000
 # flags that are not a kind of VMA one maps (vm_dead's marker)
-NOT_MAPPED = {Flag.DEAD.value} if hasattr(Flag, "DEAD") else {"dead"}
+NOT_MAPPED = {"dead"}  # vm_dead's marker of a VMA being unmapped, not a kind of VMA
 FLAG_LITERAL = re.compile(r'"([a-z]+)"')
 MACRO_CALL = re.compile(r"\bmm\.([a-z_0-9]+)\(")
 MACRO_DEF = re.compile(r"{%-?\s*macro\s+([a-z_0-9]+)\(")
@@ -45,6 +50,7 @@ class Bound:
     pages: int = DEFAULT_PAGES
     threads: int = DEFAULT_THREADS
     ptes_per_table: int = PTES_PER_TABLE
+    kinds: tuple[ThreadKind, ...] = tuple(ThreadKind(k) for k in DEFAULT_KINDS)
 
     def describe(self) -> str:
         return (f"every layout of <= {self.pages} pages and <= {self.threads} "
@@ -95,7 +101,7 @@ def layouts(pages: int, flags: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
     for lengths in _segmentations(pages):
         for choice in itertools.product(kinds, repeat=len(lengths)):
             if all(c is None for c in choice) or any(
-                    a is None and b is None for a, b in zip(choice, choice[1:])):
+                    a is None and b is None for a, b in itertools.pairwise(choice)):
                 continue
             vmas, start = [], 1
             for length, c in zip(lengths, choice):
@@ -209,20 +215,19 @@ def describe(s: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def scenarios(bound: Bound, flags: Sequence[str],
-              kinds: Sequence[ThreadKind]) -> list[dict[str, Any]]:
+def scenarios(bound: Bound, flags: Sequence[str]) -> list[dict[str, Any]]:
     """Every scenario up to the bound, equivalent ones removed, smallest first; each a
     scenario table with a `description`."""
-    out = []
+    out: list[dict[str, Any]] = []
     n = bound.pages
     for layout in layouts(n, flags):
         mapped = _pages_of(layout)
         for munmap, vmas in ((m, v) for m in _ranges(n) if mapped & set(range(*m))
                              for v in populations(layout, m)):
-            options = [o for k in kinds for o in thread_options(k, vmas, munmap, n)]
+            options = [o for k in bound.kinds for o in thread_options(k, vmas, munmap, n)]
             for threads in thread_sets(options, bound.threads):
-                s = {"pages": n, "ptes_per_table": bound.ptes_per_table,
-                     "munmap": munmap, "vmas": vmas, "threads": threads}
+                s: dict[str, Any] = {"pages": n, "ptes_per_table": bound.ptes_per_table,
+                                     "munmap": munmap, "vmas": vmas, "threads": threads}
                 if not shifted(s, bound.ptes_per_table):
                     out.append(s)
     out.sort(key=_size)
