@@ -37,7 +37,7 @@ PTES_PER_TABLE = 1
 DEFAULT_KINDS = ("fault",)
 MAX_PAGES = 8
 MAX_THREADS = 4
-MAX_SCENARIOS = 100_000
+MAX_SCENARIOS = 20_000
 # flags that are not a kind of VMA one maps (vm_dead's marker)
 NOT_MAPPED = {"dead"}  # vm_dead's marker of a VMA being unmapped, not a kind of VMA
 FLAG_LITERAL = re.compile(r'"([a-z]+)"')
@@ -215,9 +215,14 @@ def describe(s: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def scenarios(bound: Bound, flags: Sequence[str]) -> list[dict[str, Any]]:
+class TooMany(ValueError):
+    """More scenarios up to a bound than asked for."""
+
+
+def scenarios(bound: Bound, flags: Sequence[str],
+              limit: int | None = None) -> list[dict[str, Any]]:
     """Every scenario up to the bound, equivalent ones removed, smallest first; each a
-    scenario table with a `description`."""
+    scenario table with a `description`.  TooMany when there are more than `limit`."""
     out: list[dict[str, Any]] = []
     n = bound.pages
     for layout in layouts(n, flags):
@@ -230,6 +235,8 @@ def scenarios(bound: Bound, flags: Sequence[str]) -> list[dict[str, Any]]:
                                      "munmap": munmap, "vmas": vmas, "threads": threads}
                 if not shifted(s, bound.ptes_per_table):
                     out.append(s)
+                    if limit is not None and len(out) > limit:
+                        raise TooMany(f"more than {limit} scenarios up to this bound")
     out.sort(key=_size)
     return [{"description": describe(s), "pages": s["pages"],
              "ptes_per_table": s["ptes_per_table"],

@@ -173,10 +173,11 @@ def exhaustive_models(args: argparse.Namespace) -> tuple[list, str]:  # type: ig
                                    library.read_text(encoding="utf-8"))
     bound = exhaustive.Bound(args.max_pages, args.max_threads, args.ptes_per_table,
                              tuple(ThreadKind(k) for k in args.kinds))
-    tables = exhaustive.scenarios(bound, flags)
-    if len(tables) > exhaustive.MAX_SCENARIOS:
-        raise ConfigError(f"--exhaustive: {len(tables)} scenarios up to this bound (at most "
-                          f"{exhaustive.MAX_SCENARIOS}): lower --max-pages or --max-threads")
+    try:
+        tables = exhaustive.scenarios(bound, flags, limit=exhaustive.MAX_SCENARIOS)
+    except exhaustive.TooMany as e:
+        raise ConfigError(f"--exhaustive: {e} (at most {exhaustive.MAX_SCENARIOS}): lower "
+                          f"--max-pages or --max-threads, or give fewer --kinds") from None
     matrix = Path(args.matrix)
     models = []
     for i, table in enumerate(tables, start=1):
