@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep \
-        bench-liveness bench-dask bench-distributed clean bytecode
+        bench-liveness bench-dask bench-distributed bench-termination bench-exhaustive \
+        bench-cold check-equivalence clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,20 @@ bench-dask: $(STAMP) bytecode
 
 bench-distributed: $(STAMP) bytecode
 	$(BIN)/python bench/bench_distributed.py
+
+# Issue 19: liveness by termination (the N = 3, 4, 5 table), its equivalence on the matrix,
+# the exhaustive comparison against the hand-written one, and the cold matrix.
+bench-termination: $(STAMP) bytecode
+	$(BIN)/python bench/bench_termination.py
+
+check-equivalence: $(STAMP) bytecode
+	$(BIN)/python bench/check_equivalence.py --negative
+
+bench-exhaustive: $(STAMP) bytecode
+	$(BIN)/python bench/bench_exhaustive.py
+
+bench-cold: $(STAMP) bytecode
+	$(BIN)/python bench/bench_cold_matrix.py
 
 clean:
 	rm -rf $(VENV) results
