@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 EXTRAS := $(VENV)/.installed-extras
 
 .PHONY: check-protocols history test test-pure lint sweep bench bench-check bench-sweep \
-        bench-liveness bench-dask bench-distributed clean bytecode litmus
+        bench-liveness bench-dask bench-distributed bench-termination bench-exhaustive \
+        bench-cold check-equivalence clean bytecode litmus
 
 # What checking needs (jinja2, the jar): `make check-protocols` and `make history` install
 # only this.  The tests, sweeps and benchmarks add the dev, sweep and dask extras.
@@ -79,6 +80,20 @@ bench-dask: $(EXTRAS) bytecode
 
 bench-distributed: $(EXTRAS) bytecode
 	$(BIN)/python bench/bench_distributed.py
+
+# Issue 19: liveness by termination (the N = 3, 4, 5 table), its equivalence on the matrix,
+# the exhaustive comparison against the hand-written one, and the cold matrix.
+bench-termination: $(EXTRAS) bytecode
+	$(BIN)/python bench/bench_termination.py
+
+check-equivalence: $(EXTRAS) bytecode
+	$(BIN)/python bench/check_equivalence.py --negative
+
+bench-exhaustive: $(EXTRAS) bytecode
+	$(BIN)/python bench/bench_exhaustive.py
+
+bench-cold: $(EXTRAS) bytecode
+	$(BIN)/python bench/bench_cold_matrix.py
 
 clean:
 	rm -rf $(VENV) results

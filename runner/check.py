@@ -11,20 +11,22 @@ that fails (a translation error, a full disk, a bug) is an error row: every prop
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model
-from gen.render import Rendered, render, tlc_cfg
+from gen.render import TERMINATION_INVARIANT, Rendered, render, terminates_decidable, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
 from runner.errormap import spec_message, translation_error
@@ -82,6 +84,9 @@ class Options:
     # TLC's distributed mode (runner.distributed): a server and this many local workers for
     # the safety run; liveness and the write-hold report are left out (it cannot do them).
     distributed: int | None = None
+    # Decide the liveness properties on the safety run, by termination (NoCycle and
+    # ProgressE, docs/termination.md), where no thread repeats; False: liveness runs only.
+    termination: bool = True
 
 
 # The JIT of a run (measured on vm_dead, 6 pages, 4 read faults): C1 only takes half the
@@ -181,6 +186,54 @@ def _run_timeout(opts: Options) -> float:
 
 
 TRANSLATED = ("\\* BEGIN TRANSLATION", "\\* END TRANSLATION")
+_TRANSLATING: dict[str, threading.Lock] = {}
+_TRANSLATING_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def _translating(key: str) -> Iterator[None]:
+    with _TRANSLATING_GUARD:
+        lock = _TRANSLATING.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
+def algorithm_text(text: str) -> str | None:
+    """The PlusCal algorithm of a module, from its `--algorithm` line to `end algorithm`,
+    without its whole-line comments (which describe e.g. the model's munmap range; the
+    translator and its checksum ignore them)."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines)
+                  if "--algorithm" in line or "--fair algorithm" in line), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(lines))
+                if lines[i].startswith("end algorithm")), None)
+    if end is None:
+        return None
+    return "\n".join(line for line in lines[start:end + 1] if not line.lstrip().startswith("\\*"))
+
+
+def translation_block(text: str) -> str | None:
+    """The lines from `\\* BEGIN TRANSLATION` to `\\* END TRANSLATION` (both included)."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith(TRANSLATED[0])), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith(TRANSLATED[1])),
+               None)
+    return None if end is None else "\n".join(lines[start:end + 1])
+
+
+def splice_translation(rendered: str, block: str) -> str | None:
+    """The rendered (untranslated) module with a translation block in place of its empty
+    one; None when either is not as expected."""
+    if not block.startswith(TRANSLATED[0]) or TRANSLATED[1] not in block.split("\n")[-1]:
+        return None
+    empty = f"{TRANSLATED[0]}\n{TRANSLATED[1]}\n"
+    if rendered.count(empty) != 1:
+        return None
+    return rendered.replace(empty, block + "\n")
 # Outcomes never cached: TLC could not finish, or the input itself was broken (a parse
 # error: the translation the run was given is suspect, and is made again next time).
 NOT_CACHED = (Outcome.TIMEOUT, Outcome.TOOL_ERROR, Outcome.OUT_OF_MEMORY, Outcome.PARSE_ERROR)
@@ -208,27 +261,36 @@ class _ModelCheck:
             self.on_event(kind, self.model, text)
 
     def translate(self, rendered: Rendered) -> str:
-        """Write the PlusCal as rendered and its translation; return the translated text."""
+        """Write the PlusCal as rendered and its translation; return the translated text.
+        The translation is a function of the algorithm alone (pcal.trans copies the rest
+        of the module and writes only between the TRANSLATION marks, with checksums of
+        the algorithm and of what it wrote), so it is cached by the algorithm's text and
+        shared by every model with the same threads, whatever their layout."""
         write_atomic(self.dir / "rendered.pcal.tla", rendered.text)
         write_atomic(self.dir / "sources.json", rendered.sources_json())  # report's links
         spec = self.dir / rendered.filename
-        key = digest("pcal.trans -nocfg", rendered.text, self.tools.identity)
-        cached = self.cache.get_text(key) if self.cache else None
-        if cached is not None and all(mark in cached for mark in TRANSLATED):
-            self.translation_key = key
-            write_atomic(spec, cached)
-            return cached
-        write_atomic(spec, rendered.text)
-        try:
-            translate(spec, tools=self.tools, jvm_args=self.jvm_args)
-        except TranslationError as e:  # point at the template line, not the generated file
-            raise translation_error(e, rendered) from None
-        # Our own file in our own (locked) run directory, just replaced atomically by
-        # pcal.translate; only a complete translation is cached.
-        text = spec.read_text(encoding="utf-8")
-        if self.cache and all(mark in text for mark in TRANSLATED):
-            self.cache.put_text(key, text)
-        return text
+        algorithm = algorithm_text(rendered.text)
+        key = digest("pcal.trans -nocfg, translation of", algorithm or rendered.text,
+                     self.tools.identity)
+        with _translating(key):  # models with the same algorithm translate it once
+            cached = self.cache.get_text(key) if self.cache else None
+            text = splice_translation(rendered.text, cached) if cached else None
+            if text is not None:
+                self.translation_key = key
+                write_atomic(spec, text)
+                return text
+            write_atomic(spec, rendered.text)
+            try:
+                translate(spec, tools=self.tools, jvm_args=self.jvm_args)
+            except TranslationError as e:  # point at the template line, not the generated file
+                raise translation_error(e, rendered) from None
+            # Our own file in our own (locked) run directory, just replaced atomically by
+            # pcal.translate; only a complete translation is cached.
+            text = spec.read_text(encoding="utf-8")
+            block = translation_block(text)
+            if self.cache and block is not None and algorithm is not None:
+                self.cache.put_text(key, block)
+            return text
 
     def _progress(self) -> Callable[[Progress], None] | None:
         on_progress = self.on_progress
@@ -240,12 +302,13 @@ class _ModelCheck:
         return jit_flags(self.options.quick_jit, self.longest, self.reduction, unreduced)
 
     def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool,
-            distributed: bool = False, unreduced: bool = False) -> TlcResult:
+            distributed: bool = False, unreduced: bool = False,
+            extra_args: tuple[str, ...] = ()) -> TlcResult:
         cfg = self.dir / f"{name}.cfg"
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
         opts = self.options
-        extra = opts.simulate.args() if opts.simulate else []
+        extra = (opts.simulate.args() if opts.simulate else []) + list(extra_args)
         key = digest("tlc", spec_text, cfg_text, self.tools.identity, f"deadlock={deadlock}",
                      " ".join(extra), *(["distributed"] if distributed else []))
         hit = self.cache.get_run(key) if self.cache else None
@@ -321,6 +384,10 @@ class _ModelCheck:
         # Liveness rides along in the runs that check the invariants (one run fewer per
         # model), unless symmetry can shrink those runs: symmetry is unsound for liveness.
         together = not rendered.symmetric and not simulated
+        # ... or are decided by those runs, by termination (docs/termination.md), until a
+        # run shows they cannot be (a cycle, a stuck state): then by liveness runs.
+        terminate = (self.options.termination and not simulated
+                     and self.options.distributed is None and terminates_decidable(rendered))
         write_hold: dict[str, int] = {}
         distinct = depth = None
         n = 0
@@ -340,15 +407,25 @@ class _ModelCheck:
                 safety = judge.next_safety(safety, result, "distributed-1")
         while not (safety.done and live.done):
             n += 1
+            term = terminate and not safety.done
             invariants = () if safety.done else safety.invariants
-            properties = live.properties if together or safety.done else ()
+            properties = () if term else live.properties if together or safety.done else ()
             kind = "liveness" if safety.done else "check" if properties else "safety"
             # WriteHoldReport reads TLC register 1, which TLC 2.15's -simulate leaves
             # undefined ("TLCGet(1) was undefined"): not reported when simulating.
             report = not safety.done and not simulated
-            cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report)
+            cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report,
+                          termination=term)
+            # NoCycle is checked once, on the whole graph, after every invariant held
             result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock,
-                              unreduced=kind == "liveness" and rendered.symmetric)
+                              unreduced=kind == "liveness" and rendered.symmetric,
+                              extra_args=("-lncheck", "final") if term else ())
+            if term and result.outcome is Outcome.INVARIANT \
+                    and result.violated == TERMINATION_INVARIANT:
+                terminate = False  # a stuck state: the same run again, then liveness runs
+                self.event("run", f"{kind}-{n}: a state is stuck before the end: "
+                                  "liveness by liveness runs")
+                continue
             if not safety.done:
                 safety = judge.next_safety(safety, result, f"{kind}-{n}", simulated=simulated)
                 if result.stats.distinct_states is not None:
@@ -359,6 +436,15 @@ class _ModelCheck:
                                   for key, rx in WRITE_HOLD.items()}
             if properties:
                 live = judge.next_liveness(live, result, f"{kind}-{n}")
+            elif term and safety.done:
+                if result.outcome is Outcome.OK:
+                    live = judge.terminated(f"{kind}-{n}")
+                elif result.outcome is Outcome.LIVENESS:
+                    terminate = False  # a cycle: liveness by liveness runs
+                else:  # TLC could not finish: liveness undecided too, as in a combined run
+                    live = judge.next_liveness(live, result, f"{kind}-{n}")
+            elif term and result.outcome is Outcome.LIVENESS:
+                terminate = False  # (not reached with -lncheck final: a cycle found early)
 
         verdicts = judge.verdicts({**safety.decided, **live.decided}, self.model.expect,
                                   PROPERTIES)
@@ -435,17 +521,19 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
                  on_event: Event | None = None, quick_jit: bool = True,
                  on_result: Callable[[ModelResult], None] | None = None,
                  rendered: dict[str, Rendered] | None = None,
-                 distributed: int | None = None) -> list[ModelResult]:
+                 distributed: int | None = None,
+                 termination: bool = True) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
     the order of `models`, files under out/<model name>/ (locked: one run at a time).
     `on_result` is called with each model's result as soon as it is done; `rendered` (model
     name -> its render) saves rendering them again.  `distributed`: the safety run of each
-    model on distributed TLC with that many local workers (Options.distributed)."""
+    model on distributed TLC with that many local workers (Options.distributed);
+    `termination`: Options.termination."""
     timeout = check_timeout(timeout, "timeout")
     jobs = max(1, jobs or (1 if distributed is not None else default_jobs()))
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
     options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit,
-                      distributed=distributed)
+                      distributed=distributed, termination=termination)
     if rendered is None:
         rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(out):

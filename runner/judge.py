@@ -119,6 +119,21 @@ def start_liveness(skip: bool = False) -> LivenessState:
     return LivenessState((LIVENESS[1],))
 
 
+# How a liveness verdict decided by a safety run reads (docs/termination.md).
+BY_TERMINATION = ("by termination, on the safety run's graph: no cycle (NoCycle) and a step "
+                  "possible in every state but a final one (ProgressE), so every fair "
+                  "behaviour ends with every thread done")
+
+
+def terminated(run: str) -> LivenessState:
+    """Both liveness properties hold: the safety run `run` completed with NoCycle and
+    ProgressE (docs/termination.md)."""
+    munmap, all_threads = LIVENESS
+    return LivenessState((), {all_threads: ("holds", run, None, BY_TERMINATION),
+                              munmap: ("holds", run, None,
+                                       "implied by AllThreadsComplete, " + BY_TERMINATION)})
+
+
 def next_liveness(state: LivenessState, result: TlcResult, run: str) -> LivenessState:
     munmap, all_threads = LIVENESS
     decided = dict(state.decided)

@@ -49,11 +49,13 @@ def test_one_model_per_protocol_meets_its_committed_expectations(one_per_protoco
             assert (out / model.name / name).is_file(), name
         for run in result.runs:
             assert (out / model.name / run.cfg).is_file() and (out / model.name / run.log).is_file()
-        # No identical threads, so no symmetry to lose: liveness rides along with the
-        # invariants from the first run on.
+        # No thread repeats: liveness is decided by termination in the run that checks
+        # the invariants (docs/termination.md).
         first = (out / model.name / result.runs[0].cfg).read_text()
-        assert result.runs[0].name == "check-1"
-        assert "INVARIANTS" in first and "PROPERTIES" in first and "SYMMETRY" not in first
+        assert result.runs[0].name == "safety-1"
+        assert "SPECIFICATION SafetySpec" in first and "ProgressE" in first
+        assert "PROPERTIES\n  NoCycle" in first
+        assert result.verdicts["AllThreadsComplete"].message.startswith("by termination")
         assert "\\* BEGIN TRANSLATION" in (out / model.name / f"{model.protocol}.tla").read_text()
 
 
@@ -69,6 +71,67 @@ def test_symmetric_models_check_liveness_in_runs_of_their_own(tools, tmp_path: P
     assert result.verdicts["MunmapCompletes"].verdict == "violated"
     assert result.verdicts["MunmapCompletes"].trace.loop_to is not None
     assert all(v.matches for v in result.verdicts.values())
+
+
+def test_liveness_by_termination_on_the_symmetric_safety_run(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Identical threads that do not repeat: one run, under SYMMETRY, decides everything;
+    without termination the same verdicts need a liveness run without symmetry."""
+    path = write_models(tmp_path, lambda t: t.replace('addr = 2 }', 'addr = 2, count = 2 }'))
+    [model] = load_models(path)
+    [fast] = check_models([model], tmp_path / "fast", tools, jobs=1)
+    [slow] = check_models([model], tmp_path / "slow", tools, jobs=1, termination=False)
+    assert [r.name for r in fast.runs] == ["safety-1"]
+    assert [r.name for r in slow.runs] == ["safety-1", "liveness-2"]
+    cfg = (tmp_path / "fast" / model.name / "safety-1.cfg").read_text()
+    assert "SYMMETRY Symmetry" in cfg and "NoCycle" in cfg and "SafetySpec" in cfg
+    assert {p: v.verdict for p, v in fast.verdicts.items()} == \
+        {p: v.verdict for p, v in slow.verdicts.items()}
+    assert fast.distinct_states == slow.distinct_states
+    assert fast.verdicts["MunmapCompletes"].verdict == "holds"
+    assert fast.runs[0].distinct_states < slow.runs[1].distinct_states  # the reduced graph
+
+
+def test_a_stuck_state_falls_back_to_liveness_runs(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The negative control whose munmap never unlocks: ProgressE fails, the run is made
+    again without it, and the liveness runs give the violation and its trace."""
+    [model] = [m for m in load_models(MATRIX) if m.name == "baseline-neg-skip-unlock"]
+    [result] = check_models([model], tmp_path, tools, jobs=1)
+    stuck = [i for i, r in enumerate(result.runs) if r.violated == "ProgressE"]
+    assert len(stuck) == 1, [r.violated for r in result.runs]
+    after = result.runs[stuck[0] + 1]
+    assert "ProgressE" not in (tmp_path / model.name / after.cfg).read_text()
+    v = result.verdicts["AllThreadsComplete"]
+    assert v.verdict == "violated" and v.trace is not None
+    assert not v.message.startswith("by termination")
+    assert all(x.matches for x in result.verdicts.values())
+
+
+def test_models_with_the_same_threads_share_one_translation(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Another layout and munmap range, the same algorithm: the translation comes from the
+    cache, spliced into the new module, byte for byte what pcal.trans writes for it."""
+    from runner.pcal import translate
+
+    (tmp_path / "a").mkdir()
+    [a] = load_models(write_models(tmp_path / "a"))
+    other = VM_DEAD_FAULT.replace("{ start = 1, end = 3 }", "{ start = 2, end = 4 }").replace(
+        "vmas = [ { start = 1, end = 5, flags = [] } ]",
+        'vmas = [ { start = 1, end = 3, flags = [] }, '
+        '{ start = 3, end = 5, flags = ["locked"], populated = false } ]')
+    (tmp_path / "b").mkdir()
+    [b] = load_models(write_models(tmp_path / "b", lambda t: other))
+    cache = Cache(tmp_path / "cache")
+    check_models([a], tmp_path / "ra", tools, jobs=1, cache=cache)
+    texts = list((tmp_path / "cache").glob("*/*.entry"))
+    [rb] = check_models([b], tmp_path / "rb", tools, jobs=1, cache=cache)
+    assert len([p for p in (tmp_path / "cache").glob("*/*.entry")
+                if '"kind": "text"' in p.read_text().split("\n", 1)[0]]) == 1, texts
+    spliced = (tmp_path / "rb" / b.name / "vm_dead.tla").read_text()
+    fresh = tmp_path / "fresh" / "vm_dead.tla"
+    fresh.parent.mkdir()
+    fresh.write_text((tmp_path / "rb" / b.name / "rendered.pcal.tla").read_text())
+    translate(fresh, tools=tools)
+    assert spliced == fresh.read_text()
+    assert all(v.verdict in ("holds", "violated") for v in rb.verdicts.values())
 
 
 def test_write_hold_measurements(one_per_protocol) -> None:  # type: ignore[no-untyped-def]

@@ -46,6 +46,22 @@ def test_what_new_fixes_and_breaks_from_stored_results() -> None:
     assert "<td class=\"num more\"><a href=\"madvise_user-fault/attachment.txt\">1</a></td>" in html
 
 
+def test_an_exhaustive_comparison_says_its_scope_and_draws_the_smallest_break() -> None:
+    run = load_run(EXAMPLE)
+    scope = "exhaustive over every layout of <= 2 pages and <= 1 thread (1 scenarios)"
+    worse = comparison.compare("detach_merged", "madvise_user", run.results, scope)
+    text = comparison.render_text(worse)
+    assert " ".join(text.split("\n")[:2]).replace("   ", " ").startswith(
+        f"mmcheck compare: detach_merged -> madvise_user, {scope}")
+    assert "Scenarios (smallest first):\n  fault" in text
+    assert "(the smallest scenario of each property)" in " ".join(text.split())
+    assert len(worse.shown_breaks()) == 2 == len(worse.broken)  # one per property
+    assert f"{scope}." in comparison.render_md(worse)
+    assert "exhaustive over every layout of &lt;= 2 pages" in comparison.render_html(worse)
+    plain = comparison.compare("detach_merged", "madvise_user", run.results)
+    assert "Scenarios (smallest first)" not in comparison.render_text(plain)
+
+
 def test_compare_draws_the_chosen_style_as_the_attachments_do() -> None:
     """--style kernel: each counterexample as a commit message draws it, then every step (the
     attachments' order); --style full: every step only."""
@@ -171,7 +187,15 @@ def test_compare_rejects_bad_input_before_running(tmp_path: Path,
                        (["compare", "baseline", "vm_dead", "--style", "kernel", "--scenarios",
                          "nosuch"], "--scenarios: unknown scenario 'nosuch'"),
                        (["compare", "baseline", "vm_dead", "--keep-runs", "-1"],
-                        "--keep-runs: must be 0")):
+                        "--keep-runs: must be 0"),
+                       (["compare", "baseline", "vm_dead", "--exhaustive", "--max-pages", "0"],
+                        "--max-pages: must be from 1 to"),
+                       (["compare", "baseline", "vm_dead", "--exhaustive", "--max-threads",
+                         "9"], "--max-threads: must be from 0 to"),
+                       (["compare", "baseline", "vm_dead", "--exhaustive", "--scenarios",
+                         "fault"], "--scenarios: not with --exhaustive"),
+                       (["compare", "baseline", "vm_dead", "--exhaustive", "--max-pages", "6",
+                         "--max-threads", "3"], "scenarios up to this bound (at most")):
         assert main([*argv, "--out", str(out)]) == 2, argv
         err = capsys.readouterr().err
         assert word in err and len(err.strip().splitlines()) == 1, err

@@ -200,7 +200,7 @@ def test_the_cache_holds_the_runs_own_output(tmp_path: Path, tools) -> None:  # 
         (directory / f"{name}.log").symlink_to(os.devnull)
     result = check_model(model, directory, tools, cache=cache)
     assert all(v.matches for v in result.verdicts.values())
-    assert (directory / "check-1.log").read_text() == ""
+    assert (directory / result.runs[0].log).read_text() == ""
     entries = [p.read_text() for p in (tmp_path / "cache").glob("*/*.entry")]
     runs = [e for e in entries if '"kind": "run"' in e.split("\n", 1)[0]]
     assert len(runs) == len(result.runs) >= 1
@@ -263,11 +263,11 @@ def test_quiet_verbose_and_the_two_streams(tmp_path: Path) -> None:
         return out.decode(), err.decode()
 
     out, err = run("-v", n=1)
-    assert "vm_dead-fault: check-1 ..." in err and "mmcheck: checking 1 model(s)" in err
+    assert "vm_dead-fault: safety-1 ..." in err and "mmcheck: checking 1 model(s)" in err
     assert "scenario | vm_dead" in out and out.strip().splitlines()[-1].startswith(
         "1 models: 1 as expected, 0 unexpected, 0 undecided")
     out, err = run(n=2)  # from the cache now
-    assert "check-1" not in err and "[1/1] vm_dead-fault: as expected" in err
+    assert "safety-1" not in err and "[1/1] vm_dead-fault: as expected" in err
     assert f"results in {tmp_path / 'o2'}/: report.md" in err and "results in" not in out
     assert "scenario | vm_dead" in out
     # progress, diagnostics and the summary fit 100 columns (the matrix is laid out apart),

@@ -42,11 +42,11 @@ vmas = [ { start = 1, end = 3, flags = [] }, { start = 3, end = 5, flags = ["gro
 threads = [ { kind = "fault", access = "write", addr = 2 } ]
 threshold_pages = 2
 """
-# A point with a liveness run of about 10 s, to kill its worker in the middle of.
+# A point with a TLC run of several seconds, to kill its worker in the middle of.
 SLOW = SWEEP.replace('name = "tiny"', 'name = "slow"').replace(
     'protocol = ["vm_dead", "detach_merged"]', 'protocol = ["vm_dead"]').replace(
     'threads = [ { kind = "fault", access = "write", addr = 2 } ]',
-    'threads = [ { kind = "fault", access = "read", addr = 2, count = 3 } ]')
+    'threads = [ { kind = "fault", access = "read", addr = 2, count = 4 } ]')
 
 # What a point's result is, wherever it ran (not when, how long, where its files are).
 SAME = ["point", "model", "model_hash", "mode", "protocol", "property", "verdict", "message",
@@ -166,13 +166,14 @@ def test_a_killed_worker_has_its_point_run_elsewhere_once(cluster: Cluster,
     deadline = time.monotonic() + 60
     while victim is None and time.monotonic() < deadline:
         busy = [w for w, keys in cluster.client.processing().items() if keys]
-        running = set(jvms_mentioning(str(cluster.tmp))) & set(jvms_mentioning("liveness-"))
+        running = set(jvms_mentioning(str(cluster.tmp))) & (
+            set(jvms_mentioning("safety-")) | set(jvms_mentioning("liveness-")))
         if busy and running:
             victim = busy[0]
         time.sleep(0.05)
-    assert victim is not None, "the point's liveness run never started"
+    assert victim is not None, "the point's TLC run never started"
     os.kill(pids[victim], signal.SIGKILL)
-    # Its JVM (a liveness run of about 10 s) dies with it: the point's process got SIGTERM.
+    # Its JVM (a run of several seconds) dies with it: the point's process got SIGTERM.
     deadline = time.monotonic() + 4
     while running & set(jvms_mentioning(str(cluster.tmp))) and time.monotonic() < deadline:
         time.sleep(0.1)

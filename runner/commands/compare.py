@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gen.exhaustive import DEFAULT_KINDS, DEFAULT_PAGES, DEFAULT_THREADS, PTES_PER_TABLE
+from gen.model import ThreadKind
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, OutputError
 from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
@@ -34,6 +36,8 @@ STYLES = {"kernel": "as a commit message draws it, the steps that matter, then e
 EXAMPLES = """\
 examples:
   mmcheck compare detach_posted detach_merged          # every scenario, both protocols
+  mmcheck compare detach_merged detach_fixed --exhaustive   # every layout of <= 2 pages
+  mmcheck compare detach_merged detach_fixed --exhaustive --max-pages 3 --kinds fault mmap_fixed
   mmcheck compare baseline vm_dead --scenarios fault mmap-fixed --style kernel
   mmcheck compare vm_dead my_proto --protocols my-templates/"""
 
@@ -48,6 +52,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="only these scenarios (default: every scenario of the scenario file "
                         "but the negative controls and those setting another protocol's "
                         "option)")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="instead of the scenario file: every scenario up to a bound (every "
+                        "layout of VMAs over the pages, with no flag or one the protocols "
+                        "care about, populated or not; every munmap range; up to K other "
+                        "threads), equivalent ones removed, smallest first")
+    p.add_argument("--max-pages", type=int, default=DEFAULT_PAGES, metavar="N",
+                   help=f"--exhaustive: pages (default: {DEFAULT_PAGES})")
+    p.add_argument("--max-threads", type=int, default=DEFAULT_THREADS, metavar="K",
+                   help=f"--exhaustive: other threads at most (default: {DEFAULT_THREADS})")
+    p.add_argument("--ptes-per-table", type=int, default=PTES_PER_TABLE, metavar="P",
+                   help=f"--exhaustive: ptes per page-table page (default: {PTES_PER_TABLE}: "
+                        "every page its own table, so a page table is freed by a munmap of "
+                        "one page)")
+    p.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS), metavar="KIND",
+                   choices=[k.value for k in ThreadKind],
+                   help="--exhaustive: the kinds of the other threads (default: "
+                        f"{' '.join(DEFAULT_KINDS)}; any of: "
+                        f"{', '.join(k.value for k in ThreadKind)})")
     p.add_argument("--scenario-file", default=DEFAULT_SCENARIOS, metavar="FILE",
                    help=f"the scenarios (default: {DEFAULT_SCENARIOS})")
     p.add_argument("--matrix", default=DEFAULT_MATRIX, metavar="FILE",
@@ -125,6 +147,53 @@ def models_to_compare(args: argparse.Namespace) -> list:  # type: ignore[type-ar
     return models
 
 
+def exhaustive_models(args: argparse.Namespace) -> tuple[list, str]:  # type: ignore[type-arg]
+    """BASE's and NEW's model of every scenario up to the bound (gen.exhaustive), smallest
+    first, and the scope line of the comparison."""
+    from gen import exhaustive
+    from gen.protocols import BUILTIN, discover, lookup
+    from gen.scenarios import pair_model, protocol_parameters
+
+    for name, value, lo, hi in (("--max-pages", args.max_pages, 1, exhaustive.MAX_PAGES),
+                                ("--max-threads", args.max_threads, 0, exhaustive.MAX_THREADS),
+                                ("--ptes-per-table", args.ptes_per_table, 1, 512)):
+        if not lo <= value <= hi:
+            raise ConfigError(f"{name}: must be from {lo} to {hi}, not {value}")
+    if args.scenarios:
+        raise ConfigError("--scenarios: not with --exhaustive (it checks every scenario up "
+                          "to the bound)")
+    protocols = discover(args.protocols)
+    base = lookup(protocols, args.base, "BASE")
+    new = lookup(protocols, args.new, "NEW")
+    if base.name == new.name:
+        raise ConfigError(f"BASE and NEW are both {base.name}: compare two protocols")
+    library = BUILTIN / "mm.j2"
+    flags = exhaustive.cared_flags(base.template.read_text(encoding="utf-8"),
+                                   new.template.read_text(encoding="utf-8"),
+                                   library.read_text(encoding="utf-8"))
+    bound = exhaustive.Bound(args.max_pages, args.max_threads, args.ptes_per_table,
+                             tuple(ThreadKind(k) for k in args.kinds))
+    try:
+        tables = exhaustive.scenarios(bound, flags, limit=exhaustive.MAX_SCENARIOS)
+    except exhaustive.TooMany as e:
+        raise ConfigError(f"--exhaustive: {e} (at most {exhaustive.MAX_SCENARIOS}): lower "
+                          f"--max-pages or --max-threads, or give fewer --kinds") from None
+    matrix = Path(args.matrix)
+    models = []
+    for i, table in enumerate(tables, start=1):
+        s = exhaustive.scenario_name(i, len(tables))
+        for proto in (base.name, new.name):
+            params = protocol_parameters(matrix, proto, s) if matrix.is_file() else {}
+            models.append(pair_model(proto, s, table, protocols=protocols,
+                                     scenarios_path="--exhaustive", where="--exhaustive",
+                                     parameters=params, parameters_where=f"{matrix}: {proto}"))
+    shown = ", ".join(flags) or "no flag"
+    scope = (f"exhaustive over {bound.describe()} ({len(tables)} scenarios; VMA flags: "
+             f"{shown}; thread kinds: {', '.join(args.kinds)}; {args.ptes_per_table} "
+             f"pte{'s' if args.ptes_per_table > 1 else ''} per page table)")
+    return models, scope
+
+
 def run(args: argparse.Namespace) -> int:
     from gen.render import render
     from runner.cache import Cache
@@ -138,7 +207,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         raise ConfigError("--timeout: must be positive")
     keep = keep_runs(args.keep_runs)
-    models = models_to_compare(args)
+    scope = ""
+    if args.exhaustive:
+        models, scope = exhaustive_models(args)
+    else:
+        models = models_to_compare(args)
     tools = locate_tools(args.jar)
     cache = None if args.no_cache else Cache.open(args.cache_dir)
     jobs = args.jobs or default_jobs()
@@ -146,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
     with locked(args.out or default_out(f"compare-{args.base}-{args.new}")) as out:
         console.info(f"mmcheck: comparing {args.base} with {args.new} on {len(models) // 2} "
                      f"scenarios ({len(models)} models, {min(jobs, len(models) or 1)} at a "
-                     f"time) into {out}")
+                     f"time) into {out}" + (f"; {scope}" if scope else ""))
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
         on_event, on_result = model_callbacks(console, tally, outcome)
         try:
@@ -162,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             console.status.close()
         summary = {"models": [r.to_dict() for r in results]}
         write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
-        c = comparison.compare(args.base, args.new, results)
+        c = comparison.compare(args.base, args.new, results, scope)
         for fmt, name in comparison.FILES.items():  # the comparison first: what was asked
             write_atomic(out / name, comparison.render(c, fmt, args.style))
         report_error = None

@@ -30,7 +30,7 @@ examples:
   mmcheck tlc Spec.tla                          # Spec.cfg beside it
   mmcheck tlc Spec.tla --config Safety.cfg --workers 2 --timeout 300
   mmcheck tlc Algo.tla --no-deadlock --json result.json --log tlc.log
-  cd results/latest/vm_dead-fault && mmcheck tlc vm_dead.tla --config check-1.cfg"""
+  cd results/latest/vm_dead-fault && mmcheck tlc vm_dead.tla --config safety-1.cfg"""
 
 
 def add_parser(sub: Any) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gen.model import PROPERTIES
 from runner.check import ModelResult, RunRecord
-from runner.judge import Verdict
+from runner.judge import BY_TERMINATION, Verdict
 from runner.report import diagram, kernel
 from runner.report.modelmap import model_section
 
@@ -82,6 +82,8 @@ class Certificate:
     cfg_sha256: str | None
     command: str | None
     deadlock_checked: bool
+    # the liveness properties among props were decided by termination (docs/termination.md)
+    termination: bool = False
 
 
 def certificates(result: ModelResult) -> list[Certificate]:
@@ -107,7 +109,9 @@ def certificates(result: ModelResult) -> list[Certificate]:
             cfg=rec.cfg if rec else None,
             cfg_sha256=sha256_file(result.directory / rec.cfg) if rec else None,
             command=reproduce_command(result, rec) if rec else None,
-            deadlock_checked=bool(rec and rec.deadlock_checked)))
+            deadlock_checked=bool(rec and rec.deadlock_checked),
+            termination=any(result.verdicts[p].message.endswith(BY_TERMINATION)
+                            for p in props)))
     return out
 
 
@@ -129,6 +133,12 @@ def certificate_body(c: Certificate, model: str) -> list[str]:
         how = "exhaustively: every reachable state was checked"
         if c.deadlock_checked:
             how += ", deadlocks too"
+        if c.termination:
+            how += ("; the liveness properties by termination, in the same run: no "
+                    "behaviour takes infinitely many steps (NoCycle, on the graph this run "
+                    "explored) and in every state but a final one a thread "
+                    "can step (ProgressE), so under weak fairness every behaviour ends with "
+                    "every thread done (docs/termination.md)")
     else:
         how = (f"by SIMULATION only ({c.simulation}): no violation found, which is not a "
                f"proof that none exists")

@@ -39,10 +39,34 @@ class Comparison:
     pairs: tuple[Pair, ...]
     base_description: str = ""
     new_description: str = ""
+    # `compare --exhaustive`: "exhaustive over every layout of <= N pages and <= K threads
+    # (M scenarios)"; "" for the hand-written scenarios
+    scope: str = ""
 
     @property
     def broken(self) -> list[tuple[Pair, str]]:
         return [(p, prop) for p in self.pairs for prop in p.broken]
+
+    def shown_breaks(self) -> list[tuple[Pair, str]]:
+        """The breaks drawn with a counterexample: every one; when exhaustive, the smallest
+        scenario of each property (the pairs come smallest first)."""
+        if not self.scope:
+            return self.broken
+        seen: set[str] = set()
+        out = []
+        for p, prop in self.broken:
+            if prop not in seen:
+                seen.add(prop)
+                out.append((p, prop))
+        return out
+
+    def legend(self) -> list[tuple[str, str]]:
+        """(scenario, description) of every scenario in the tables, when exhaustive (their
+        names are only numbers)."""
+        if not self.scope:
+            return []
+        return [(p.scenario, p.new.model.description) for p in self.pairs
+                if p.fixed or p.broken or p.both or p.undecided]
 
     @property
     def status(self) -> int:
@@ -67,8 +91,9 @@ def _verdict(r: ModelResult, prop: str) -> str:
     return v.verdict if v is not None else "error"
 
 
-def compare(base: str, new: str, results: Sequence[ModelResult]) -> Comparison:
-    """Pair BASE's and NEW's results by scenario (in the order BASE's appear)."""
+def compare(base: str, new: str, results: Sequence[ModelResult], scope: str = "") -> Comparison:
+    """Pair BASE's and NEW's results by scenario (in the order BASE's appear); `scope`:
+    Comparison.scope."""
     by = {(r.model.protocol, scenario(r)): r for r in results}
     pairs = []
     for r in results:
@@ -92,7 +117,7 @@ def compare(base: str, new: str, results: Sequence[ModelResult]) -> Comparison:
     new_r = next((r for r in results if r.model.protocol == new), None)
     return Comparison(base, new, tuple(pairs),
                       base_r.model.definition.description if base_r else "",
-                      new_r.model.definition.description if new_r else "")
+                      new_r.model.definition.description if new_r else "", scope)
 
 
 def _wz(r: ModelResult) -> str:
@@ -142,7 +167,9 @@ def diagram_text(r: ModelResult, prop: str, width: int, style: str = "full") -> 
 def render_text(c: Comparison, width: int = 80, style: str = "full") -> str:
     """The comparison in plain text, no line longer than `width` (80: the attachment)."""
     n = len(c.pairs)
-    out = [f"mmcheck compare: {c.base} -> {c.new}, {n} scenario{'' if n == 1 else 's'}", ""]
+    head = f"mmcheck compare: {c.base} -> {c.new}, " + (
+        c.scope or f"{n} scenario{'' if n == 1 else 's'}")
+    out = [*textwrap.wrap(head, width, subsequent_indent="  "), ""]
     for name, desc in ((c.base, c.base_description), (c.new, c.new_description)):
         out += textwrap.wrap(f"{name}: {desc}", width, subsequent_indent="  ")
     col = max([len("scenario")] + [len(p.scenario) for p in c.pairs])
@@ -153,21 +180,33 @@ def render_text(c: Comparison, width: int = 80, style: str = "full") -> str:
         for s, props in rows:
             out += textwrap.wrap(", ".join(props), width, initial_indent=f"  {s:<{col}}  ",
                                  subsequent_indent=" " * (col + 4), break_on_hyphens=False)
+    legend = c.legend()
+    if legend:
+        out += ["", "Scenarios (smallest first):"]
+        for s, desc in legend:
+            out += textwrap.wrap(desc, width, initial_indent=f"  {s:<{col}}  ",
+                                 subsequent_indent=" " * (col + 4), break_on_hyphens=False)
     out += ["", *textwrap.wrap(f"Write hold: the {WZAP} (write_hold_bound 0 unless the "
-                               f"scenario sets it).", width)]
+                               f"scenario sets it)" + ("; the scenarios where it differs."
+                                                       if c.scope else "."), width)]
     a, b = max(len(c.base), 4), max(len(c.new), 4)
     out.append(f"  {'scenario':<{col}}  {c.base:>{a}}  {c.new:>{b}}")
     for p in c.pairs:
+        if c.scope and p.base.max_write_hold == p.new.max_write_hold:
+            continue
         mark = "  <- more" if (p.base.max_write_hold or 0) < (p.new.max_write_hold or 0) else ""
         out.append(f"  {p.scenario:<{col}}  {_wz(p.base):>{a}}  {_wz(p.new):>{b}}{mark}")
     out += ["", *textwrap.wrap(c.verdict(), width)]
     if c.broken:
-        title = f"Counterexamples of what {c.new} breaks"
-        out += ["", title, "=" * min(width, len(title))]
-        for p, prop in c.broken:
+        title = f"Counterexamples of what {c.new} breaks" + (
+            " (the smallest scenario of each property)" if c.scope else "")
+        out += ["", *textwrap.wrap(title, width), "=" * min(width, len(title))]
+        for p, prop in c.shown_breaks():
             head = f"{p.scenario}: {prop} (model {p.new.model.name}, TLC run " \
                    f"{p.new.verdicts[prop].run or '?'})"
             out += ["", *textwrap.wrap(head, width), "-" * min(width, len(head))]
+            if c.scope:
+                out += textwrap.wrap(p.new.model.description, width) + [""]
             out += diagram_text(p.new, prop, width, style)
     return "\n".join(line.rstrip() for line in out) + "\n"
 
@@ -178,6 +217,7 @@ def _md(text: str) -> str:
 
 def render_md(c: Comparison, style: str = "full") -> str:
     out = [f"# mmcheck compare: {_md(c.base)} -> {_md(c.new)}", "",
+           *([f"{_md(c.scope)}.", ""] if c.scope else []),
            f"- **{_md(c.base)}**: {_md(c.base_description)}",
            f"- **{_md(c.new)}**: {_md(c.new_description)}", "",
            f"**{_md(c.verdict())}**", ""]
@@ -195,9 +235,13 @@ def render_md(c: Comparison, style: str = "full") -> str:
         links = [f"[{_wz(r)}]({r.model.name}/{ATTACHMENT})" for r in (p.base, p.new)]
         out.append(f"| {_md(p.scenario)} | {links[0]} | {links[1]} |")
     out.append("")
+    if c.legend():
+        out += ["## Scenarios", "", "| scenario | layout, munmap, threads |", "|---|---|"]
+        out += [f"| {_md(s)} | {_md(d)} |" for s, d in c.legend()]
+        out.append("")
     if c.broken:
         out += [f"## Counterexamples of what {_md(c.new)} breaks", ""]
-        for p, prop in c.broken:
+        for p, prop in c.shown_breaks():
             name = p.new.model.name
             out += [f"### {_md(p.scenario)}: {prop}", "",
                     (f"[{name}]({name}/{ATTACHMENT}); as a table in "
@@ -211,7 +255,7 @@ def render_html(c: Comparison, style: str = "full") -> str:
     from runner.report.html import environment
 
     broken = [(p, prop, "\n".join(diagram_text(p.new, prop, 80, style)))
-              for p, prop in c.broken]
+              for p, prop in c.shown_breaks()]
     return environment().get_template("compare.html.j2").render(
         c=c, sections=sections(c), broken=broken, wzap=WZAP, wz=_wz, attachment=ATTACHMENT)
 

@@ -425,6 +425,18 @@ MunmapCompletes == <>(\A m \in MunmapThreads : pc[m] = "Done")
 \* Every thread that does not fault forever eventually finishes.
 AllThreadsComplete == <>(\A t \in Threads \ RepeatThreads : pc[t] = "Done")
 
+\* ---- termination, decided on the safety run (docs/termination.md) ----
+\* Where no thread repeats, the two properties above hold exactly when every behaviour
+\* ends (NoCycle) and every state but a final one has a thread that can take a step
+\* (ProgressE): then weak fairness leaves no behaviour stuck before every thread is Done.
+\* Both are symmetric and need no fairness, so they are checked with SafetySpec under
+\* SYMMETRY, in the run that checks the invariants.
+SafetySpec == Init /\ [][Next]_vars
+NoCycle == <>[][UNCHANGED vars]_vars
+ProgressE == \/ \A t \in Threads \ RepeatThreads : pc[t] = "Done"
+             \/ \E t \in Munmap0 : ENABLED <<Munmap0Thread(t)>>_vars
+             \/ \E t \in Fault1 : ENABLED <<Fault1Thread(t)>>_vars
+
 \* Identical threads of a group are interchangeable (safety checks only).
 Symmetry == {}
 
