@@ -600,7 +600,8 @@ def test_bash_completes_protocol_scenario_and_model_names(tmp_path: Path) -> Non
                              cwd=ROOT, check=True, timeout=60).stdout
         return sorted(out.split())
 
-    assert complete("mmcheck compare detach_m") == ["detach_merged"]
+    assert complete("mmcheck compare detach_m") == ["detach_merged", "detach_merged_52"]
+    assert complete("mmcheck compare detach_a") == ["detach_always"]
     assert complete("mmcheck compare a b --scenarios observers") == ["observers",
                                                                       "observers-wide"]
     assert complete("mmcheck check --model vm_dead-observers") == ["vm_dead-observers",
