@@ -147,7 +147,7 @@ def front_matter(text: str, path: Path) -> dict[str, Any]:
     if not body.startswith(FRONT_OPEN):
         raise ConfigError(f"{_show(path)}:1: not a protocol template: it must start with its "
                           f"front matter, a {FRONT_OPEN} ... {FRONT_CLOSE} comment holding "
-                          f"name, description and kernel (see README \"Writing a protocol\")")
+                          f"name, description and kernel (see docs/writing-protocols.md)")
     end = body.find(FRONT_CLOSE)
     if end < 0:
         raise ConfigError(f"{_where(path)}: no closing {FRONT_CLOSE}")

@@ -89,14 +89,14 @@ def test_compare_draws_the_chosen_style_as_the_attachments_do() -> None:
         comparison.render_text(worse, 80, "fancy")
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "writing-protocols.md"
 
 
 def readme_walkthrough() -> tuple[str, list[str], list[str]]:
-    """README "Writing a protocol": the template, the compare command of step 4 (its
+    """docs/writing-protocols.md: the template, the compare command of step 4 (its
     arguments after `mmcheck`) and the output it says that command prints, in pieces (the
     README cuts it with `...` lines)."""
-    text = README.read_text().split("## Writing a protocol", 1)[1]
+    text = README.read_text().split("# Writing a protocol", 1)[1]
     template = text.split("```jinja\n", 1)[1].split("```", 1)[0]
     step = text.split("\n4. ", 1)[1].split("\n5. ", 1)[0]
     command = step.split("       mmcheck compare ", 1)[1].split("\n\n", 1)[0]
@@ -117,7 +117,7 @@ def readme_walkthrough() -> tuple[str, list[str], list[str]]:
 @pytest.mark.java
 def test_the_readme_walkthrough_end_to_end(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    """README "Writing a protocol", followed: mmcheck new, the template as the README gives
+    """docs/writing-protocols.md, followed: mmcheck new, the template as the README gives
     it, list, compare as step 4 gives it; stdout is exactly what the README shows, where it
     shows it (the pieces between its `...` cuts, in order, the first at the start)."""
     protocols = tmp_path / "protocols"

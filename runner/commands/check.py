@@ -87,7 +87,7 @@ def select(models: list[Model], names: list[str]) -> list[Model]:
 
 
 def matrix(results) -> str:  # type: ignore[no-untyped-def]
-    """The verdict matrix in the README's shape: violated properties per scenario and
+    """The verdict matrix in docs/models.md's shape: violated properties per scenario and
     protocol, at most 100 columns."""
     from runner.report.matrix import compact, render_text
 

@@ -81,6 +81,6 @@ def run(args: argparse.Namespace) -> int:
     for d in incomplete:
         what = ("has no doc comment" if d.doc_name is None
                 else f"its doc comment lacks {', '.join(d.missing())}")
-        print(f"mmcheck: {_show(args.file)}:{d.line}: macro {d.name} {what} (see README "
-              f"\"Writing a protocol\")", file=sys.stderr)
+        print(f"mmcheck: {_show(args.file)}:{d.line}: macro {d.name} {what} (see "
+              f"docs/writing-protocols.md)", file=sys.stderr)
     return 1 if incomplete else 0

@@ -1,7 +1,7 @@
 """The verdict matrix of a run, compact: protocol x scenario -> the violated properties.
 
 One table for every report (check's output, report.md, the top of report.html), in the
-README's shape: a row per scenario, a column per protocol, in each cell the properties
+docs/models.md's shape: a row per scenario, a column per protocol, in each cell the properties
 violated there (WriteHoldBound with the most present pages zapped under the write
 lock), `-` when every property holds, nothing when the pair was not checked, and `!`
 on a verdict that differs from its expectation.  `render_text` fits it in 100 columns.

@@ -2,7 +2,7 @@
 
 A sweep file (TOML) holds a `[sweep]` table (name, description, per-point timeout,
 optional simulation, the `axes` and `derive` tables) and a `[base]` table: one model
-in the schema of a `[[model]]` table (README "The models"), without `name` and `expect`.
+in the schema of a `[[model]]` table (docs/models.md), without `name` and `expect`.
 Each point of the grid is the base with the axes' values set, then the derived keys
 computed; it is validated by gen.model.parse_model, so a bad point is the usual
 one-line ConfigError naming the sweep file, the point and the key, before anything
