@@ -58,6 +58,11 @@ class Tally:
         return left * mean / max(1, min(self.jobs, left or 1))
 
 
+def count(n: int, noun: str) -> str:
+    """`n` and `noun`, the noun plural unless n is 1: "1 model", "2 models"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"

@@ -66,7 +66,7 @@ def test_fuzz_valid_mutants_run_with_tlc(tmp_path_factory: pytest.TempPathFactor
     captured = capsys.readouterr()
     assert rc in (0, 1, 2), captured.err
     assert "Traceback" not in captured.err and "internal error" not in captured.err, captured.err
-    assert captured.out.strip().splitlines()[-1].startswith("1 models: ")
+    assert captured.out.strip().splitlines()[-1].startswith("1 model: ")
     stored = load_run(out)
     assert stored.results[0].status == rc
     assert json.loads((out / "results.json").read_text())["models"][0]["name"]

@@ -263,9 +263,9 @@ def test_quiet_verbose_and_the_two_streams(tmp_path: Path) -> None:
         return out.decode(), err.decode()
 
     out, err = run("-v", n=1)
-    assert "vm_dead-fault: safety-1 ..." in err and "mmcheck: checking 1 model(s)" in err
+    assert "vm_dead-fault: safety-1 ..." in err and "mmcheck: checking 1 model from" in err
     assert "scenario | vm_dead" in out and out.strip().splitlines()[-1].startswith(
-        "1 models: 1 as expected, 0 unexpected, 0 undecided")
+        "1 model: 1 as expected, 0 unexpected, 0 undecided")
     out, err = run(n=2)  # from the cache now
     assert "safety-1" not in err and "[1/1] vm_dead-fault: as expected" in err
     assert f"results in {tmp_path / 'o2'}/: report.md" in err and "results in" not in out
@@ -277,7 +277,7 @@ def test_quiet_verbose_and_the_two_streams(tmp_path: Path) -> None:
     assert max(len(line) for line in short.splitlines()) <= 100, short
     assert len(out.strip().splitlines()[-1]) <= 100
     out, err = run("-q", n=3)
-    assert err == "" and out.count("\n") == 1 and out.startswith("1 models: 1 as expected")
+    assert err == "" and out.count("\n") == 1 and out.startswith("1 model: 1 as expected")
 
 
 def test_a_terminal_gets_the_status_line_and_colour(tmp_path: Path) -> None:
@@ -308,7 +308,7 @@ def test_a_terminal_gets_the_status_line_and_colour(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     text = on_a_terminal(1, {**env, "NO_COLOR": ""})
     assert "\r[####################] 1/1 models done, 0 running, 0 failed" in text
-    assert "\x1b[32m1 models: 1 as expected" in text
+    assert "\x1b[32m1 model: 1 as expected" in text
     text = on_a_terminal(2, {"NO_COLOR": "1"})
     assert "\x1b[" not in text and "1/1 models done" in text
 

@@ -15,7 +15,7 @@ from gen.model import Model, load_models
 from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
 from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
-from runner.progress import Console, Tally, add_verbosity, model_callbacks, paint
+from runner.progress import Console, Tally, add_verbosity, count, model_callbacks, paint
 from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, link_latest
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
     rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(args.out or default_out()) as out:
-        console.info(f"mmcheck: checking {len(models)} model(s) from {', '.join(map(str, files))}, "
+        console.info(f"mmcheck: checking {count(len(models), 'model')} from {', '.join(map(str, files))}, "
                      f"{min(jobs, len(models) or 1)} at a time, into {out}")
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
         on_event, on_result = model_callbacks(
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                                    distributed=args.distributed)
         except KeyboardInterrupt:
             console.status.close()
-            console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "
+            console.warn(f"mmcheck: stopped: {tally.done} of {count(len(models), 'model')} finished; "
                          f"their results are in {out}/<model>/result.json "
                          f"(mmcheck report {out} rebuilds the reports from them)")
             raise
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     cached = sum(1 for r in results for run in r.runs if run.cached)
     n_unexpected = sum(r.status == 1 for r in results)
     n_undecided = sum(r.status == 2 for r in results)
-    line = (f"{len(results)} models: {len(results) - n_unexpected - n_undecided} as expected, "
+    line = (f"{count(len(results), 'model')}: {len(results) - n_unexpected - n_undecided} as expected, "
             f"{n_unexpected} unexpected, {n_undecided} undecided ({runs} TLC runs, {cached} "
             f"from the cache, {elapsed:.1f} s)")
     console.result(paint(line, ("green", "red", "yellow")[status], console.colour))

@@ -19,7 +19,7 @@ from gen.model import ThreadKind
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, OutputError
 from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
-from runner.progress import Console, Tally, add_verbosity, model_callbacks
+from runner.progress import Console, Tally, add_verbosity, count, model_callbacks
 from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, under_results
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(args.out or default_out(f"compare-{args.base}-{args.new}")) as out:
         console.info(f"mmcheck: comparing {args.base} with {args.new} on {len(models) // 2} "
-                     f"scenarios ({len(models)} models, {min(jobs, len(models) or 1)} at a "
+                     f"scenarios ({count(len(models), 'model')}, {min(jobs, len(models) or 1)} at a "
                      f"time) into {out}" + (f"; {scope}" if scope else ""))
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
         on_event, on_result = model_callbacks(console, tally, outcome)
@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
                                    rendered=rendered)
         except KeyboardInterrupt:
             console.status.close()
-            console.warn(f"mmcheck: stopped: {tally.done} of {len(models)} models finished; "
+            console.warn(f"mmcheck: stopped: {tally.done} of {count(len(models), 'model')} finished; "
                          f"their results are in {out}/<model>/result.json")
             raise
         finally:

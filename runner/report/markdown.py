@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS
 from runner.check import ModelResult
+from runner.progress import count
 from runner.report.attachment import ATTACHMENT
 from runner.report.matrix import CompactTable, compact, counts, legend, problems
 
@@ -38,7 +39,7 @@ def render(results: Sequence[ModelResult], title: str) -> str:
     c = counts(results)
     table = compact(results)
     out = [f"# mmcheck report: {_md(title)}", ""]
-    out.append(f"{c.models} models, {c.verdicts} verdicts: {c.unexpected} differ from their "
+    out.append(f"{count(c.models, 'model')}, {count(c.verdicts, 'verdict')}: {c.unexpected} differ from their "
                f"expectation, {c.undecided} undecided (exit status {c.status}).")
     bad = problems(results)
     if bad:
