@@ -190,7 +190,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "scenario | vm_dead" in printed  # the compact matrix: a row per scenario
     [row] = [line for line in printed.splitlines() if line.startswith("fault ")]
     assert row.split() == ["fault", "|", "-"]  # nothing violated
-    matrix = printed[printed.index("scenario | "):printed.index(" models: ")]
+    matrix = printed[printed.index("scenario | "):printed.index("1 model: ")]
     assert max(len(line) for line in matrix.splitlines()) <= 100
     data = json.loads(out_json.read_text())
     [m] = data["models"]
