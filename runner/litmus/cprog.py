@@ -315,9 +315,13 @@ int main(int argc, char **argv)
             alarm(timeout);
             _exit(run_once());
         }}
-        int status = 0;
-        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        int status = 0, got;
+        if (pid < 0)
             die("fork");
+        while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+            ;
+        if (got < 0)
+            die("waitpid");
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
             say("litmus-hang {name} run %d: killed after %d s\n", i + 1, timeout);
         else if (WIFSIGNALED(status))

@@ -110,6 +110,10 @@ def boot(vmlinux: Path, init: Path, work: Path, *, runs: int, run_timeout: int,
     if buf:
         lines.append(buf.decode(errors="replace"))
     if problem is None and not any(line.startswith("litmus-done") for line in lines):
-        tail = next((line for line in reversed(lines) if line.strip()), "(no output)")
+        # the line that says why: the program's own error, else the kernel's panic reason
+        why = [line for line in lines if "litmus-error" in line or "Kernel panic" in line
+               or "Attempted to kill init" in line]
+        tail = why[0] if why else next((line for line in reversed(lines) if line.strip()),
+                                       "(no output)")
         problem = f"the guest stopped before the test finished (exit {proc.returncode}): {tail}"
     return lines, problem

@@ -222,6 +222,15 @@ def run_guest(tests: list[LitmusTest], version: str, runs: int, tools: Any, *,
             lines, problem = boot(kernel.vmlinux, exe, work, runs=runs, run_timeout=timeout,
                                   timeout=60 + runs * (timeout + 5), memory_mib=memory,
                                   on_line=on_line)
+            if problem and "stopped before the test finished" in problem:
+                # A guest that died early (seen about once in a dozen boots under TCG on a
+                # loaded machine) is booted once more; the first death stays in the note.
+                obs.note = "; ".join(filter(None, [obs.note,
+                                                   f"first boot: {problem}; booted again"]))
+                seen.clear()
+                lines, problem = boot(kernel.vmlinux, exe, work, runs=runs,
+                                      run_timeout=timeout, timeout=60 + runs * (timeout + 5),
+                                      memory_mib=memory, on_line=on_line)
             _tally(obs, test, lines)
             if problem:
                 obs.problems.append(problem)
