@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,22 +160,24 @@ def parse_exists(path: str, text: Any) -> Expr:
     return expr
 
 
-def _or(path: str, t: list[Any]) -> tuple[Expr, list[Any]]:
-    left, t = _and(path, t)
+def _chain(path: str, t: list[Any], op: str, name: str,
+           operand: Callable[[str, list[Any]], tuple[Expr, list[Any]]]
+           ) -> tuple[Expr, list[Any]]:
+    """operand (op operand)*: one (name, [operands]) node, or the operand alone."""
+    left, t = operand(path, t)
     parts = [left]
-    while t and t[0] == "\\/":
-        right, t = _and(path, t[1:])
+    while t and t[0] == op:
+        right, t = operand(path, t[1:])
         parts.append(right)
-    return (("or", parts) if len(parts) > 1 else left), t
+    return ((name, parts) if len(parts) > 1 else left), t
+
+
+def _or(path: str, t: list[Any]) -> tuple[Expr, list[Any]]:
+    return _chain(path, t, "\\/", "or", _and)
 
 
 def _and(path: str, t: list[Any]) -> tuple[Expr, list[Any]]:
-    left, t = _unary(path, t)
-    parts = [left]
-    while t and t[0] == "/\\":
-        right, t = _unary(path, t[1:])
-        parts.append(right)
-    return (("and", parts) if len(parts) > 1 else left), t
+    return _chain(path, t, "/\\", "and", _unary)
 
 
 def _unary(path: str, t: list[Any]) -> tuple[Expr, list[Any]]:
