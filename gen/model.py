@@ -62,6 +62,10 @@ class Mutation(str, Enum):
     SKIP_UNLOCK = "skip_unlock"
     MMAP_NO_UNMAP = "mmap_no_unmap"
     READ_IGNORES_WRITER = "read_ignores_writer"
+    NO_TABLE_SYNC = "no_table_sync"
+    UNLINK_AFTER_FREE = "unlink_after_free"
+    MAPS_NO_VMA_LOCK = "maps_no_vma_lock"
+    MMAP_FIXED_NULL_WINDOW = "mmap_fixed_null_window"
 
 
 MUTATION_DESCRIPTIONS = {
@@ -72,6 +76,16 @@ MUTATION_DESCRIPTIONS = {
     Mutation.MMAP_NO_UNMAP: "mmap(MAP_FIXED) inserts its VMA without unmapping what is there",
     Mutation.READ_IGNORES_WRITER: "a page fault's down_read fast path ignores a writer holding "
                                   "mmap_sem (it only checks the wait queue)",
+    Mutation.NO_TABLE_SYNC: "page tables go back to the allocator at free_pgd_range: no IPI waits "
+                            "for IRQs-off walkers and no RCU grace period (a broadcast TLB flush, "
+                            "as x86 INVLPGB or arm64 TLBI, without MMU_GATHER_RCU_TABLE_FREE)",
+    Mutation.UNLINK_AFTER_FREE: "free_pgtables frees the page tables before unlink_anon_vmas "
+                                "hides the VMAs from rmap walkers",
+    Mutation.MAPS_NO_VMA_LOCK: "the RCU /proc/pid/maps reader prints the VMA its RCU walk found "
+                               "without vma_start_read (no per-VMA reference)",
+    Mutation.MMAP_FIXED_NULL_WINDOW: "mainline's mmap(MAP_FIXED) takes the old VMAs out of the "
+                                     "tree (a NULL store) before it stores the new one, as "
+                                     "before f8d112a4e657 (6.12)",
 }
 
 
