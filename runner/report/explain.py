@@ -120,6 +120,15 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
                     f"made after {t}'s munmap started, while another part of that mapping stays "
                     f"on a page {t} had already unmapped: no single instant of the munmap "
                     f"explains both.")
+        if step.label and step.label.endswith("_m_stop"):
+            value = last.get("shown")
+            listed = value.get(t) if isinstance(value, dict) else None
+            shown = (", ".join(map(str, listed)) if isinstance(listed, list)
+                     else str(listed) if listed else "none")
+            return (f"{t}'s /proc/pid/maps listing ends without a page that was mapped during "
+                    f"the whole read (it listed page(s) {shown}): a hole that no single instant "
+                    f"of a munmap or mmap explains (proc.rst: something mapped during the whole "
+                    f"walk is listed).")
         return (f"{t} finds original content in the munmap range after a fault had already "
                 f"seen another page of it gone (SIGSEGV): munmap is not atomic to observers.")
     if prop == "WriteHoldBound":

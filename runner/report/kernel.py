@@ -67,6 +67,9 @@ _DO_MUNMAP = {
     "zap_pte_range": _c("munmap > do_munmap > unmap_region > zap_pte_range()"),
     "free_pgtables": _c("munmap > do_munmap > unmap_region > free_pgtables()"),
     "free_pgd_range": _c("munmap > do_munmap > unmap_region > free_pgtables > free_pgd_range()"),
+    "unlink_anon_vmas": _c("munmap > do_munmap > unmap_region > free_pgtables > "
+                           "unlink_anon_vmas()"),
+    "tlb_flush_mmu": _c("munmap > do_munmap > unmap_region > tlb_finish_mmu > tlb_flush_mmu()"),
     "vma_start_write": _c("munmap > do_munmap > vma_start_write()"),
     "vma_start_write_wait": _c("munmap > do_munmap > vma_start_write()"),
     "remove_vma_list": _c("munmap > do_munmap > remove_vma_list()"),
@@ -170,6 +173,46 @@ STEPS: dict[str, dict[str, Call]] = {
         "pte_offset_map_lock": _c("s390_pci_mmio_write > follow_pte > pte_offset_map_lock()"),
         "up_read": _c("s390_pci_mmio_write > mmap_read_unlock()", LOCK),
     },
+    "gup_fast": {  # v6.18 mm/gup.c (4.20: get_user_pages_fast, gup_pmd_range, gup_pte_range)
+        "local_irq_save": _c("gup_fast > local_irq_save()", LOCK),
+        "gup_fast_pmd_range": _c("gup_fast > gup_fast_pgd_range > gup_fast_pmd_range()"),
+        "gup_fast_pte_range": _c("gup_fast > gup_fast_pgd_range > gup_fast_pmd_range > "
+                                 "gup_fast_pte_range()"),
+        "gup_fast_recheck": _c("gup_fast > gup_fast_pgd_range > gup_fast_pmd_range > "
+                               "gup_fast_pte_range > ptep_get() again"),
+        "local_irq_restore": _c("gup_fast > local_irq_restore()", LOCK),
+    },
+    "rmap_walk": {  # v6.18 mm/rmap.c folio_referenced -> rmap_walk_anon
+        "folio_lock_anon_vma_read": _c("folio_referenced > rmap_walk_anon > "
+                                       "folio_lock_anon_vma_read()", LOCK),
+        "anon_vma_interval_tree_foreach": _c("folio_referenced > rmap_walk_anon > "
+                                             "anon_vma_interval_tree_foreach()"),
+        "page_vma_mapped_walk": _c("folio_referenced > rmap_walk_anon > folio_referenced_one > "
+                                   "page_vma_mapped_walk()"),
+        "map_pte": _c("folio_referenced > rmap_walk_anon > folio_referenced_one > "
+                      "page_vma_mapped_walk > map_pte()"),
+        "anon_vma_unlock_read": _c("folio_referenced > rmap_walk_anon > "
+                                   "anon_vma_unlock_read()", LOCK),
+    },
+    "proc_maps": {  # fs/proc/task_mmu.c, mm/mmap_lock.c lock_next_vma (6.17+)
+        "down_read": _c("read /proc/pid/maps > m_start > mmap_read_lock()", LOCK),
+        "rwsem_down_read_failed": _c("read /proc/pid/maps > m_start > mmap_read_lock()", LOCK),
+        "m_start": _c("read /proc/pid/maps > m_start()", LOCK),
+        "show_map": _c("read /proc/pid/maps > show_map > show_map_vma()"),
+        "m_stop": _c("read /proc/pid/maps > m_stop()", LOCK),
+        "lock_next_vma": _c("read /proc/pid/maps > m_next > lock_next_vma > vma_next()"),
+        "vma_start_read": _c("read /proc/pid/maps > m_next > lock_next_vma > vma_start_read()",
+                             VMA_LOCK),
+        "lock_next_vma_check": _c("read /proc/pid/maps > m_next > lock_next_vma > "
+                                  "re-check of vm_lock_seq and the position", VMA_LOCK),
+        "show_map_vma": _c("read /proc/pid/maps > show_map > show_map_vma()"),
+        "unlock_ctx_vma": _c("read /proc/pid/maps > m_next > unlock_ctx_vma > vma_end_read()",
+                             VMA_LOCK),
+        "lock_next_vma_under_mmap_lock": _c("read /proc/pid/maps > m_next > lock_next_vma > "
+                                            "lock_next_vma_under_mmap_lock()", LOCK),
+        "vma_next": _c("read /proc/pid/maps > m_next > lock_next_vma > "
+                       "lock_next_vma_under_mmap_lock > vma_next()"),
+    },
     "binder": {
         "binder_alloc_new_buf": _c("binder_alloc_new_buf > binder_alloc_get_vma()"),
         "down_read": _c("binder_alloc_new_buf > mmap_read_lock()", LOCK),
@@ -196,7 +239,8 @@ LOCKISH = re.compile(r"rwsem|(^|_)(down|up)_(read|write)|mmap_(read|write)_(un)?
 # Nested paths in a label, <prefix>_<sub>_<label>: the thread kind whose table they use.
 SUBPATHS = {"pf": "fault", "again": None, "do": None,  # None: the thread's own kind
             "wlock": None,  # 6.5's expand_stack under the write lock
-            "prepare": None}  # 6.4 __split_vma's vma_prepare
+            "prepare": None,  # 6.4 __split_vma's vma_prepare
+            "fb": None}  # 6.17 /proc/pid/maps: lock_next_vma_under_mmap_lock
 # Protocol -> label -> Call, for the munmap threads of that protocol.
 _VMS = "munmap > __vm_munmap > do_vmi_align_munmap"
 _MAINLINE = {  # v6.18 mm/vma.c (mainline, mainline_615)
@@ -212,6 +256,8 @@ _MAINLINE = {  # v6.18 mm/vma.c (mainline, mainline_615)
     "free_pgtables": _c(f"{_VMS} > vms_complete_munmap_vmas > vms_clear_ptes > "
                         "free_pgtables()"),
     "remove_vma": _c(f"{_VMS} > vms_complete_munmap_vmas > remove_vma()"),
+    "unlink_anon_vmas": _c(f"{_VMS} > vms_complete_munmap_vmas > vms_clear_ptes > "
+                           "free_pgtables > unlink_anon_vmas()"),
 }
 PROTOCOL_STEPS: dict[str, dict[str, Call]] = {
     "mainline": _MAINLINE,
@@ -241,6 +287,9 @@ ROOTS = {
     "page fault": "page fault at {addr} ({access})",
     "s390_pci_mmio_write": "s390_pci_mmio_write() at {addr}",
     "binder_alloc_new_buf": "binder_alloc_new_buf() for page {addr}",
+    "gup_fast": "gup_fast() at {addr}",
+    "folio_referenced": "folio_referenced() of the page at {addr}",
+    "read /proc/pid/maps": "read(/proc/pid/maps)",
     "access": "{access} at page {addr}",
     "other process": "another process (its own mm)",
 }

@@ -72,6 +72,28 @@ FUNCTIONS = {
     "binder_update_page_range": "binder_update_page_range",
     "vm_insert_page": "vm_insert_page",
     "binder_unlock": "mmap_sem unlock",
+    # GUP-fast, the rmap walker, /proc/pid/maps (issue 18)
+    "local_irq_save": "local_irq_save",
+    "gup_fast_pmd_range": "gup_fast_pmd_range (walk)",
+    "gup_fast_pte_range": "gup_fast_pte_range",
+    "gup_fast_recheck": "gup_fast_pte_range (re-check)",
+    "local_irq_restore": "local_irq_restore",
+    "tlb_flush_mmu": "tlb_flush_mmu (IPI)",
+    "unlink_anon_vmas": "unlink_anon_vmas",
+    "folio_lock_anon_vma_read": "folio_lock_anon_vma_read",
+    "anon_vma_interval_tree_foreach": "anon_vma_interval_tree_foreach",
+    "page_vma_mapped_walk": "page_vma_mapped_walk (walk)",
+    "map_pte": "map_pte",
+    "anon_vma_unlock_read": "anon_vma_unlock_read",
+    "m_start": "m_start",
+    "show_map": "show_map_vma",
+    "m_stop": "m_stop",
+    "lock_next_vma": "lock_next_vma",
+    "lock_next_vma_check": "lock_next_vma (checks)",
+    "show_map_vma": "show_map_vma",
+    "unlock_ctx_vma": "vma_end_read",
+    "lock_next_vma_under_mmap_lock": "lock_next_vma_under_mmap_lock",
+    "vma_next": "vma_next (under mmap_lock)",
 }
 # Labels of a nested path: <prefix>_<sub>_<function>.
 SUBPATHS = {
@@ -80,10 +102,11 @@ SUBPATHS = {
     "do": "do_munmap: {}",  # vm_dead's do_munmap after it
     "wlock": "expand_stack: {}",  # 6.5: the fault takes the write lock to grow a stack
     "prepare": "vma_prepare: {}",  # 6.4: __split_vma write-locks the VMA it splits
+    "fb": "lock_next_vma_under_mmap_lock: {}",  # 6.17 /proc/pid/maps: the mmap_lock fallback
 }
 # Per-thread registers: a change in one of these tells which thread acted.
 REGISTERS = ("cur", "lo", "hi", "det", "pv", "nx", "fl", "ce", "fv", "res", "walked", "wz", "wm",
-             "snap", "passed", "bv")
+             "snap", "passed", "bv", "gv", "shown")
 # The entries of a writer lock, and the step that takes it once queued: the taking step
 # is named after the entry the thread queued by ("down_write_killable (acquire)").
 WRITE_ENTRIES = ("down_write", "down_write_killable")
