@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gen.model import load_models  # noqa: E402
-from gen.protocols import BUILTIN, discover  # noqa: E402
-from gen.render import render  # noqa: E402
+from gen.model import load_models
+from gen.protocols import BUILTIN, discover
+from gen.render import render
 
 MODEL_FILES = (ROOT / "specs" / "matrix.toml",)
 
