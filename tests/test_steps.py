@@ -152,3 +152,12 @@ def test_a_variable_without_its_doc_comment_makes_steps_state_fail(
                                  "increments #}", "#}"))
     assert main(["steps", "--state", "--file", str(path)]) == 1
     assert "variable mmseq lacks kernel" in capsys.readouterr().err
+
+
+def test_docs_vocabulary_lists_every_variable_and_operator() -> None:
+    from gen.vocabulary import entries
+
+    page = (BUILTIN.parent.parent / "docs" / "vocabulary.md").read_text()
+    missing = [e.signature for e in entries(BASE.read_text())
+               if f"| `{e.signature}` | {e.summary.replace('|', chr(92) + '|')} |" not in page]
+    assert not missing, f"docs/vocabulary.md does not list (as base.tla.j2 says): {missing}"
