@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gen.model import DEADLOCK, INVARIANTS, LIVENESS, Model, load_models
+from gen.load import load_models
+from gen.model import DEADLOCK, INVARIANTS, LIVENESS, Model
 from gen.render import liveness_cfg, render, safety_cfg
 from runner.cache import Cache
 from runner.check import check_models

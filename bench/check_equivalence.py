@@ -32,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model, load_models
+from gen.load import load_models
+from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import render, tlc_cfg
 from runner.check import ModelResult, check_models
 from runner.java import QUICK_JIT, locate_tools

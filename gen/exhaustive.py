@@ -28,7 +28,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gen.model import Flag, ThreadKind
+from gen.actors import Actors, builtin, exhaustive_options
+from gen.model import Flag
 
 # The default bound: `mmcheck compare A B --exhaustive` within minutes on 2 cores.
 DEFAULT_PAGES = 2
@@ -50,7 +51,7 @@ class Bound:
     pages: int = DEFAULT_PAGES
     threads: int = DEFAULT_THREADS
     ptes_per_table: int = PTES_PER_TABLE
-    kinds: tuple[ThreadKind, ...] = tuple(ThreadKind(k) for k in DEFAULT_KINDS)
+    kinds: tuple[str, ...] = DEFAULT_KINDS  # actor names
 
     def describe(self) -> str:
         return (f"every layout of <= {self.pages} pages and <= {self.threads} "
@@ -139,23 +140,15 @@ def _ranges(pages: int) -> list[tuple[int, int]]:
     return [(a, b) for a in range(1, pages + 1) for b in range(a + 1, pages + 2)]
 
 
-def thread_options(kind: ThreadKind, vmas: list[dict[str, Any]], munmap: tuple[int, int],
-                   pages: int) -> list[dict[str, Any]]:
-    """One thread of `kind` with each parameter that matters in this layout."""
+def thread_options(kind: str, vmas: list[dict[str, Any]], munmap: tuple[int, int],
+                   pages: int, actors: Actors | None = None) -> list[dict[str, Any]]:
+    """One thread of actor `kind` with each parameter that matters in this layout (its
+    keys' types: gen/actors.py exhaustive_options)."""
     mapped = _pages_of(vmas)
-    if kind is ThreadKind.FAULT:
-        addrs = sorted(mapped | _stack_holes(vmas, pages))
-        return [{"kind": "fault", "access": a, "addr": p} for p in addrs
-                for a in ("read", "write")]
-    if kind is ThreadKind.FOLLOW_PTE:
-        return [{"kind": "follow_pte", "addr": p, "lookup": x} for p in sorted(mapped)
-                for x in ("find_vma", "vma_lookup")]
-    if kind is ThreadKind.BINDER:
-        return [{"kind": "binder", "addr": p, "lock": x} for p in sorted(mapped)
-                for x in ("read", "write")]
     touched = mapped | set(range(*munmap))
-    return [{"kind": kind.value, "start": a, "end": b} for a, b in _ranges(pages)
-            if touched & set(range(a, b))]
+    ranges = [(a, b) for a, b in _ranges(pages) if touched & set(range(a, b))]
+    actor = (actors if actors is not None else builtin())[kind]
+    return exhaustive_options(actor, mapped, _stack_holes(vmas, pages), ranges)
 
 
 def _thread_key(t: dict[str, Any]) -> tuple[Any, ...]:
@@ -219,8 +212,8 @@ class TooMany(ValueError):
     """More scenarios up to a bound than asked for."""
 
 
-def scenarios(bound: Bound, flags: Sequence[str],
-              limit: int | None = None) -> list[dict[str, Any]]:
+def scenarios(bound: Bound, flags: Sequence[str], limit: int | None = None,
+              actors: Actors | None = None) -> list[dict[str, Any]]:
     """Every scenario up to the bound, equivalent ones removed, smallest first; each a
     scenario table with a `description`.  TooMany when there are more than `limit`."""
     out: list[dict[str, Any]] = []
@@ -229,7 +222,8 @@ def scenarios(bound: Bound, flags: Sequence[str],
         mapped = _pages_of(layout)
         for munmap, vmas in ((m, v) for m in _ranges(n) if mapped & set(range(*m))
                              for v in populations(layout, m)):
-            options = [o for k in bound.kinds for o in thread_options(k, vmas, munmap, n)]
+            options = [o for k in bound.kinds
+                       for o in thread_options(k, vmas, munmap, n, actors)]
             for threads in thread_sets(options, bound.threads):
                 s: dict[str, Any] = {"pages": n, "ptes_per_table": bound.ptes_per_table,
                                      "munmap": munmap, "vmas": vmas, "threads": threads}

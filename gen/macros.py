@@ -110,7 +110,7 @@ def macro_docs(source: str, filename: str = "mm.j2") -> list[MacroDoc]:
 def load(path: Path) -> list[MacroDoc]:
     """The macros of the file `path`; an unreadable, non-UTF-8 or malformed file is one
     ConfigError."""
-    from gen.protocols import _show
+    from gen.frontmatter import show as _show
     from runner.errors import ConfigError
 
     try:

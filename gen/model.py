@@ -1,49 +1,36 @@
 """The model: what one scenario of one munmap protocol contains.
 
-A model file (TOML) holds `[[model]]` tables, or it is a matrix file pairing the
-protocols with the scenarios of a scenario file (gen/scenarios.py); `load_models`
-reads and validates either into frozen dataclasses.  Protocols are templates, found
-by gen/protocols.py; a model names one and may set the options it declares.  Nothing
-here knows about TLA+, Java or TLC.  Every problem is reported as a one-line
+A `[[model]]` table is validated here (`parse_model`) into frozen dataclasses; a model
+file of them, or a matrix file pairing protocols with scenarios (gen/scenarios.py), is
+read by gen/load.py.  Protocols are templates, found by gen/protocols.py; a model names
+one and may set the options it declares.  Its threads are of the actors found with them
+(gen/actors.py), each validated against the keys its actor declares.  Nothing here knows
+about TLA+, Java or TLC.  Every problem is reported as a one-line
 `ConfigError` naming the file, the model and the key; a file with any problem yields
 no models at all.
 """
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
+from gen.actors import Actor, Actors, Thread, check_layout, parse_thread
 from gen.protocols import OptionValue, Protocol, Protocols, discover, unknown_protocol
-from runner.errors import ConfigError
-
-
-class ThreadKind(str, Enum):
-    FAULT = "fault"
-    MMAP_FIXED = "mmap_fixed"
-    MUNMAP = "munmap"
-    MADVISE = "madvise"
-    FOLLOW_PTE = "follow_pte"
-    BINDER = "binder"
-
-
-THREAD_DESCRIPTIONS = {
-    ThreadKind.FAULT: "a read or write page fault at addr (repeat = true: forever)",
-    ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED) over [start, end) under down_write, then a write fault",
-    ThreadKind.MUNMAP: "a second munmap of [start, end) running the protocol under test",
-    ThreadKind.MADVISE: "madvise(MADV_DONTNEED) of [start, end) under down_read (lock = \"vma\": "
-                        "under a per-VMA lock when one VMA holds the range, 6.17+, mainline only)",
-    ThreadKind.FOLLOW_PTE: "s390 pci_mmio: under down_read, find_vma(addr) (lookup = \"find_vma\", "
-                           "before a8b92b8c1eac) or vma_lookup, VM_PFNMAP check, page table walk",
-    ThreadKind.BINDER: "binder: alloc->vma cached at mmap, read and used (vm_insert_page at "
-                       "addr) under mmap_sem (lock = \"read\", before d1d8875c8c13, or \"write\")",
-}
-LOOKUPS = ("find_vma", "vma_lookup")  # follow_pte's lookup
-LOCKS = ("read", "write")  # binder's mmap_sem
-MADVISE_LOCKS = ("mmap", "vma")  # madvise's: mmap_sem for read, or a per-VMA lock (6.17+)
+from gen.validate import (  # noqa: F401  (re-exported: the names callers import from here)
+    MAX_NAME_BYTES,
+    MAX_NESTING,
+    MAX_PAGES,
+    MAX_THREADS,
+    MODEL_KEYS,
+    Where,
+    choice,
+    integer,
+    page_range,
+    read_toml,
+    unknown,
+)
 
 
 class Flag(str, Enum):
@@ -150,33 +137,6 @@ class Vma:
 
 
 @dataclass(frozen=True)
-class Thread:
-    kind: ThreadKind
-    count: int = 1
-    access: str | None = None  # fault only: "read" or "write"
-    addr: int | None = None  # fault only
-    start: int | None = None  # mmap_fixed, munmap, madvise
-    end: int | None = None
-    repeat: bool = False  # fault only
-    lookup: str | None = None  # follow_pte only: "find_vma" or "vma_lookup"
-    lock: str | None = None  # binder: "read" or "write"; madvise: "vma" (else None: mmap_sem)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"kind": self.kind.value, "count": self.count}
-        if self.kind is ThreadKind.FAULT:
-            d.update(access=self.access, addr=self.addr, repeat=self.repeat)
-        elif self.kind is ThreadKind.FOLLOW_PTE:
-            d.update(addr=self.addr, lookup=self.lookup)
-        elif self.kind is ThreadKind.BINDER:
-            d.update(addr=self.addr, lock=self.lock)
-        else:
-            d.update(start=self.start, end=self.end)
-            if self.lock is not None:
-                d.update(lock=self.lock)
-        return d
-
-
-@dataclass(frozen=True)
 class Model:
     name: str
     protocol: str  # the protocol's name
@@ -198,6 +158,12 @@ class Model:
     description: str = ""
     source: str = ""  # the file it came from
     options: dict[str, OptionValue] = field(default_factory=dict)  # every declared option
+    # every actor known when it was validated (those of its threads among them), in process order
+    actors: Actors | None = field(default=None, compare=False, repr=False)
+
+    def actor(self, kind: str) -> Actor:
+        known = self.actors if self.actors is not None else _builtin_actors()
+        return known[kind]
 
     def expected(self, prop: str) -> str:
         return self.expect.get(prop, "holds")
@@ -224,92 +190,41 @@ class Model:
             **self.options,
             "source": self.source,
             "protocol_definition": self.definition.to_dict(),
+            **({"actor_definitions": [a.to_dict() for a in self._own_actors()]}
+               if self._own_actors() else {}),
         }
+
+    def _own_actors(self) -> list[Actor]:
+        """The actors of its threads that are not built in (stored with a result)."""
+        out: dict[str, Actor] = {}
+        for t in self.threads:
+            if t.actor is not None and not t.actor.builtin:
+                out[t.kind] = t.actor
+        return list(out.values())
+
+
+def _builtin_actors() -> Actors:
+    from gen.actors import builtin
+
+    return builtin()
 
 
 # ---------------------------------------------------------------- validation
 
-MODEL_KEYS = {
-    "name", "protocol", "pages", "ptes_per_table", "munmap", "vmas", "threads",
-    "section_pages", "threshold_pages", "write_hold_bound", "rwsem", "stack_guard_gap",
-    "mutation", "expect", "description", "maple_nodes", "tlb",
-}
-THREAD_KEYS = {
-    ThreadKind.FAULT: {"kind", "access", "addr", "count", "repeat"},
-    ThreadKind.MMAP_FIXED: {"kind", "start", "end", "count"},
-    ThreadKind.MUNMAP: {"kind", "start", "end", "count"},
-    ThreadKind.MADVISE: {"kind", "start", "end", "count", "lock"},
-    ThreadKind.FOLLOW_PTE: {"kind", "addr", "lookup", "count"},
-    ThreadKind.BINDER: {"kind", "addr", "lock", "count"},
-}
-MAX_PAGES = 16
-MAX_THREADS = 8
-MAX_NAME_BYTES = 64  # a model name is a directory name and a column of every report
-MAX_NESTING = 32  # tables and arrays in a TOML file (no model needs more than 4)
+# The names of gen/validate.py, as this module has always called them.
+_Where, _choice, _int, _unknown, _range = Where, choice, integer, unknown, page_range
 
 
-class _Where:
-    """Builds one-line errors: `FILE: model NAME: KEY: problem`.  `key_paths` names another
-    file (or place) for some top-level keys: a model built from a scenario and a matrix."""
-
-    def __init__(self, path: str, model: str | None = None,
-                 key_paths: dict[str, str] | None = None):
-        self.path, self.model, self.key_paths = path, model, key_paths or {}
-
-    def error(self, key: str, problem: str) -> ConfigError:
-        top = key.split(".")[0].split("[")[0]
-        path = self.key_paths.get(top, self.path)
-        where = f"{path}: " + (f"model {self.model!r}: " if self.model else "")
-        return ConfigError(f"{where}{key}: {problem}")
-
-
-def _choice(where: _Where, key: str, value: Any, enum: type[Enum]) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        names = ", ".join(e.value for e in enum)  # type: ignore[attr-defined]
-        raise where.error(key, f"unknown value {value!r} (one of: {names})") from None
-
-
-def _int(where: _Where, key: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise where.error(key, f"must be an integer, not {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        bound = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise where.error(key, f"{value} is out of range ({bound})")
-    return value
-
-
-def _unknown(where: _Where, key: str, table: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise where.error(key + extra[0] if key else extra[0],
-                          f"unknown field (allowed: {', '.join(sorted(allowed))})")
-
-
-def _range(where: _Where, key: str, table: Any, pages: int) -> tuple[int, int]:
-    if not isinstance(table, dict):
-        raise where.error(key, "must be a table { start = S, end = E }")
-    _unknown(where, key + ".", table, {"start", "end"})
-    if "start" not in table or "end" not in table:
-        raise where.error(key, "needs both start and end")
-    start = _int(where, key + ".start", table["start"], 1, pages)
-    end = _int(where, key + ".end", table["end"], 1, pages + 1)
-    if end <= start:
-        raise where.error(key, f"empty range [{start}, {end})")
-    return start, end
-
-
-def _vma(where: _Where, key: str, table: Any, pages: int) -> Vma:
+def _vma(where: Where, key: str, table: Any, pages: int) -> Vma:
     if not isinstance(table, dict):
         raise where.error(key, "must be a table { start, end, flags }")
-    _unknown(where, key + ".", table, {"start", "end", "flags", "populated"})
-    start, end = _range(where, key, {k: table.get(k) for k in ("start", "end") if k in table},
-                        pages)
+    unknown(where, key + ".", table, {"start", "end", "flags", "populated"})
+    start, end = page_range(where, key, {k: table.get(k) for k in ("start", "end")
+                                         if k in table}, pages)
     flags = table.get("flags", [])
     if not isinstance(flags, list):
         raise where.error(key + ".flags", "must be a list")
-    parsed = tuple(_choice(where, key + ".flags", f, Flag) for f in flags)
+    parsed = tuple(choice(where, key + ".flags", f, Flag) for f in flags)
     if len(set(parsed)) != len(parsed):
         raise where.error(key + ".flags", "lists a flag twice")
     if Flag.GROWSDOWN in parsed and Flag.GROWSUP in parsed:
@@ -328,46 +243,7 @@ def _vma(where: _Where, key: str, table: Any, pages: int) -> Vma:
     return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)), populated)
 
 
-def _thread(where: _Where, key: str, table: Any, pages: int) -> Thread:
-    if not isinstance(table, dict):
-        raise where.error(key, "must be a table with a kind")
-    if "kind" not in table:
-        raise where.error(key + ".kind", "missing")
-    kind = _choice(where, key + ".kind", table["kind"], ThreadKind)
-    _unknown(where, key + ".", table, THREAD_KEYS[kind])
-    count = _int(where, key + ".count", table.get("count", 1), 1, MAX_THREADS)
-    if kind is ThreadKind.FAULT:
-        access = table.get("access")
-        if access not in ("read", "write"):
-            raise where.error(key + ".access", f"must be \"read\" or \"write\", not {access!r}")
-        if "addr" not in table:
-            raise where.error(key + ".addr", "missing")
-        addr = _int(where, key + ".addr", table["addr"], 1, pages)
-        repeat = table.get("repeat", False)
-        if not isinstance(repeat, bool):
-            raise where.error(key + ".repeat", "must be true or false")
-        return Thread(kind, count, access=access, addr=addr, repeat=repeat)
-    if kind in (ThreadKind.FOLLOW_PTE, ThreadKind.BINDER):
-        if "addr" not in table:
-            raise where.error(key + ".addr", "missing")
-        addr = _int(where, key + ".addr", table["addr"], 1, pages)
-        name, allowed, default = (("lookup", LOOKUPS, "find_vma") if kind is ThreadKind.FOLLOW_PTE
-                                  else ("lock", LOCKS, "read"))
-        value = table.get(name, default)
-        if value not in allowed:
-            raise where.error(f"{key}.{name}", f"must be {' or '.join(map(repr, allowed))}, "
-                              f"not {value!r}")
-        return Thread(kind, count, addr=addr, **{name: value})
-    start, end = _range(where, key, {k: table[k] for k in ("start", "end") if k in table}, pages)
-    lock = table.get("lock", "mmap")
-    if kind is ThreadKind.MADVISE and lock not in MADVISE_LOCKS:
-        raise where.error(f"{key}.lock", f"must be {' or '.join(map(repr, MADVISE_LOCKS))}, "
-                          f"not {lock!r}")
-    return Thread(kind, count, start=start, end=end,
-                  lock="vma" if kind is ThreadKind.MADVISE and lock == "vma" else None)
-
-
-def _option_values(where: _Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:
+def _option_values(where: Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:
     """The protocol's options: the model's value where it sets one, else the default."""
     out: dict[str, Any] = {}
     for o in protocol.options:
@@ -421,16 +297,11 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
     threads_raw = table.get("threads", [])
     if not isinstance(threads_raw, list):
         raise where.error("threads", "must be a list of tables")
-    threads = tuple(_thread(where, f"threads[{i}]", t, pages) for i, t in enumerate(threads_raw))
+    actors = known.actors
+    threads = tuple(parse_thread(where, f"threads[{i}]", t, pages, actors)
+                    for i, t in enumerate(threads_raw))
     for i, t in enumerate(threads):
-        if t.kind is ThreadKind.BINDER and not any(v.start <= (t.addr or 0) < v.end
-                                                   for v in vmas):
-            raise where.error(f"threads[{i}].addr", "binder caches the VMA it mmapped: the "
-                              "page must be in one of vmas")
-        if t.kind is ThreadKind.FAULT and t.access == "write" and any(
-                v.start <= (t.addr or 0) < v.end and Flag.UPROBE in v.flags for v in vmas):
-            raise where.error(f"threads[{i}].addr", "a write into a uprobe (file text) VMA is not "
-                              "modelled (its read-only page would take a COW fault)")
+        check_layout(where, f"threads[{i}]", t, vmas)
     if 1 + sum(t.count for t in threads) > MAX_THREADS:
         raise where.error("threads", f"more than {MAX_THREADS} threads in all")
 
@@ -473,7 +344,7 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
         threshold_pages=threshold, write_hold_bound=bound, rwsem=rwsem, stack_guard_gap=gap,
         mutation=mutation, maple_nodes=flags_on["maple_nodes"], tlb=flags_on["tlb"],
         expect=expect, description=description, source=path,
-        options=_option_values(where, table, protocol),
+        options=_option_values(where, table, protocol), actors=actors,
     )
 
 
@@ -493,76 +364,26 @@ def parse_models(data: dict[str, Any], path: str,
     return models
 
 
-def read_toml(path: str, what: str) -> dict[str, Any]:
-    """A TOML file's tables; a missing, unreadable, malformed or deeply nested file is a
-    one-line ConfigError."""
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a {what}") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the {what} ({e.strerror})") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 (byte {e.start}): TOML files are UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply (at most {MAX_NESTING} levels)") from None
-    if _depth(data) > MAX_NESTING:
-        raise ConfigError(f"{path}: nested too deeply (at most {MAX_NESTING} levels)")
-    return data
-
-
-def _depth(value: Any) -> int:
-    """How deeply tables and arrays nest in `value` (iteratively: no recursion to exhaust)."""
-    deepest, todo = 0, [(value, 0)]
-    while todo:
-        v, d = todo.pop()
-        deepest = max(deepest, d)
-        if d <= MAX_NESTING:
-            if isinstance(v, dict):
-                todo.extend((x, d + 1) for x in v.values())
-            elif isinstance(v, list):
-                todo.extend((x, d + 1) for x in v)
-    return deepest
-
-
-def load_models(*paths: str | Path, protocols: Protocols | None = None) -> list[Model]:
-    """Read and validate model files (`[[model]]` files, or matrix files of protocol x
-    scenario pairs: gen/scenarios.py); names must be unique across all of them."""
-    from gen.scenarios import is_matrix, matrix_models
-
-    protocols = protocols if protocols is not None else discover()
-    models: list[Model] = []
-    seen: dict[str, str] = {}
-    for p in paths:
-        path = str(p)
-        data = read_toml(path, "model file")
-        loaded = (matrix_models(data, path, protocols) if is_matrix(data)
-                  else parse_models(data, path, protocols))
-        for m in loaded:
-            if m.name in seen:
-                raise _Where(path, m.name).error("name", f"duplicate model name (also in {seen[m.name]})")
-            seen[m.name] = path
-            models.append(m)
-    return models
-
-
 def model_from_dict(d: dict[str, Any], where: str) -> Model:
     """A model stored with a result (Model.to_dict): validated again, against the protocol
     definition stored with it when there is one (the template may have moved or changed
     since), else against the protocols found now."""
-    table = {k: v for k, v in d.items() if k not in ("source", "protocol_definition")}
+    table = {k: v for k, v in d.items()
+             if k not in ("source", "protocol_definition", "actor_definitions")}
     if isinstance(table.get("rwsem"), str) and table["rwsem"] in RWSEM_RENAMED:  # old name
         table["rwsem"] = RWSEM_RENAMED[table["rwsem"]].value
     stored = d.get("protocol_definition")
     protocols = None
     if isinstance(stored, dict):
         p = Protocol.from_dict(stored)
-        protocols = Protocols({p.name: p}, ())
+        own = [Actor.from_dict(a) for a in d.get("actor_definitions", [])
+               if isinstance(a, dict)]
+        actors = None
+        if own:  # the built-in actors, and the stored ones of its threads
+            found = dict(_builtin_actors().found)
+            found.update({a.name: a for a in own})
+            actors = Actors(dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0]))))
+        protocols = Protocols({p.name: p}, (), actor_defs=actors)
     model = parse_model(table, where, 0, protocols)  # errors name the stored file
     source = d.get("source")
     return replace(model, source=source) if isinstance(source, str) else model

@@ -15,41 +15,54 @@ with its front matter, TOML inside a jinja comment that renders to nothing:
     ---#}
     {% extends "base.tla.j2" %}
 
-Directories are searched in order: every `--protocols DIR`, then the directories of
-$MMCHECK_PROTOCOLS (separated by ':'), then the built-in specs/templates/; a name found
-earlier hides the same name later.  Every `*.tla.j2` of a directory is a protocol except
-`base.tla.j2`; the shared templates (base.tla.j2, mm.j2) are looked up in the
-protocol's own directory first, then in the built-in one.  Nothing here renders.
+Directories are searched in order (gen/frontmatter.py): every `--protocols DIR`, then the
+directories of $MMCHECK_PROTOCOLS (separated by ':'), then the built-in specs/templates/; a
+name found earlier hides the same name later.  The actors (gen/actors.py) found along the
+same directories come with the protocols (`Protocols.actors`).  Every `*.tla.j2` of a
+directory is a protocol except `base.tla.j2`; the shared templates (base.tla.j2, mm.j2)
+are looked up in the protocol's own directory first, then in the built-in one.  Nothing here renders.
 """
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from gen import actors as actors_mod
+from gen.actors import Actors
+from gen.frontmatter import (
+    BUILTIN,
+    ENV_VAR,
+    FRONT_CLOSE,
+    FRONT_OPEN,
+    NAME,
+    check_name,
+    front_matter,
+    search_dirs,
+    signature,
+    toml_value,
+)
+from gen.frontmatter import show as _show
+from gen.frontmatter import text as _text
+from gen.frontmatter import where as _where
+from gen.validate import MODEL_KEYS
 from runner.errors import ConfigError
 
-BUILTIN = Path(__file__).resolve().parent.parent / "specs" / "templates"
-ENV_VAR = "MMCHECK_PROTOCOLS"
 SUFFIX = ".tla.j2"
 SHARED = ("base.tla.j2", "mm.j2")  # not protocols: shared by every protocol
-FRONT_OPEN, FRONT_CLOSE = "{#---", "---#}"
 DEFAULT_FAULT_PATH = "page_fault"
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # a TLA+ module name, and no '-' (model names)
 FRONT_KEYS = {"name", "description", "kernel", "fault_path", "options"}
 OPTION_KEYS = {"values", "default", "description"}
-# Names an option may not take, besides the model keys (gen.model.MODEL_KEYS): what
-# render() passes to every template, and the matrix's words.
+# Names an option may not take, besides the model keys (gen.validate.MODEL_KEYS) and the
+# names ending in "_groups" (one list of thread groups per actor): what render() passes to
+# every template, and the matrix's words.
 RESERVED = {
-    "model", "module", "protocol_description", "kernel_ref", "groups", "munmap_groups",
-    "fault_groups", "mmap_groups", "madvise_groups", "repeat_consts", "init_vmas", "symmetry",
-    "thread_summary", "options", "fault_path", "tla", "range_case", "scenario", "parameters",
-    "violated",
+    "model", "module", "protocol_description", "kernel_ref", "groups", "repeat_consts",
+    "init_vmas", "symmetry", "thread_summary", "options", "fault_path", "tla", "range_case",
+    "scenario", "parameters", "violated", "actors", "vma_at",
 }
 OptionValue = str | int | bool
 
@@ -112,6 +125,12 @@ class Protocols(Mapping[str, Protocol]):
     found: dict[str, Protocol]
     dirs: tuple[Path, ...]
     hidden: tuple[Protocol, ...] = field(default=())
+    # the actors found along the same search path (None: the built-in ones)
+    actor_defs: Actors | None = None
+
+    @property
+    def actors(self) -> Actors:
+        return self.actor_defs if self.actor_defs is not None else actors_mod.builtin()
 
     def __getitem__(self, name: str) -> Protocol:
         return self.found[name]
@@ -129,49 +148,9 @@ class Protocols(Mapping[str, Protocol]):
 # ---------------------------------------------------------------- front matter
 
 
-def _where(path: Path, key: str | None = None) -> str:
-    return f"{_show(path)}: front matter" + (f": {key}" if key else "")
-
-
-def _show(path: Path) -> str:
-    """A path as the user would type it: relative to the working directory if inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def front_matter(text: str, path: Path) -> dict[str, Any]:
-    """The TOML between `{#---` and `---#}` at the top of a template."""
-    body = text.lstrip("\ufeff")
-    if not body.startswith(FRONT_OPEN):
-        raise ConfigError(f"{_show(path)}:1: not a protocol template: it must start with its "
-                          f"front matter, a {FRONT_OPEN} ... {FRONT_CLOSE} comment holding "
-                          f"name, description and kernel (see docs/writing-protocols.md)")
-    end = body.find(FRONT_CLOSE)
-    if end < 0:
-        raise ConfigError(f"{_where(path)}: no closing {FRONT_CLOSE}")
-    toml = body[len(FRONT_OPEN):end]
-    try:
-        return tomllib.loads(toml)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{_where(path)}: not valid TOML: {e}") from None
-
-
-def _text(path: Path, table: dict[str, Any], key: str, label: str | None = None) -> str:
-    value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{_where(path, label or key)}: missing or empty (a one-line string)")
-    if "\n" in value.strip():
-        raise ConfigError(f"{_where(path, label or key)}: must be one line")
-    return value.strip()
-
-
 def _option(path: Path, name: str, table: Any) -> Option:
-    from gen.model import MODEL_KEYS  # gen.model imports this module
-
     key = f"options.{name}"
-    if not NAME.match(name) or name in RESERVED | MODEL_KEYS:
+    if not NAME.match(name) or name in RESERVED | MODEL_KEYS or name.endswith("_groups"):
         raise ConfigError(f"{_where(path, key)}: option name {name!r} is "
                           + ("reserved (a model key or a template variable)" if NAME.match(name)
                              else "not a name (letters, digits and '_')"))
@@ -214,14 +193,7 @@ def parse_protocol(path: Path, text: str | None = None, builtin: bool = False) -
     if extra:
         raise ConfigError(f"{_where(path, extra[0])}: unknown field "
                           f"(allowed: {', '.join(sorted(FRONT_KEYS))})")
-    name = _text(path, table, "name")
-    expected = path.name[: -len(SUFFIX)]
-    if name != expected:
-        raise ConfigError(f"{_where(path, 'name')}: {name!r}, but the file is {path.name} "
-                          f"(a protocol NAME lives in NAME{SUFFIX})")
-    if not NAME.match(name):
-        raise ConfigError(f"{_where(path, 'name')}: {name!r}: use letters, digits and '_', "
-                          f"starting with a letter")
+    name = check_name(path, table, SUFFIX, "protocol")
     fault_path = table.get("fault_path", DEFAULT_FAULT_PATH)
     if not isinstance(fault_path, str) or not NAME.match(fault_path):
         raise ConfigError(f"{_where(path, 'fault_path')}: must name a macro of mm.j2")
@@ -251,39 +223,10 @@ def shared_macros(search_path: Sequence[Path]) -> list[str]:
 # ---------------------------------------------------------------- discovery
 
 
-def search_dirs(dirs: Sequence[str | Path] = (), env: str | None = None) -> tuple[Path, ...]:
-    """--protocols directories, then $MMCHECK_PROTOCOLS, then the built-in templates."""
-    value = os.environ.get(ENV_VAR, "") if env is None else env
-    out: list[Path] = []
-    for origin, items in (("--protocols", list(dirs)),
-                          (ENV_VAR, [d for d in value.split(os.pathsep) if d])):
-        for d in items:
-            p = Path(d).expanduser()
-            if not p.is_dir():
-                raise ConfigError(f"{origin} {d}: no such directory")
-            if p.resolve() not in [q.resolve() for q in out]:
-                out.append(p)
-    if BUILTIN.resolve() not in [q.resolve() for q in out]:
-        out.append(BUILTIN)
-    return tuple(out)
-
-
-def _signature(dirs: tuple[Path, ...]) -> tuple[Any, ...]:
-    sig: list[Any] = []
-    for d in dirs:
-        for f in sorted(d.glob("*.j2")):
-            try:
-                st = f.stat()
-            except OSError:
-                continue
-            sig.append((str(f), st.st_mtime_ns, st.st_size))
-    return tuple(sig)
-
-
 def discover(dirs: Sequence[str | Path] = (), env: str | None = None) -> Protocols:
     """Every protocol of the search path (see the module's docstring)."""
     search = search_dirs(dirs, env)
-    return _discover(search, _signature(search))
+    return _discover(search, signature(search))
 
 
 @lru_cache(maxsize=16)
@@ -300,7 +243,7 @@ def _discover(search: tuple[Path, ...], signature: tuple[Any, ...]) -> Protocols
                 hidden.append(p)
             else:
                 found[p.name] = p
-    return Protocols(found, search, tuple(hidden))
+    return Protocols(found, search, tuple(hidden), actors_mod.discover_in(search))
 
 
 def unknown_protocol(name: Any, protocols: Mapping[str, Protocol]) -> str:
@@ -332,17 +275,10 @@ def starting_template(source: Protocol, name: str) -> str:
           else []),
         *[line for o in source.options for line in (
             f"[options.{o.name}]",
-            "values = [" + ", ".join(_toml_value(v) for v in o.values) + "]",
-            f"default = {_toml_value(o.default)}",
-            f"description = {_toml_value(o.description)}")],
+            "values = [" + ", ".join(toml_value(v) for v in o.values) + "]",
+            f"default = {toml_value(o.default)}",
+            f"description = {toml_value(o.description)}")],
         FRONT_CLOSE,
     ])
     return head + text[end:]
 
-
-def _toml_value(v: OptionValue) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -2,7 +2,8 @@
 
 One strict jinja2 environment per template search path (a protocol's own directory,
 then the built-in specs/templates/ with the shared base.tla.j2 and mm.j2: see
-gen/protocols.py).  Values are written by gen.tla only.  Every rendered line keeps the
+gen/protocols.py) and set of actor templates (gen/actors.py: base.tla.j2 imports each
+actor a model runs, `NAME.actor.j2`, and calls its macros).  Values are written by gen.tla only.  Every rendered line keeps the
 template line that produced it (gen/linemap.py), so that errors found later in the
 spec point at what the user wrote.  Nothing here runs Java.
 """
@@ -17,9 +18,11 @@ from typing import Any
 
 import jinja2
 
+from gen.actors import Actor, Thread
+from gen.frontmatter import BUILTIN
+from gen.frontmatter import show as _show
 from gen.linemap import LineMarks, Source, read_marks
-from gen.model import LIVENESS, MUTATION_DESCRIPTIONS, Model, Thread, ThreadKind
-from gen.protocols import BUILTIN, _show
+from gen.model import LIVENESS, MUTATION_DESCRIPTIONS, Model
 from gen.template_errors import duplicate_label, jinja_error
 from gen.tla import ModelValue, tla
 from runner.errors import TemplateError
@@ -29,11 +32,14 @@ TEMPLATES = BUILTIN
 JINJA_DELIMITERS = ("{{", "}}", "{%", "%}", "{#", "#}")
 
 
+MUNMAP = "munmap"  # the actor of the main thread: its process body is the protocol's
+
+
 @dataclass(frozen=True)
 class Group:
     """A thread group: `count` identical threads, one PlusCal process."""
 
-    kind: ThreadKind
+    kind: str  # the actor's name
     prefix: str  # label prefix, e.g. "fault1"
     const: str  # the CONSTANT naming the set of its thread ids, e.g. "Fault1"
     members: tuple[str, ...]  # the model values, e.g. ("fault1_1", "fault1_2")
@@ -62,39 +68,27 @@ class Group:
         who = ", ".join(self.members)
         if self.thread is None:
             return f"{who}: the main munmap of [{self.start}, {self.end})"
-        t = self.thread
-        if t.kind is ThreadKind.FAULT:
-            rep = ", repeating forever" if t.repeat else ""
-            return f"{who}: {t.access} fault at page {t.addr}{rep}"
-        if t.kind is ThreadKind.FOLLOW_PTE:
-            return f"{who}: s390 pci_mmio follow_pte at page {t.addr} ({t.lookup})"
-        if t.kind is ThreadKind.BINDER:
-            return f"{who}: binder vm_insert_page at page {t.addr} under the {t.lock} lock"
-        return f"{who}: {t.kind.value} of [{t.start}, {t.end})"
+        return f"{who}: {self.thread.summary()}"
 
 
 def thread_groups(model: Model) -> list[Group]:
     """The main munmap thread first, then one group per `threads` entry."""
     a, b = model.munmap
-    groups = [Group(ThreadKind.MUNMAP, "munmap0", "Munmap0", ("munmap0",), None, a, b)]
+    groups = [Group(MUNMAP, "munmap0", "Munmap0", ("munmap0",), None, a, b)]
     for i, t in enumerate(model.threads, start=1):
-        prefix = f"{t.kind.value}{i}"
-        const = "".join(w.capitalize() for w in t.kind.value.split("_")) + str(i)
+        prefix = f"{t.kind}{i}"
+        const = "".join(w.capitalize() for w in t.kind.split("_")) + str(i)
         members = (prefix,) if t.count == 1 else tuple(f"{prefix}_{j}" for j in range(1, t.count + 1))
         groups.append(Group(t.kind, prefix, const, members, t, t.start, t.end))
     return groups
 
 
-def _binder_case(groups: list[Group], vmas: list[Any]) -> str:
-    """BinderOrigin(t): the initial VMA (its id, 1.. in address order) that covers the
-    binder thread's page, 0 when none does (then alloc->vma starts NULL)."""
-    cases = []
-    for g in groups:
-        ids = [i for i, v in enumerate(vmas, start=1) if v.start <= (g.addr or 0) < v.end]
-        cases.append((g.const, ids[0] if ids else 0))
-    if len(cases) == 1:
-        return str(cases[0][1])
-    return "CASE " + " [] ".join(f"t \\in {c} -> {v}" for c, v in cases)
+def _vma_at(vmas: list[Any]) -> Any:
+    """vma_at(page): the initial VMA (its id, 1.. in address order) that covers the page,
+    0 when none does."""
+    def at(page: int) -> int:
+        return next((i for i, v in enumerate(vmas, start=1) if v.start <= page < v.end), 0)
+    return at
 
 
 def _own_case(groups: list[Group]) -> str:
@@ -128,11 +122,24 @@ def _fail(message: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _environment(search_path: tuple[Path, ...], marks: bool = False) -> jinja2.Environment:
-    """The strict environment for templates found along `search_path`; with `marks`, the
-    same with the line marks of gen/linemap.py."""
+def _environment(search_path: tuple[Path, ...], actors: tuple[tuple[str, Path], ...] = (),
+                 marks: bool = False) -> jinja2.Environment:
+    """The strict environment for templates found along `search_path`, and the actor
+    templates (`NAME.actor.j2`, from the file discovery found, before any other file of
+    that name); with `marks`, the same with the line marks of gen/linemap.py."""
+    files = {path.name: path for _, path in actors}
+
+    def actor(name: str) -> tuple[str, str, Any] | None:
+        if name not in files:
+            return None
+        path = files[name]
+        text = path.read_text(encoding="utf-8")
+        mtime = path.stat().st_mtime_ns
+        return text, str(path), lambda: path.is_file() and path.stat().st_mtime_ns == mtime
+
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        loader=jinja2.ChoiceLoader([jinja2.FunctionLoader(actor),
+                                    jinja2.FileSystemLoader([str(p) for p in search_path])]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -222,15 +229,27 @@ class Rendered:
 
 
 def _template_file(model: Model, name: str) -> Path | None:
+    for a in (model.actors or {}).values():
+        if a.template.name == name:
+            return a.template
     for d in model.definition.search_path:
         if (d / name).is_file():
             return d / name
     return None
 
 
+def _used_actors(model: Model) -> list[Actor]:
+    """The actors of the model's threads and the main munmap's, in process order."""
+    used = {MUNMAP: model.actor(MUNMAP)}
+    used.update({t.kind: t.actor or model.actor(t.kind) for t in model.threads})
+    return sorted(used.values(), key=lambda a: (a.order, a.name))
+
+
 def render(model: Model) -> Rendered:
     groups = thread_groups(model)
-    by_kind = {k: [g for g in groups if g.kind is k] for k in ThreadKind}
+    actors = _used_actors(model)
+    names = list(model.actors or {}) + [a.name for a in actors]
+    by_kind = {k: [g for g in groups if g.kind == k] for k in names}
     vmas = sorted(model.vmas, key=lambda v: v.start)
     init_vmas = "{" + ", ".join(
         tla({"id": i, "start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
@@ -242,6 +261,7 @@ def render(model: Model) -> Rendered:
         # mainline); a protocol that does not gets the kernel's own behaviour
         "ablation": "none", "other_mm": False, "vma_read_mm_check": "early",
         **model.options,
+        **{f"{k}_groups": v for k, v in by_kind.items()},
         "model": model,
         "module": model.protocol,
         "protocol": model.protocol,
@@ -250,12 +270,7 @@ def render(model: Model) -> Rendered:
         "fault_path": proto.fault_path,
         "options": dict(model.options),
         "groups": groups,
-        "munmap_groups": by_kind[ThreadKind.MUNMAP],
-        "fault_groups": by_kind[ThreadKind.FAULT],
-        "mmap_groups": by_kind[ThreadKind.MMAP_FIXED],
-        "madvise_groups": by_kind[ThreadKind.MADVISE],
-        "follow_pte_groups": by_kind[ThreadKind.FOLLOW_PTE],
-        "binder_groups": by_kind[ThreadKind.BINDER],
+        "actors": actors,
         "repeat_consts": [g.const for g in groups if g.repeat],
         "init_vmas": init_vmas,
         "init_vmas_seq": "{" + ", ".join(
@@ -268,17 +283,19 @@ def render(model: Model) -> Rendered:
         "split_order": "4.20",  # a protocol template sets "6.4": the end split's new object
         "vma_refcnt": False,  # mainline sets it (vm_refcnt, typesafe VMA slots, 6.15+)
         "nested_flush": "fullmm",  # detach_merged sets "reset_range" (4.20-5.1, before 7a30df49f63a)
-        "track_free": bool(by_kind[ThreadKind.BINDER]),
-        "binder_case": _binder_case(by_kind[ThreadKind.BINDER], vmas),
-        "own_case": _own_case(by_kind[ThreadKind.MUNMAP]),
+        # the VMA objects vm_area_free() freed are tracked when an actor reads them
+        "track_free": any("freed" in a.reads for a in actors if by_kind[a.name]),
+        "vma_at": _vma_at(vmas),
+        "own_case": _own_case(by_kind[MUNMAP]),
         "mutation_description": MUTATION_DESCRIPTIONS[model.mutation],
         "symmetry": " \\cup ".join(sym) if sym else "{}",
         "thread_summary": "; ".join(g.describe for g in groups),
     }
+    files = tuple((a.name, a.template) for a in actors)
     name = proto.template.name
     try:
-        text = _environment(proto.search_path).get_template(name).render(context)
-        marked = _environment(proto.search_path, True).get_template(name).render(context)
+        text = _environment(proto.search_path, files).get_template(name).render(context)
+        marked = _environment(proto.search_path, files, True).get_template(name).render(context)
     except jinja2.TemplateError as e:
         raise jinja_error(e, proto.template, proto.search_path, _suffix(model)) from None
     left = [d for d in JINJA_DELIMITERS if d in text]

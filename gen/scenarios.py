@@ -16,15 +16,20 @@ expected to be violated (every other property is expected to hold):
     special = { violated = [], parameters = { threshold_pages = 3 } }   # one pair only
 
 Each pair is the model `<protocol>-<scenario>`, validated as a `[[model]]` table is
-(gen.model.parse_model), its errors naming the file the key came from.  Pure.
+(gen.model.parse_model), its errors naming the file the key came from.  Pure.  Reading a
+model file, of either kind, is gen/load.py's.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from gen.model import PROPERTIES, Model, _Where, parse_model, read_toml
-from gen.protocols import BUILTIN, Protocols, _show, unknown_protocol
+from gen.frontmatter import BUILTIN
+from gen.frontmatter import show as _show
+from gen.model import PROPERTIES, Model, parse_model
+from gen.protocols import Protocols, unknown_protocol
+from gen.validate import Where as _Where
+from gen.validate import read_toml
 from runner.errors import ConfigError
 
 SPECS = BUILTIN.parent

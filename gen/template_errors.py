@@ -17,7 +17,8 @@ from pathlib import Path
 import jinja2
 
 from gen.linemap import Source
-from gen.protocols import BUILTIN, _show
+from gen.frontmatter import BUILTIN
+from gen.frontmatter import show as _show
 from runner.errors import TemplateError
 
 _MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\s*\(")

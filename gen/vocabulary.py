@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 _DECL_VAR = re.compile(r"^  (\w+) = ")
 _DECL_OP = re.compile(r"^ {0,2}(\w+)(\([^)]*\))? ==")
@@ -38,6 +39,7 @@ class Entry:
     kernel: str  # the kernel object or function it stands for ("" when not said)
     only: str  # the jinja condition it exists under ("" always)
     documented: bool  # a doc comment (or, for an operator, a TLA+ comment) above it
+    file: str = "base.tla.j2"  # the template that declares it
 
     def missing(self) -> list[str]:
         if not self.documented:
@@ -89,14 +91,26 @@ def _tla_comment_above(lines: list[str], i: int) -> str:
     return " ".join(out)
 
 
-def entries(source: str) -> list[Entry]:
+_MACRO = re.compile(r"^\{%-?\s*macro\s+(definitions|variables)\(")
+_ENDMACRO = re.compile(r"^\{%-?\s*endmacro")
+
+
+def entries(source: str, file: str = "base.tla.j2", only: str = "") -> list[Entry]:
     """Every variable and operator of base.tla.j2's text, in file order (a name declared in
-    both branches of an `if` once, documented if either declaration is)."""
+    both branches of an `if` once, documented if either declaration is).  An actor's
+    template (NAME.actor.j2) declares its own state in its `definitions` and `variables`
+    macros; `only` then says whose ("actor binder")."""
     lines = source.split("\n")
-    conds: list[str] = []
+    conds: list[str] = [only] if only else []
     section = "head"  # head (above the algorithm), variables, define, properties, rest
     found: dict[str, Entry] = {}
     for i, line in enumerate(lines):
+        if m := _MACRO.match(line):
+            section = "head" if m.group(1) == "definitions" else "variables"
+            continue
+        if _ENDMACRO.match(line) and section in ("head", "variables") and only:
+            section = "rest"
+            continue
         if line.startswith("(* --algorithm"):
             section = "algorithm"
         elif line.startswith("variables") and section == "algorithm":
@@ -138,10 +152,20 @@ def entries(source: str) -> list[Entry]:
         else:
             summary, kernel, documented = "", "", False
         entry = Entry(kind, name, signature, i + 1, summary, kernel,
-                      " and ".join(conds), documented)
+                      " and ".join(conds), documented, file)
         if name not in found or (not found[name].documented and documented):
             if name in found:  # keep the first place, take the documentation
                 entry = Entry(kind, name, signature, found[name].line, summary, kernel,
-                              found[name].only, documented)
+                              found[name].only, documented, file)
             found[name] = entry
     return sorted(found.values(), key=lambda e: e.line)
+
+
+def vocabulary(directory: Path) -> list[Entry]:
+    """The whole state of the built-in model: base.tla.j2's, then each actor's own
+    (NAME.actor.j2 in `directory`, in name order)."""
+    found = entries((directory / "base.tla.j2").read_text(encoding="utf-8"))
+    for path in sorted(directory.glob("*.actor.j2")):
+        name = path.name.removesuffix(".actor.j2")
+        found += entries(path.read_text(encoding="utf-8"), path.name, f"actor {name}")
+    return found

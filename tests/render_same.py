@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gen.model import load_models
+from gen.load import load_models
 from gen.protocols import BUILTIN, discover
 from gen.render import render
 

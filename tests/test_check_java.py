@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import PROPERTIES, load_models
+from gen.load import load_models
+from gen.model import PROPERTIES
 from gen.protocols import discover
 from runner.cache import Cache
 from runner.check import check_models

@@ -131,7 +131,8 @@ def test_own_spec_same_verdict_and_states_as_normal_tlc(tools, ring: Path,  # ty
 
 @pytest.mark.java
 def test_committed_models_same_verdicts_and_states(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from gen.model import INVARIANTS, LIVENESS, load_models
+    from gen.load import load_models
+    from gen.model import INVARIANTS, LIVENESS
     from runner.check import Options, check_model
 
     models = {m.name: m for m in load_models(ROOT / "specs" / "matrix.toml")}
@@ -261,7 +262,7 @@ def test_sigkill_ends_server_and_workers_and_the_next_run_cleans_up(corpus_specs
 def test_the_cache_holds_a_distributed_runs_own_output(tools, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """As for normal runs (test_reliability_java): the log on disk is not the run's to trust;
     here it is a link to /dev/null, and the cache still holds what the server printed."""
-    from gen.model import load_models
+    from gen.load import load_models
     from runner.cache import Cache
     from runner.check import Options, check_model
 

@@ -25,7 +25,8 @@ from conftest import FUZZ
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gen.model import INVARIANTS, load_models
+from gen.load import load_models
+from gen.model import INVARIANTS
 from gen.render import render, tlc_cfg
 from runner.cli import main
 from runner.errors import ConfigError

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_fuzz import FUZZ_SETTINGS, VALUE_WORDS, paths, seed_model_texts, to_toml
 
-from gen.model import load_models
+from gen.load import load_models
 from runner.cli import main
 from runner.errors import ConfigError
 from runner.report.stored import load_run

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import tiny_model
 
-from gen.model import load_models
+from gen.load import load_models
 from gen.protocols import BUILTIN, discover
 from gen.render import render
 from runner.errormap import spec_message, translated_line_source, translation_error

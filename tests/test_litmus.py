@@ -96,7 +96,7 @@ def test_model_threads_gate_and_exists() -> None:
     t = parse_test(OBSERVERS, "x.toml")
     lm = to_model(t, "detach_fixed")
     assert lm.model.munmap == (1, 3)
-    assert [(th.kind.value, th.addr) for th in lm.model.threads] == [("fault", 1), ("fault", 2)]
+    assert [(th.kind, th.addr) for th in lm.model.threads] == [("fault", 1), ("fault", 2)]
     text = litmus_definitions(lm)
     assert 'pc[LitmusOne(Fault1)] # "Done" => pc\'[LitmusOne(Fault2)] = pc[LitmusOne(Fault2)]' \
         in text

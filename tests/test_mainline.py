@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import load_models
+from gen.load import load_models
 from gen.render import render
 from runner.errors import ConfigError, TemplateError
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import INVARIANTS, PROPERTIES, load_models
+from gen.load import load_models
+from gen.model import INVARIANTS, PROPERTIES
 from gen.render import liveness_cfg, render, safety_cfg
 from runner.check import ModelResult
 from runner.errors import ConfigError

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import tiny_model
 
-from gen.model import load_models
+from gen.load import load_models
 from gen.protocols import BUILTIN, ENV_VAR, discover, parse_protocol
 from gen.render import render
 from runner.cli import main

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import MAX_NAME_BYTES, PROPERTIES, load_models
+from gen.load import load_models
+from gen.model import MAX_NAME_BYTES, PROPERTIES
 from runner.cache import Cache, digest
 from runner.cli import main
 from runner.errors import ConfigError, OutputError

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import jvms_mentioning
 
-from gen.model import PROPERTIES, load_models
+from gen.load import load_models
+from gen.model import PROPERTIES
 from runner.cache import Cache
 from runner.check import check_model
 from runner.cli import main

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gen.model import INVARIANTS, load_models
+from gen.load import load_models
+from gen.model import INVARIANTS
 from gen.render import JINJA_DELIMITERS, liveness_cfg, render, safety_cfg
 from gen.tla import ModelValue, tla
 

@@ -62,7 +62,7 @@ def test_relock_takes_the_lock_again_without_a_label_twice(
 {{ mm.up_write(P ~ "_again") }}
 {% endblock %}
 '''
-    from gen.model import load_models
+    from gen.load import load_models
     from gen.protocols import discover
     from gen.render import render
 
@@ -138,7 +138,7 @@ def test_a_fail_in_a_macro_names_the_call(tmp_path: Path,
 def test_a_shared_setting_needs_no_declaration(tmp_path: Path) -> None:
     """mm.j2 reads `ablation` where a protocol sets vma_locks (per_vma declares it as an
     option); a protocol that does not declare it gets the kernel's own behaviour."""
-    from gen.model import load_models
+    from gen.load import load_models
     from gen.protocols import discover
     from gen.render import render
 

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gen.model import Model, load_models
+from gen.load import load_models
+from gen.model import Model
 from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
 from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout

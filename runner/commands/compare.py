@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gen.actors import builtin as builtin_actors
 from gen.exhaustive import DEFAULT_KINDS, DEFAULT_PAGES, DEFAULT_THREADS, PTES_PER_TABLE
-from gen.model import ThreadKind
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, OutputError
 from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
@@ -66,10 +66,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "every page its own table, so a page table is freed by a munmap of "
                         "one page)")
     p.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS), metavar="KIND",
-                   choices=[k.value for k in ThreadKind],
                    help="--exhaustive: the kinds of the other threads (default: "
-                        f"{' '.join(DEFAULT_KINDS)}; any of: "
-                        f"{', '.join(k.value for k in ThreadKind)})")
+                        f"{' '.join(DEFAULT_KINDS)}; any actor: "
+                        f"{', '.join(builtin_actors())} or one of --protocols DIR)")
     p.add_argument("--scenario-file", default=DEFAULT_SCENARIOS, metavar="FILE",
                    help=f"the scenarios (default: {DEFAULT_SCENARIOS})")
     p.add_argument("--matrix", default=DEFAULT_MATRIX, metavar="FILE",
@@ -171,10 +170,14 @@ def exhaustive_models(args: argparse.Namespace) -> tuple[list, str]:  # type: ig
     flags = exhaustive.cared_flags(base.template.read_text(encoding="utf-8"),
                                    new.template.read_text(encoding="utf-8"),
                                    library.read_text(encoding="utf-8"))
+    for k in args.kinds:
+        if k not in protocols.actors:
+            raise ConfigError(f"--kinds {k}: unknown actor (one of: {protocols.actors.names()})")
     bound = exhaustive.Bound(args.max_pages, args.max_threads, args.ptes_per_table,
-                             tuple(ThreadKind(k) for k in args.kinds))
+                             tuple(args.kinds))
     try:
-        tables = exhaustive.scenarios(bound, flags, limit=exhaustive.MAX_SCENARIOS)
+        tables = exhaustive.scenarios(bound, flags, limit=exhaustive.MAX_SCENARIOS,
+                                      actors=protocols.actors)
     except exhaustive.TooMany as e:
         raise ConfigError(f"--exhaustive: {e} (at most {exhaustive.MAX_SCENARIOS}): lower "
                           f"--max-pages or --max-threads, or give fewer --kinds") from None

@@ -1,17 +1,13 @@
-"""mmcheck list: the protocols (with their options), scenarios, thread kinds and properties."""
+"""mmcheck list: the protocols (with their options), scenarios, actors (thread kinds, with
+their keys) and properties."""
 from __future__ import annotations
 
 import argparse
 import textwrap
 from pathlib import Path
 
-from gen.model import (
-    MUTATION_DESCRIPTIONS,
-    PROPERTIES,
-    PROPERTY_DESCRIPTIONS,
-    THREAD_DESCRIPTIONS,
-    read_toml,
-)
+from gen.actors import Actor, Key
+from gen.model import MUTATION_DESCRIPTIONS, PROPERTIES, PROPERTY_DESCRIPTIONS, read_toml
 from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS, parse_scenarios
 
@@ -23,16 +19,17 @@ examples:
   mmcheck list | grep -A12 Properties
   mmcheck list --names protocols    # one name a line (what shell completion reads)"""
 
-NAMES = ("protocols", "scenarios", "models", "threads", "properties")
+NAMES = ("protocols", "actors", "scenarios", "models", "threads", "properties")  # threads: actors
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "list", help="list the protocols (and their options), scenarios, thread kinds and "
-        "properties", description=__doc__ + " Protocols are found in every --protocols DIR, "
+        "list", help="list the protocols (and their options), actors (thread kinds), "
+        "scenarios and properties", description=__doc__ + " Protocols and actors are found in "
+        "every --protocols DIR, "
         f"then in ${ENV_VAR} (':'-separated), then in the built-in specs/templates/.")
     p.add_argument("--protocols", action="append", default=[], metavar="DIR",
-                   help="also look for protocol templates in DIR (repeatable)")
+                   help="also look for protocol and actor templates in DIR (repeatable)")
     p.add_argument("--scenario-file", "--scenarios", dest="scenario_file",
                    default=DEFAULT_SCENARIOS, metavar="FILE",  # --scenarios: the old name
                    help=f"the scenario file to list (default: {DEFAULT_SCENARIOS}), as "
@@ -73,6 +70,38 @@ def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
     return out
 
 
+def _key_text(k: Key) -> str:
+    if k.type == "range":
+        what = "start, end: a range of pages"
+    elif k.type == "enum":
+        what = f"{k.name} = " + " | ".join(f'"{v}"' for v in k.values)
+    elif k.type == "int":
+        what = f"{k.name}: an integer {k.lo}..{k.hi}"
+    else:
+        what = f"{k.name}: a {k.type}"
+    if k.default is not None:
+        shown = str(k.default).lower() if isinstance(k.default, bool) else k.default
+        what += f" (default {shown})"
+    return what + (f": {k.description}" if k.description else "")
+
+
+def _actor_lines(actors: list[Actor], width: int) -> list[str]:
+    out = []
+    for a in actors:
+        head = f"  {a.name:<{width}}  "
+        pad = " " * len(head)
+        out += textwrap.wrap(a.description, WIDTH, initial_indent=head, subsequent_indent=pad,
+                             break_on_hyphens=False)
+        notes = [f"kernel: {a.kernel}"]
+        if not a.builtin:
+            notes.append(f"template: {_show(a.template)}")
+        notes += [f"key {_key_text(k)}" for k in a.keys]
+        for n in notes:
+            out += textwrap.wrap(n, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ",
+                                 break_on_hyphens=False)
+    return out
+
+
 def _names(kind: str, args: argparse.Namespace) -> list[str]:
     if kind == "protocols":
         return list(discover(args.protocols))
@@ -80,11 +109,11 @@ def _names(kind: str, args: argparse.Namespace) -> list[str]:
         return list(parse_scenarios(read_toml(args.scenario_file, "scenario file"),
                                     args.scenario_file))
     if kind == "models":
-        from gen.model import load_models
+        from gen.load import load_models
 
         return [m.name for m in load_models(DEFAULT_MATRIX, protocols=discover(args.protocols))]
-    if kind == "threads":
-        return [k.value for k in THREAD_DESCRIPTIONS]
+    if kind in ("actors", "threads"):
+        return list(discover(args.protocols).actors)
     return list(PROPERTIES)
 
 
@@ -101,11 +130,17 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for p in protocols.hidden:
         print(f"  (hidden: {p.name} of {_show(p.template)}, by the one above)")
+    print()
+    print("Actors (a model's thread kinds; every thread also takes count):")
+    actors = protocols.actors
+    for line in _actor_lines(list(actors.values()), max(len(n) for n in actors)):
+        print(line)
+    for a in actors.hidden:
+        print(f"  (hidden: {a.name} of {_show(a.template)}, by the one above)")
     scenarios = parse_scenarios(read_toml(args.scenario_file, "scenario file"), args.scenario_file)
     sections = [
         (f"Scenarios ({args.scenario_file})",
          [(n, str(t.get("description", ""))) for n, t in scenarios.items()]),
-        ("Thread kinds", [(k.value, d) for k, d in THREAD_DESCRIPTIONS.items()]),
         ("Properties", [(p, PROPERTY_DESCRIPTIONS[p]) for p in PROPERTIES]),
         ("Mutations (mutation = ..., broken variants for negative controls)",
          [(m.value, d) for m, d in MUTATION_DESCRIPTIONS.items()]),

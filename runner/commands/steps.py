@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="only these macros (with --state: variables or operators)")
     p.add_argument("--state", action="store_true",
                    help="the state vocabulary instead: every variable and operator of "
-                        "base.tla.j2, what it means and the kernel object it stands for")
+                        "base.tla.j2 and of the built-in actors' own state (NAME.actor.j2), "
+                        "what it means and the kernel object it stands for")
     p.add_argument("--file", type=Path, default=None, metavar="FILE",
                    help="the macro file (default: the built-in specs/templates/mm.j2; with "
                         "--state, specs/templates/base.tla.j2)")
@@ -101,12 +102,13 @@ def run(args: argparse.Namespace) -> int:
 def run_state(args: argparse.Namespace) -> int:
     """The variables and operators of base.tla.j2 (or --file), from their doc comments."""
     from gen.protocols import _show
-    from gen.vocabulary import entries
+    from gen.vocabulary import entries, vocabulary
     from runner.errors import ConfigError
 
     path = args.file or BUILTIN / "base.tla.j2"
     try:
-        found = entries(path.read_text(encoding="utf-8"))
+        found = entries(path.read_text(encoding="utf-8"), path.name) if args.file else \
+            vocabulary(BUILTIN)
     except (OSError, UnicodeDecodeError) as err:
         reason = getattr(err, "strerror", None) or err
         raise ConfigError(f"--file {_show(path)}: cannot read ({reason})") from None
@@ -128,7 +130,7 @@ def run_state(args: argparse.Namespace) -> int:
             continue
         print(f"\n{title}")
         for e in group:
-            where = f"{path.name}:{e.line}"
+            where = f"{e.file}:{e.line}"
             print(f"\n{e.signature}" + " " * max(1, WIDTH - len(e.signature) - len(where)) + where)
             for line in textwrap.wrap(e.summary or "(no doc comment)", WIDTH - 4,
                                       initial_indent="    ", subsequent_indent="    ",
@@ -142,6 +144,6 @@ def run_state(args: argparse.Namespace) -> int:
                 print(f"    MISSING  {', '.join(e.missing())}")
     incomplete = [e for e in found if e.missing()]
     for e in incomplete:
-        print(f"mmcheck: {_show(path)}:{e.line}: {e.kind} {e.name} lacks {', '.join(e.missing())} "
+        print(f"mmcheck: {_show(path.parent / e.file)}:{e.line}: {e.kind} {e.name} lacks {', '.join(e.missing())} "
               f"(see docs/vocabulary.md)", file=sys.stderr)
     return 1 if incomplete else 0

@@ -3,7 +3,7 @@ as a start: the main munmap and every thread become programs of their own; `exis
 placeholder to edit."""
 from __future__ import annotations
 
-from gen.model import ThreadKind, load_models
+from gen.load import load_models
 from runner.errors import ConfigError
 from runner.litmus.parse import FLAGS, MAX_PAGES
 
@@ -36,21 +36,21 @@ def new_test(path: str, name: str | None = None) -> str:
     values = 0
     for t in m.threads:
         for _ in range(t.count):
-            if t.kind is ThreadKind.FAULT and t.access == "read":
+            if t.kind == "fault" and t.access == "read":
                 op = f"poll {t.addr} until sigsegv" if t.repeat else f"read {t.addr}"
                 reads.append(len(programs))
-            elif t.kind is ThreadKind.FAULT:
+            elif t.kind == "fault":
                 values += 1
                 op = f"write {t.addr} v{values}"
-            elif t.kind is ThreadKind.MMAP_FIXED:
+            elif t.kind == "mmap_fixed":
                 values += 1
                 op = f"mmap_fixed {t.start} {t.end} v{values}"
-            elif t.kind is ThreadKind.MADVISE:
+            elif t.kind == "madvise":
                 op = f"madvise_dontneed {t.start} {t.end}"
-            elif t.kind is ThreadKind.MUNMAP:
+            elif t.kind == "munmap":
                 op = f"munmap {t.start} {t.end}"
             else:
-                raise ConfigError(f"{path}: model {m.name}: a {t.kind.value} thread is a kernel "
+                raise ConfigError(f"{path}: model {m.name}: a {t.kind} thread is a kernel "
                                   "driver's, not a user-space program")
             programs.append([op])
     if len(programs) > 4:

@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gen.model import LIVENESS, Model, ThreadKind
+from gen.model import LIVENESS, Model
 from runner.judge import Verdict
 from runner.report import explain
 from runner.report.steps import Step, initial_values, lock_held, steps, strip_prefix
@@ -61,7 +61,7 @@ def thread_names(model: Model) -> tuple[list[str], list[str]]:
     """(thread names in column order, label prefixes)."""
     names, prefixes = ["munmap0"], ["munmap0"]
     for i, t in enumerate(model.threads, start=1):
-        prefix = f"{t.kind.value}{i}"
+        prefix = f"{t.kind}{i}"
         prefixes.append(prefix)
         names += [prefix] if t.count == 1 else [f"{prefix}_{j}" for j in range(1, t.count + 1)]
     return names, prefixes
@@ -131,9 +131,9 @@ def _starving(model: Model, verdict: Verdict, names: list[str], prefixes: list[s
     repeat = set()
     for i, th in enumerate(model.threads, start=1):
         if th.repeat:
-            repeat |= {n for n in names if n == f"{th.kind.value}{i}"
-                       or n.startswith(f"{th.kind.value}{i}_")}
-    munmaps = {n for n in names if n.startswith(ThreadKind.MUNMAP.value)}
+            repeat |= {n for n in names if n == f"{th.kind}{i}"
+                       or n.startswith(f"{th.kind}{i}_")}
+    munmaps = {n for n in names if n.startswith("munmap")}
     wanted = munmaps if verdict.prop == LIVENESS[0] else set(names) - repeat
     return {t: f for t, f in out.items() if t in wanted} or out
 

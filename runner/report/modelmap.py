@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
-from gen.model import Model, ThreadKind
+from gen.model import Model
 
 WIDTH = 80
 LABEL = 14  # width of the row names
@@ -18,9 +18,9 @@ FLAG_NAMES = {"locked": "VM_LOCKED", "hugetlb": "VM_HUGETLB", "pfnmap": "VM_PFNM
 
 # How the map names a thread that acts at a page.
 ADDR_NOTES = {
-    ThreadKind.FAULT: "{access} fault at {addr}",
-    ThreadKind.FOLLOW_PTE: "follow_pte at {addr} ({lookup})",
-    ThreadKind.BINDER: "binder vm_insert_page at {addr} ({lock} lock)",
+    "fault": "{access} fault at {addr}",
+    "follow_pte": "follow_pte at {addr} ({lookup})",
+    "binder": "binder vm_insert_page at {addr} ({lock} lock)",
 }
 
 
@@ -49,23 +49,25 @@ def thread_rows(model: Model) -> list[tuple[str, str, str]]:
     a, b = model.munmap
     rows = [("munmap0", "munmap0", f"munmap [{a}, {b}) by the {model.protocol} protocol")]
     for i, t in enumerate(model.threads, start=1):
-        prefix = f"{t.kind.value}{i}"
+        prefix = f"{t.kind}{i}"
         members = prefix if t.count == 1 else ", ".join(f"{prefix}_{j}"
                                                          for j in range(1, t.count + 1))
-        if t.kind is ThreadKind.FAULT:
+        if t.kind == "fault":
             what = f"{t.access} fault at page {t.addr}" + (", repeating forever" if t.repeat else "")
-        elif t.kind is ThreadKind.MMAP_FIXED:
+        elif t.kind == "mmap_fixed":
             what = f"mmap(MAP_FIXED) of [{t.start}, {t.end}), then a write fault at {t.start}"
-        elif t.kind is ThreadKind.MUNMAP:
+        elif t.kind == "munmap":
             what = f"a second munmap of [{t.start}, {t.end})"
-        elif t.kind is ThreadKind.FOLLOW_PTE:
+        elif t.kind == "follow_pte":
             what = (f"s390 pci_mmio: {t.lookup}({t.addr}), VM_PFNMAP check, follow_pte under "
                     f"down_read")
-        elif t.kind is ThreadKind.BINDER:
+        elif t.kind == "binder":
             what = (f"binder: alloc->vma cached at mmap, then vm_insert_page at {t.addr} under "
                     f"the {t.lock} lock")
-        else:
+        elif t.kind == "madvise":
             what = f"madvise(MADV_DONTNEED) of [{t.start}, {t.end})"
+        else:  # an actor of its own: its summary
+            what = t.summary()
         rows.append((prefix, members, what))
     return rows
 
@@ -83,23 +85,24 @@ def address_map(model: Model) -> list[str]:
     a, b = model.munmap
     out.append(_row("munmap0", n, [(a, b, "", "=")], f"munmap [{a}, {b})"))
     for i, t in enumerate(model.threads, start=1):
-        name = f"{t.kind.value}{i}" + (f" x{t.count}" if t.count > 1 else "")
+        name = f"{t.kind}{i}" + (f" x{t.count}" if t.count > 1 else "")
         if t.addr is not None:  # a thread that acts at a page
             mark = [" "] * (n * w)
             mark[(t.addr - 1) * w] = "^"
-            note = ADDR_NOTES.get(t.kind, "{kind} at {addr}").format(
-                kind=t.kind.value, addr=t.addr, access=t.access, lookup=t.lookup, lock=t.lock)
+            note = (ADDR_NOTES[t.kind].format(addr=t.addr, access=t.access, lookup=t.lookup,
+                                              lock=t.lock)
+                    if t.kind in ADDR_NOTES else t.summary())
             if t.repeat:
                 note += ", forever"
             out.append(f"  {name:<{LABEL - 2}}{''.join(mark)}  {note}".rstrip())
-        else:
-            assert t.start is not None and t.end is not None
-            fill = {ThreadKind.MMAP_FIXED: "+", ThreadKind.MUNMAP: "=",
-                    ThreadKind.MADVISE: "-"}[t.kind]
-            what = {ThreadKind.MMAP_FIXED: "mmap(MAP_FIXED)", ThreadKind.MUNMAP: "munmap",
-                    ThreadKind.MADVISE: "madvise"}[t.kind]
+        elif t.start is not None and t.end is not None:
+            fill = {"mmap_fixed": "+", "munmap": "=", "madvise": "-"}.get(t.kind, "~")
+            what = {"mmap_fixed": "mmap(MAP_FIXED)", "munmap": "munmap",
+                    "madvise": "madvise"}.get(t.kind)
             out.append(_row(name, n, [(t.start, t.end, "", fill)],
-                            f"{what} [{t.start}, {t.end})"))
+                            f"{what} [{t.start}, {t.end})" if what else t.summary()))
+        else:  # neither a page nor a range
+            out.append(f"  {name:<{LABEL - 2}}{' ' * (n * w)}  {t.summary()}".rstrip())
     out.append("")
     for v, ltr in zip(vmas, letters):
         flags = ", ".join(FLAG_NAMES.get(f.value, f.value) for f in v.flags) or "no flags"

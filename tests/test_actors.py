@@ -1,0 +1,203 @@
+"""Actors (thread kinds) as template files: the built-in ones keep the kinds and keys of
+the closed list they replace, one validator checks every actor's keys, an actor of one's
+own is found, listed, validated, rendered and stored like a protocol, and `mmcheck new
+--actor` scaffolds one.  Pure (rendering only)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gen.actors import SUFFIX, builtin, parse_actor
+from gen.frontmatter import BUILTIN, ENV_VAR
+from gen.load import load_models
+from gen.model import model_from_dict
+from gen.protocols import discover
+from gen.render import render
+from runner.cli import main
+from runner.errors import ConfigError
+
+# The thread kinds and their keys before they became actors (gen/model.py THREAD_KEYS):
+# the contract of every model file.
+CONTRACT = {
+    "fault": {"kind", "access", "addr", "count", "repeat"},
+    "mmap_fixed": {"kind", "start", "end", "count"},
+    "munmap": {"kind", "start", "end", "count"},
+    "madvise": {"kind", "start", "end", "count", "lock"},
+    "follow_pte": {"kind", "addr", "lookup", "count"},
+    "binder": {"kind", "addr", "lock", "count"},
+}
+
+WALKER = '''{#---
+name = "walker"
+description = "a test actor: reads the pte of addr under down_read"
+kernel = "none: a test"
+summary = "walker at page {{ addr }}{{ ' (twice)' if twice else '' }}"
+order = 70
+variables = ["seen"]
+[keys.addr]
+type = "page"
+[keys.twice]
+type = "bool"
+default = false
+[keys.mode]
+type = "enum"
+values = ["a", "b", "c"]
+default = "a"
+---#}
+{% import "mm.j2" as mm with context %}
+{% macro definitions(groups) %}
+WalkerThreads == {{ groups | map(attribute="const") | join(" \\\\cup ") }}
+{%- endmacro %}
+{% macro variables(groups) %}
+  seen = [t \\in WalkerThreads |-> "none"],  \\* what the walker read
+{%- endmacro %}
+{% macro process(g) %}
+
+\\* {{ g.describe }}
+fair process {{ g.proc }} \\in {{ g.const }}
+begin
+{{ mm.down_read(g.prefix, g.prefix ~ "_walk") }}
+{{ g.prefix }}_walk:
+  seen[self] := pte[{{ g.addr }}];
+{{ g.prefix }}_up_read:
+  readers := readers \\ {self};
+end process;
+{%- endmacro %}
+'''
+
+MODEL = '''[[model]]
+name = "w"
+protocol = "baseline"
+pages = 4
+ptes_per_table = 2
+munmap = { start = 1, end = 3 }
+vmas = [ { start = 1, end = 4 } ]
+threads = [ THREADS ]
+'''
+
+
+def model_file(d: Path, threads: str) -> Path:
+    path = d / "m.toml"
+    path.write_text(MODEL.replace("THREADS", threads))
+    return path
+
+
+def test_the_built_in_actors_keep_the_kinds_and_keys_of_the_closed_list() -> None:
+    actors = builtin()
+    assert list(actors) == ["munmap", "fault", "mmap_fixed", "madvise", "follow_pte", "binder"]
+    assert {n: a.allowed for n, a in actors.items()} == CONTRACT
+    assert all(a.template == BUILTIN / f"{a.name}{SUFFIX}" and a.builtin
+               for a in actors.values())
+
+
+def test_an_actor_of_ones_own_is_found_validated_rendered_and_stored(tmp_path: Path) -> None:
+    (tmp_path / f"walker{SUFFIX}").write_text(WALKER)
+    protocols = discover([tmp_path])
+    assert list(protocols.actors)[-1] == "walker" and not protocols.actors["walker"].builtin
+    [m] = load_models(model_file(tmp_path, '{ kind = "walker", addr = 2, twice = true }'),
+                      protocols=protocols)
+    t = m.threads[0]
+    assert (t.kind, t.addr, t.twice, t.mode, t.count) == ("walker", 2, True, "a", 1)
+    r = render(m)
+    assert "fair process Walker1Thread \\in Walker1" in r.text
+    assert "WalkerThreads == Walker1" in r.text
+    assert '  seen = [t \\in WalkerThreads |-> "none"],  \\* what the walker read' in r.text
+    assert "walker1: walker at page 2 (twice)" in r.text
+    _line, src = r.labels()["walker1_walk"]
+    assert src is not None and r.place(src).startswith(str(tmp_path / f"walker{SUFFIX}"))
+    # a stored result keeps the actor's definition: read back without the directory
+    stored = json.loads(json.dumps(m.to_dict()))
+    assert [a["name"] for a in stored["actor_definitions"]] == ["walker"]
+    again = model_from_dict(stored, "result.json")
+    assert again.threads == m.threads and again.threads[0].actor.name == "walker"
+    # a model of built-in actors only stores none
+    assert "actor_definitions" not in load_models(
+        model_file(tmp_path, '{ kind = "fault", access = "read", addr = 2 }'))[0].to_dict()
+
+
+def test_the_environment_variable_finds_actors_and_an_earlier_one_hides(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / f"walker{SUFFIX}").write_text(WALKER)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    assert "walker" in discover().actors
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / f"follow_pte{SUFFIX}").write_text(
+        (BUILTIN / f"follow_pte{SUFFIX}").read_text().replace("s390 pci_mmio:", "mine:"))
+    actors = discover([own]).actors
+    assert actors["follow_pte"].template.parent == own
+    assert [a.template.parent for a in actors.hidden] == [BUILTIN]
+
+
+@pytest.mark.parametrize("threads,key,problem", [
+    ('{ kind = "walker" }', "threads[0].addr", "missing"),
+    ('{ kind = "walker", addr = 9 }', "threads[0].addr", "9 is out of range (1..4)"),
+    ('{ kind = "walker", addr = 2, twice = 1 }', "threads[0].twice", "must be true or false"),
+    ('{ kind = "walker", addr = 2, mode = "d" }', "threads[0].mode",
+     "must be one of 'a', 'b', 'c', not 'd'"),
+    ('{ kind = "walker", addr = 2, lock = "read" }', "threads[0].lock",
+     "unknown field (allowed: addr, count, kind, mode, twice)"),
+    ('{ kind = "walkers", addr = 2 }', "threads[0].kind", ("unknown value 'walkers' (one of: "
+     "munmap, fault, mmap_fixed, madvise, follow_pte, binder, walker)")),
+])
+def test_one_validator_checks_every_actors_keys(tmp_path: Path, threads: str, key: str,
+                                                problem: str) -> None:
+    (tmp_path / f"walker{SUFFIX}").write_text(WALKER)
+    path = model_file(tmp_path, threads)
+    with pytest.raises(ConfigError) as e:
+        load_models(path, protocols=discover([tmp_path]))
+    assert str(e.value) == f"{path}: model 'w': {key}: {problem}"
+
+
+@pytest.mark.parametrize("change,key,problem", [
+    (('name = "walker"', 'name = "walk"'), "name", "but the file is walker.actor.j2"),
+    (('type = "page"', 'type = "pages"'), "keys.addr.type", "is not a key type"),
+    (('default = "a"', 'default = "z"'), "keys.mode.default", "is not a value"),
+    (('order = 70', 'order = "late"'), "order", "an integer"),
+    (('variables = ["seen"]', 'variables = ["alloc_vma"]'), "variables",
+     "'alloc_vma' is a variable of actor binder too"),
+    (('[keys.addr]', '[keys.count]'), "keys.count", "reserved"),
+    (('summary = "walker at page {{ addr }}', 'summary = "walker at page {{ addr '), "summary",
+     "not a jinja template"),
+    (('kernel = "none: a test"\n', ''), "kernel", "missing or empty"),
+])
+def test_a_bad_actor_front_matter_is_one_line_naming_the_file_and_key(
+        tmp_path: Path, change: tuple[str, str], key: str, problem: str) -> None:
+    path = tmp_path / f"walker{SUFFIX}"
+    assert change[0] in WALKER
+    path.write_text(WALKER.replace(*change))
+    with pytest.raises(ConfigError) as e:
+        discover([tmp_path])
+    message = str(e.value)
+    assert "\n" not in message and message.startswith(f"{path}: front matter: {key}: ")
+    assert problem in message
+
+
+def test_layout_checks_come_from_the_front_matter() -> None:
+    binder, fault = builtin()["binder"], builtin()["fault"]
+    assert binder.key("addr").in_vma.startswith("binder caches the VMA")
+    assert [(r.key, r.flag, r.when) for r in fault.refuse] == [
+        ("addr", "uprobe", (("access", "write"),))]
+
+
+def test_new_actor_writes_a_valid_copy_that_list_shows(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["new", "--actor", "my_binder", "--from", "binder", "--dir", str(tmp_path)]) == 0
+    path = tmp_path / f"my_binder{SUFFIX}"
+    a = parse_actor(path)
+    assert a.variables == ("my_binder_alloc_vma", "my_binder_bv")
+    assert "alloc_vma[" not in path.read_text().replace("my_binder_alloc_vma[", "")
+    capsys.readouterr()
+    assert main(["list", "--protocols", str(tmp_path), "--names", "actors"]) == 0
+    assert capsys.readouterr().out.split()[-1] == "my_binder"
+    assert main(["list", "--protocols", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Actors (a model's thread kinds" in out
+    assert f"template: {path}" in "".join(out.split()).replace("template:", "template: ")
+    assert main(["new", "--actor", "my_binder", "--dir", str(tmp_path)]) == 2  # exists
+    assert main(["new", "--actor", "fault", "--dir", str(tmp_path)]) == 2  # a built-in name
+    assert main(["new", "--actor", "x", "--from", "nope", "--dir", str(tmp_path)]) == 2
+    assert main(["new", "p", "--actor", "x", "--dir", str(tmp_path)]) == 2  # one of the two
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"my_binder{SUFFIX}"]
