@@ -63,3 +63,33 @@ def parse_jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{value} is out of range (1 to {MAX_JOBS}; each job "
                                          f"is a JVM of its own)")
     return value
+
+
+# Printed output: `--width N` on every command that prints tables or diagrams (check,
+# compare, report, litmus); 80 columns by default, 72 for mail (git format-patch's width).
+WIDTH = 80
+MAIL_WIDTH = 72
+MIN_WIDTH, MAX_WIDTH = 50, 250
+
+
+def parse_width(text: str) -> int:
+    """An argparse `type=` for --width: the columns of printed tables and diagrams."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of columns") from None
+    if not MIN_WIDTH <= value <= MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"{value} is out of range ({MIN_WIDTH} to {MAX_WIDTH} "
+                                         f"columns)")
+    return value
+
+
+def add_width(parser: Any, what: str = "tables and diagrams", default: str = "") -> None:
+    """--width N (dest: width; None when not given), the one option every printing command
+    shares; `default` says what the command's default is when not 80."""
+    parser.add_argument("--width", type=parse_width, metavar="N",
+                        help=f"the columns of the printed {what} (default: "
+                             f"{default or WIDTH}; {MAIL_WIDTH} for mail; {MIN_WIDTH} to "
+                             f"{MAX_WIDTH})")

@@ -103,7 +103,7 @@ def cell_items(r: ModelResult) -> tuple[Item, ...]:
     undecided: dict[str, int] = {}
     for p in PROPERTIES:
         v = r.verdicts.get(p)
-        if v is None:
+        if v is None or v.verdict == "not-selected":  # left out by --properties
             continue
         figure = r.max_write_hold if p == "WriteHoldBound" else None
         known = p != "WriteHoldBound" or r.max_write_hold is not None

@@ -24,7 +24,8 @@ from runner.tlc_output import Trace, TraceState
 
 RESULTS_JSON = "results.json"
 RESULT_JSON = "result.json"
-KNOWN_VERDICTS = ("holds", "violated", "error", "timeout", "no-violation", "not-checked")
+KNOWN_VERDICTS = ("holds", "violated", "error", "timeout", "no-violation", "not-checked",
+                  "not-selected")
 _INT = (int, type(None))
 _STR = (str, type(None))
 _NUMBER = (int, float, type(None))
@@ -88,7 +89,7 @@ def validate_result(d: dict[str, Any]) -> None:
             raise _Bad(f"{where}expected: unknown value {expected[:30]!r} (one of: "
                        f"{', '.join(VERDICTS)})")
         matches = _expect(v, "matches", bool, where, required=False)
-        if matches is not None and matches != (verdict == expected):
+        if matches is not None and matches != (verdict in (expected, "not-selected")):
             raise _Bad(f"{where}matches: {matches} but the verdict is {verdict} and "
                        f"{expected} was expected")
         _expect(v, "run", _STR, where, required=False)
