@@ -535,14 +535,16 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
                  distributed: int | None = None,
                  termination: bool = True,
                  properties: tuple[str, ...] | None = None,
-                 simulate: Simulation | None = None) -> list[ModelResult]:
+                 simulate: Simulation | None = None,
+                 on_progress: ProgressEvent | None = None) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
     the order of `models`, files under out/<model name>/ (locked: one run at a time).
     `on_result` is called with each model's result as soon as it is done; `rendered` (model
     name -> its render) saves rendering them again.  `distributed`: the safety run of each
     model on distributed TLC with that many local workers (Options.distributed);
     `termination`: Options.termination; `properties`: Options.properties (None: all);
-    `simulate`: TLC's random simulation instead of exhaustive runs (Options.simulate)."""
+    `simulate`: TLC's random simulation instead of exhaustive runs (Options.simulate);
+    `on_progress`: called with TLC's progress reports (one a minute) of every run."""
     timeout = check_timeout(timeout, "timeout")
     jobs = max(1, jobs or (1 if distributed is not None else default_jobs()))
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
@@ -553,18 +555,20 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
         rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(out):
         return _check_all(models, out, tools, jobs, options, cache, on_event, on_result,
-                          rendered)
+                          rendered, on_progress)
 
 
 def _check_all(models: Sequence[Model], out: Path, tools: JavaTools, jobs: int,
                options: Options, cache: Cache | None,
                on_event: Event | None,
                on_result: Callable[[ModelResult], None] | None,
-               rendered: dict[str, Rendered]) -> list[ModelResult]:
+               rendered: dict[str, Rendered],
+               on_progress: ProgressEvent | None = None) -> list[ModelResult]:
 
     def one(model: Model) -> ModelResult:
         result = check_model(model, out / model.name, tools, options=options, cache=cache,
-                             on_event=on_event, rendered=rendered[model.name])
+                             on_event=on_event, rendered=rendered[model.name],
+                             on_progress=on_progress)
         if on_result is not None:
             on_result(result)
         return result

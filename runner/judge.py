@@ -68,7 +68,13 @@ def _undecided(result: TlcResult) -> str:
 
 
 def _why(result: TlcResult) -> str:
-    return f"TLC: {result.outcome.value}" + (f": {result.message}" if result.message else "")
+    why = f"TLC: {result.outcome.value}" + (f": {result.message}" if result.message else "")
+    if result.outcome is Outcome.TIMEOUT:  # how far it got, and what to try next
+        n = result.stats.distinct_states
+        why += (f" ({n:,} distinct states so far" if n is not None else " (no state count yet")
+        why += ("; next: mmcheck check --simulate N for a quick search, a smaller scenario, "
+                "or a longer --timeout)")
+    return why
 
 
 def next_safety(state: SafetyState, result: TlcResult, run: str,

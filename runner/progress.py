@@ -217,3 +217,28 @@ def model_callbacks(console: Console, tally: Tally, outcome: Callable[[ModelResu
             console.status(tally)
 
     return on_event, on_result
+
+
+def progress_callback(console: Console, tally: Tally) -> Callable[[Model, Any], None]:
+    """on_progress for runner.check.check_models: TLC's progress reports (one a minute) of a
+    long model as "N distinct states so far, R states/s" on the status line (a terminal) or
+    as a line of its own (elsewhere)."""
+    lock = threading.Lock()
+    first: dict[str, tuple[float, int]] = {}
+
+    def on_progress(model: Model, p: Any) -> None:
+        states = p.distinct_states if p.distinct_states is not None else p.states_generated
+        now = time.monotonic()
+        with lock:
+            t0, n0 = first.setdefault(model.name, (now, 0))
+            rate = (states - n0) / (now - t0) if now > t0 else None
+            what = (f"{states:,} {'distinct ' if p.distinct_states is not None else ''}states "
+                    f"so far" + (f", {rate:,.0f} states/s" if rate else "")
+                    + (f", depth {p.depth}" if p.depth is not None else ""))
+            tally.running[model.name] = what
+            if console.status.tty:
+                console.status(tally)
+            else:
+                console.info(f"      {model.name}: {what}")
+
+    return on_progress

@@ -20,8 +20,22 @@ from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, OutputError
 from gen.properties import CATEGORIES
 from runner.limits import MAIL_WIDTH, TIMEOUT_RANGE, WIDTH, add_width, parse_jobs, parse_timeout
-from runner.progress import Console, Tally, add_verbosity, count, model_callbacks
-from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, under_results
+from runner.progress import (
+    Console,
+    Tally,
+    add_verbosity,
+    count,
+    model_callbacks,
+    progress_callback,
+)
+from runner.rundir import (
+    KEEP_RUNS,
+    KEEP_RUNS_ENV,
+    RESULTS,
+    default_out,
+    link_latest,
+    under_results,
+)
 
 if TYPE_CHECKING:
     from runner.check import ModelResult
@@ -239,11 +253,11 @@ def run(args: argparse.Namespace) -> int:
     from runner.report import comparison, write_all
     from runner.rundir import keep_runs, locked, prune_runs
 
-    from gen.properties import select
+    from gen.properties import select as select_properties
 
     console = Console(args.verbosity)
     positionals(args)
-    properties = select(args.properties) if args.properties else None
+    properties = select_properties(args.properties) if args.properties else None
     if not args.timeout > 0:
         raise ConfigError("--timeout: must be positive")
     keep = keep_runs(args.keep_runs)
@@ -265,7 +279,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
                                    cache=cache, on_event=on_event, on_result=on_result,
-                                   rendered=rendered, properties=properties)
+                                   rendered=rendered, properties=properties,
+                                   on_progress=progress_callback(console, tally))
         except KeyboardInterrupt:
             console.status.close()
             console.warn(f"mmcheck: stopped: {tally.done} of {count(len(models), 'model')} finished; "
@@ -288,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
             write_all(out)
         except OutputError as e:  # e.g. a model's directory: the rest is written
             report_error = e
+    link_latest(out)  # `mmcheck report results/latest` rebuilds a compare run too
     removed = prune_runs(RESULTS, keep, current=out) if under_results(out) else []
     status = c.status
     if args.cover_letter:

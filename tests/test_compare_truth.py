@@ -1,0 +1,164 @@
+"""`mmcheck compare` tells the whole truth (issue 18, section 3): why a model failed, the
+bound of every "holds", NEW's own race where both violate, the kernel-era warning, the
+property categories, the cover letter; and the shapes of its command line (--scenarios
+before BASE NEW, --properties, --width).  Pure: stored results of real runs."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from gen import eras
+from gen.model import PROPERTIES
+from gen.properties import CATEGORIES, category, select
+from gen.protocols import discover
+from runner.check import ModelResult
+from runner.cli import build_parser, main
+from runner.commands.compare import eras as era_differences
+from runner.commands.compare import positionals
+from runner.errors import ConfigError
+from runner.judge import Verdict
+from runner.report import comparison
+from runner.report.stored import load_run
+
+RUNS = Path(__file__).resolve().parent / "data" / "runs"
+
+
+def _as(r: ModelResult, protocol: str, scenario: str) -> ModelResult:
+    """A stored result, renamed to another protocol and scenario (pairs are by name)."""
+    model = dataclasses.replace(r.model, protocol=protocol, name=f"{protocol}-{scenario}")
+    return dataclasses.replace(r, model=model)
+
+
+def _result(run: str, name: str) -> ModelResult:
+    return next(r for r in load_run(RUNS / run).results if r.model.name == name)
+
+
+def test_every_property_is_in_one_category_and_properties_selects_by_either() -> None:
+    assert sorted(p for ps in CATEGORIES.values() for p in ps) == sorted(PROPERTIES)
+    assert category("PageTableSafety") == "memory-safety"
+    assert category("MunmapAtomic") == "semantics" and category("WriteHoldBound") == "latency"
+    assert select(None) == PROPERTIES
+    assert select(["latency", "NoLostWrite"]) == ("NoLostWrite", "WriteHoldBound")
+    assert select(["memory-safety,liveness"]) == (
+        "TypeOK", "RwsemExclusive", "PageTableSafety", "NoVmaUseAfterFree", "DeadlockFree",
+        "MunmapCompletes", "AllThreadsComplete")
+    with pytest.raises(ConfigError, match="--properties: unknown property or category 'Safety'"):
+        select(["Safety"])
+
+
+def test_both_violate_by_another_race_draws_news_counterexample() -> None:
+    """vm_dead's NoThirdState is a SIGBUS, madvise_user's a zero page: the same property,
+    two races; NEW's is drawn.  The same race on both sides is not."""
+    base = _as(_result("shapes", "vm_dead-special-pfnmap"), "vm_dead", "s")
+    new = _as(_result("example", "madvise_user-fault"), "madvise_user", "s")
+    c = comparison.compare("vm_dead", "madvise_user", [base, new])
+    [pair] = c.pairs
+    assert "NoThirdState" in pair.both and pair.other_race == ("NoThirdState",)
+    text = comparison.render_text(c, 80, "kernel")
+    assert "NoThirdState (another race)" in text
+    drawn = text.split("Both violate, but madvise_user's race differs from vm_dead's", 1)[1]
+    assert "s: NoThirdState (model madvise_user-s" in drawn
+    assert "reads the zero page" in drawn and max(len(x) for x in text.split("\n")) <= 80
+    assert "madvise_user's race differs" in comparison.render_md(c)
+    same = comparison.compare("vm_dead", "madvise_user",
+                              [base, _as(_result("shapes", "vm_dead-special-pfnmap"),
+                                         "madvise_user", "s")])
+    assert same.pairs[0].other_race == () and "race differs" not in comparison.render_text(same)
+
+
+def test_a_failed_model_says_why() -> None:
+    ok = _result("example", "detach_merged-fault")
+    why = "my.tla.j2:12: PlusCal translation failed: Expected \"then\" but found \":=\""
+    broken = _as(ok, "mine", "fault")
+    broken = dataclasses.replace(broken, verdicts={
+        p: Verdict(p, "error", "holds", None, None, why) for p in PROPERTIES})
+    c = comparison.compare("detach_merged", "mine", [ok, broken])
+    assert c.status == 2
+    text = comparison.render_text(c, 80)
+    assert "Why (the error of each model that failed):\n  mine-fault: my.tla.j2:12: PlusCal " \
+           "translation failed:" in text
+    assert text.count("PlusCal translation failed") == 1  # once per model, not per property
+    assert "translation failed" in comparison.render_html(c)
+
+
+def test_kernel_eras_are_read_off_the_templates() -> None:
+    ps = discover([])
+    merged, per_vma = eras.era(ps["detach_merged"]), eras.era(ps["per_vma"])
+    assert "under the write lock" in merged.features["munlock"]
+    assert per_vma.features["munlock"] == "at the zap (5.18+)"
+    assert {k for k, _, _ in eras.differences(merged, per_vma)} == {
+        "fault_path", "munlock", "vma_locks", "split_order"}
+    assert eras.differences(merged, eras.era(ps["detach_fixed"])) == []
+    # mainline_615 extends mainline: its vm_refcnt comes from there
+    assert eras.era(ps["mainline_615"]).features["vma_refcnt"].startswith("yes")
+    diffs = era_differences((ps["detach_merged"], ps["per_vma"]))
+    assert ("per-VMA locks", "no", "yes (6.4+)", ("fault", "madvise")) in diffs
+
+
+def test_the_era_warning_says_which_verdicts_it_can_explain() -> None:
+    run = load_run(RUNS / "example")
+    base = _result("example", "madvise_user-fault")
+    new = _as(_result("example", "detach_merged-fault"), "x", "fault")
+    growsdown = _result("example", "detach_merged-growsdown")
+    c = comparison.compare("madvise_user", "x", [base, new, growsdown],
+                           eras=[("page fault", "old", "new", ("fault",)),
+                                 ("munlock", "walk", "at the zap", ("locked",))])
+    text = comparison.render_text(c, 80)
+    assert "Warning: madvise_user and x model different kernel eras" in text
+    assert "page fault: madvise_user: old; x: new\n    can explain: fault (NoThirdState " \
+           "fixed, write hold 1 -> 0)" in text
+    assert "munlock: madvise_user: walk; x: at the zap\n    (no verdict moved where it " \
+           "runs)" in text
+    assert "can explain: fault" in comparison.render_letter(c)
+    assert run.results  # the stored run is what the pairs came from
+
+
+def test_the_cover_letter_fits_mail_and_says_what_was_checked() -> None:
+    run = load_run(RUNS / "example")
+    c = comparison.compare("detach_merged", "madvise_user", run.results)
+    letter = comparison.render_letter(c)
+    assert max(len(x) for x in letter.split("\n")) <= 72
+    flat = " ".join(letter.split())
+    assert flat.startswith("madvise_user against detach_merged, checked with mmcheck "
+                           "(TLA+/TLC): 1 scenario (2 models)")
+    assert "exhaustively within its bound: 4 pages, 2 threads" in flat
+    assert "Breaks: NoThirdState (semantics) in fault." in flat
+    assert "Latency: fault 0 -> 1" in flat
+    assert "Holds with madvise_user in every decided scenario (1 of 1): memory safety: " \
+           "TypeOK, RwsemExclusive, PageTableSafety, NoVmaUseAfterFree" in flat
+    assert ">> breaks NoThirdState" in letter and letter.rstrip().endswith("(exit 1).")
+    assert comparison.render(c, "letter", "kernel", 60).count("\n") > letter.count("\n")
+
+
+def test_scenarios_before_base_and_new_are_not_swallowed() -> None:
+    def parse(*argv: str) -> argparse.Namespace:
+        args = build_parser(["compare"]).parse_args(["compare", *argv])
+        positionals(args)
+        return args
+
+    a = parse("--scenarios", "fault", "growsdown", "detach_merged", "detach_fixed")
+    assert (a.base, a.new, a.scenarios) == ("detach_merged", "detach_fixed",
+                                            ["fault", "growsdown"])
+    a = parse("detach_merged", "--scenarios", "fault", "detach_fixed")
+    assert (a.base, a.new, a.scenarios) == ("detach_merged", "detach_fixed", ["fault"])
+    a = parse("detach_merged", "detach_fixed", "--scenarios", "fault", "growsdown")
+    assert (a.base, a.new, a.scenarios) == ("detach_merged", "detach_fixed",
+                                            ["fault", "growsdown"])
+    with pytest.raises(ConfigError, match="give BASE and NEW"):
+        parse("--scenarios", "fault", "detach_merged")
+
+
+def test_width_and_properties_are_checked_before_anything_runs(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for argv in (["compare", "a", "b", "--width", "20"], ["check", "--width", "x"],
+                 ["report", str(tmp_path), "--width", "1000"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--width" in err, err
+    assert main(["compare", "detach_merged", "detach_fixed", "--properties", "nonsense",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "unknown property or category 'nonsense'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
