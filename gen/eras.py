@@ -8,8 +8,9 @@ a verdict that moves may then be the era's doing, not the munmap change's.
 Each feature is read from what the template declares: its front matter (`fault_path`),
 its `{% set NAME = VALUE %}` lines (vma_locks, vma_refcnt, split_order), following a
 `{% extends %}` of another protocol template, and the mm.j2 macros its munmap calls (the
-munlock walk: `munlock`, reached from `do_munmap` or `find_split_munlock_detach`).  Pure
-but for reading the template files.
+munlock walk: `munlock`, reached from `do_munmap` or `find_split_munlock_detach`; the split
+order: `split` with its `split_order`, or 6.18's `vms_gather_munmap_vmas`).  Pure but for
+reading the template files.
 """
 from __future__ import annotations
 
@@ -105,8 +106,11 @@ def era(protocol: Protocol, library: str | None = None) -> Era:
                     else "at the zap (5.18+)"),
         "vma_locks": "yes (6.4+)" if sets.get("vma_locks") == "true" else "no",
         "vma_refcnt": "yes (6.15+)" if sets.get("vma_refcnt") == "true" else "no",
-        "split_order": ("6.4+ (the end first)" if sets.get("split_order") == "6.4"
-                        else "4.20-6.3 (the start first)"),
+        "split_order": ("6.4+ (6b73cff239e5: the new object above end)"
+                        if sets.get("split_order") == "6.4"
+                        or _reaches(calls, graph, "vms_gather_munmap_vmas")
+                        else "4.20-6.3 (the new object inside the range)"
+                        if _reaches(calls, graph, "split") else "not modelled"),
     }
     return Era(protocol.name, f)
 

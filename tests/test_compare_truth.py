@@ -162,3 +162,29 @@ def test_width_and_properties_are_checked_before_anything_runs(
                  "--out", str(tmp_path / "o")]) == 2
     assert "unknown property or category 'nonsense'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_long_model_shows_its_states_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLC's progress reports of a model: states so far and the rate of the current run; a
+    line of its own off a terminal, once the model ran `quiet_for` seconds."""
+    import io
+    import time as clock
+
+    from runner.progress import NORMAL, Console, Tally, progress_callback
+    from runner.tlc_output import Progress
+
+    err = io.StringIO()
+    console = Console(NORMAL, out=io.StringIO(), err=err)
+    tally = Tally(total=1, noun="models")
+    model = _result("example", "detach_merged-fault").model
+    now = [100.0]
+    monkeypatch.setattr(clock, "monotonic", lambda: now[0])
+    on_progress = progress_callback(console, tally, quiet_for=60.0)
+    for t, states in ((100.0, 1_000), (130.0, 31_000), (160.0, 61_000), (170.0, 500)):
+        now[0] = t
+        on_progress(model, Progress(12, None, states * 3, states, 10))
+    lines = err.getvalue().splitlines()
+    # quiet for the first minute, then the rate of this run; a new run starts its own rate
+    assert lines == ["      detach_merged-fault: 61,000 distinct states so far, 1,000 "
+                     "states/s, depth 12"]
+    assert tally.running["detach_merged-fault"] == "500 distinct states so far, depth 12"

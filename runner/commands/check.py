@@ -250,7 +250,10 @@ def run(args: argparse.Namespace) -> int:
     if args.style:
         from runner.report.kernel import render_counterexamples
 
-        drawn = render_counterexamples(results, args.style, width)
+        from runner.report.stored import load_run
+
+        # as stored (the attachments' input): the same diagrams and root causes as they
+        drawn = render_counterexamples(load_run(out).results, args.style, width)
         console.result("\n" + (drawn.rstrip("\n") if drawn else "No counterexample to draw."))
     if args.json:
         write_atomic(args.json, text)

@@ -251,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.files import write_atomic
     from runner.java import locate_tools
     from runner.report import comparison, write_all
+    from runner.report.stored import load_run
     from runner.rundir import keep_runs, locked, prune_runs
 
     from gen.properties import select as select_properties
@@ -291,6 +292,10 @@ def run(args: argparse.Namespace) -> int:
         summary = {"models": [r.to_dict() for r in results],
                    "compare": {"base": args.base, "new": args.new}}
         write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
+        # The comparison is drawn from the results as stored (TLA+ sets and sequences as
+        # JSON lists), the input of every attachment: the same trace, the same diagram and
+        # root cause, on stdout as in <model>/attachment.txt.
+        results = load_run(out).results
         c = comparison.compare(args.base, args.new, results, scope,
                                eras((models[0].definition, models[1].definition))
                                if len(models) > 1 else ())
