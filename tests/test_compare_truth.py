@@ -188,3 +188,29 @@ def test_a_long_model_shows_its_states_per_second(monkeypatch: pytest.MonkeyPatc
     assert lines == ["      detach_merged-fault: 61,000 distinct states so far, 1,000 "
                      "states/s, depth 12"]
     assert tally.running["detach_merged-fault"] == "500 distinct states so far, depth 12"
+
+
+def test_in_a_compare_run_a_fix_is_not_an_unexpected_verdict() -> None:
+    """NEW's pair borrows BASE's expectation (NoThirdState violated, as madvise_user): NEW
+    holding it is a fix, shown green in report.html, not a red "unexpected"; the same
+    results outside a compare run show it as unexpected."""
+    from runner.report import html
+    from runner.report.matrix import compact, fixes, problems
+
+    base = _result("example", "madvise_user-fault")
+    new = _result("example", "detach_merged-fault")
+    v = new.verdicts["NoThirdState"]
+    new = dataclasses.replace(new, verdicts={**new.verdicts, "NoThirdState": dataclasses.replace(
+        v, expected="violated")})
+    results = [base, new]
+    fixed = fixes(results, ("madvise_user", "detach_merged"))
+    assert fixed == {("detach_merged-fault", "NoThirdState")}
+    assert fixes(results, None) == frozenset()
+    assert [p.props for p in problems(results)] == [("NoThirdState",)]
+    assert problems(results, fixed) == []
+    cell = compact(results, fixed).cell("fault", "detach_merged")
+    assert cell is not None and not cell.differs
+    page = html.render(results, "t", ("madvise_user", "detach_merged"))
+    assert "NoThirdState fixed" in page and "holds (fixed)" in page
+    assert 'class=" cat-semantics"' in page  # madvise_user's violation, coloured by category
+    assert "NoThirdState holds" in html.render(results, "t")  # unexpected without compare

@@ -40,7 +40,7 @@ def _render(run: StoredRun, fmt: str, models: list[str] | None) -> dict[str, str
     if fmt == "md":
         return {FILES[fmt]: markdown.render(results, title)}
     if fmt == "html":
-        return {FILES[fmt]: html.render(results, title)}
+        return {FILES[fmt]: html.render(results, title, run.compare)}
     if fmt == "junit":
         return {FILES[fmt]: junit.render(results, title)}
     if fmt == "json":

@@ -43,7 +43,8 @@ class Item:
     expectation, or the properties left undecided (error, timeout, ...)."""
 
     kind: str  # violated | unexpected (violated, expected to hold) | missing (holds,
-    #            expected violated) | undecided
+    #            expected violated) | undecided | fixed (a compare run: NEW holds what
+    #            BASE violates, whose expectation NEW's pair borrowed)
     prop: str | None  # None: `count` undecided properties
     verdict: str
     figure: int | None = None  # WriteHoldBound: the most pages zapped under the write lock
@@ -67,6 +68,8 @@ class Item:
             return "!" + name
         if self.kind == "missing":
             return "!" + name + ("=ok" if short else " holds")
+        if self.kind == "fixed":
+            return name + ("=fixed" if short else " fixed")
         if self.kind == "undecided":
             return name + "=" + (UNDECIDED_SHORT[self.verdict] if short else self.verdict)
         return name
@@ -98,7 +101,29 @@ class CompactTable:
         return [p for p in PROPERTIES if p in props]
 
 
-def cell_items(r: ModelResult) -> tuple[Item, ...]:
+def fixes(results: Sequence[ModelResult], pair: tuple[str, str] | None
+          ) -> frozenset[tuple[str, str]]:
+    """(model, property) of every fix in a compare run of `pair` (BASE, NEW): NEW holds,
+    BASE violates on the same scenario, and NEW's pair expected a violation (as BASE's)."""
+    if pair is None:
+        return frozenset()
+    base, new = pair
+    by = {(r.model.protocol, scenario(r)): r for r in results}
+    out = set()
+    for r in results:
+        b = by.get((base, scenario(r)))
+        if r.model.protocol != new or b is None:
+            continue
+        for p, v in r.verdicts.items():
+            bv = b.verdicts.get(p)
+            if v.verdict == "holds" and v.expected == "violated" and bv is not None \
+                    and bv.verdict == "violated":
+                out.add((r.model.name, p))
+    return frozenset(out)
+
+
+def cell_items(r: ModelResult, fixed: frozenset[tuple[str, str]] = frozenset()
+               ) -> tuple[Item, ...]:
     items: list[Item] = []
     undecided: dict[str, int] = {}
     for p in PROPERTIES:
@@ -111,7 +136,9 @@ def cell_items(r: ModelResult) -> tuple[Item, ...]:
             items.append(Item("violated" if v.matches else "unexpected", p, v.verdict, figure,
                               known=known))
         elif v.verdict == "holds":
-            if not v.matches:
+            if (r.model.name, p) in fixed:
+                items.append(Item("fixed", p, v.verdict))
+            elif not v.matches:
                 items.append(Item("missing", p, v.verdict))
         elif v.expected == "violated":
             items.append(Item("undecided", p, v.verdict))
@@ -121,8 +148,10 @@ def cell_items(r: ModelResult) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def compact(results: Sequence[ModelResult]) -> CompactTable:
-    """The table of a run's results (the one function every report draws it with)."""
+def compact(results: Sequence[ModelResult],
+            fixed: frozenset[tuple[str, str]] = frozenset()) -> CompactTable:
+    """The table of a run's results (the one function every report draws it with);
+    `fixed`: a compare run's fixes (see fixes)."""
     scenarios: dict[str, None] = {}
     protocols: dict[str, None] = {}
     cells: dict[tuple[str, str], Cell] = {}
@@ -132,7 +161,7 @@ def compact(results: Sequence[ModelResult]) -> CompactTable:
         scenarios.setdefault(s)
         protocols.setdefault(p)
         descriptions.setdefault(s, r.model.description)
-        cells[(s, p)] = Cell(r, cell_items(r))
+        cells[(s, p)] = Cell(r, cell_items(r, fixed))
     return CompactTable(tuple(scenarios), tuple(protocols), cells, descriptions)
 
 
@@ -271,11 +300,15 @@ class Problem:
         return f"{self.result.model.name}: {what}" + (f": {message}" if message else "")
 
 
-def problems(results: Sequence[ModelResult]) -> list[Problem]:
+def problems(results: Sequence[ModelResult],
+             fixed: frozenset[tuple[str, str]] = frozenset()) -> list[Problem]:
+    """What differs from its expectation (a compare run's fixes, `fixed`, do not)."""
     out: list[Problem] = []
     for r in results:
         undecided: dict[tuple[str, str], list[str]] = {}
         for _, v in unexpected([r]):
+            if (r.model.name, v.prop) in fixed:
+                continue
             if v.verdict in UNDECIDED:
                 undecided.setdefault((v.verdict, v.message), []).append(v.prop)
             else:
