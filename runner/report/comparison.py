@@ -313,8 +313,7 @@ def _rows_by_category(c: Comparison, rows: list[tuple[str, list[str]]], width: i
             out += _wrap(", ".join(mine), width, f"    {s:<{col}}  ", " " * (col + 6))
             if holds:
                 r = getattr(pairs[s], holds)
-                out += _wrap(f"holds with {r.model.protocol} within its bound: {bound(r)}",
-                             width, " " * (col + 6))
+                out += _wrap(f"({bound(r)})", width, " " * (col + 6))
     return out
 
 
