@@ -93,3 +93,18 @@ def add_width(parser: Any, what: str = "tables and diagrams", default: str = "")
                         help=f"the columns of the printed {what} (default: "
                              f"{default or WIDTH}; {MAIL_WIDTH} for mail; {MIN_WIDTH} to "
                              f"{MAX_WIDTH})")
+
+
+def column_blocks(first: int, widths: list[int], width: int) -> list[list[int]]:
+    """The columns of a table (their widths, after a first column of `first`) in blocks
+    that each fit in `width`: a table too wide is printed as several, the first column
+    repeated.  Every block has at least one column."""
+    blocks: list[list[int]] = [[]]
+    used = first
+    for i, w in enumerate(widths):
+        if blocks[-1] and used + w > width:
+            blocks.append([])
+            used = first
+        blocks[-1].append(i)
+        used += w
+    return blocks

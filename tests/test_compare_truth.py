@@ -18,7 +18,7 @@ from runner.check import ModelResult
 from runner.cli import build_parser, main
 from runner.commands.compare import eras as era_differences
 from runner.commands.compare import positionals
-from runner.errors import ConfigError
+from runner.errors import ConfigError, MmcheckError
 from runner.judge import Verdict
 from runner.report import comparison
 from runner.report.stored import load_run
@@ -214,3 +214,27 @@ def test_in_a_compare_run_a_fix_is_not_an_unexpected_verdict() -> None:
     assert "NoThirdState fixed" in page and "holds (fixed)" in page
     assert 'class=" cat-semantics"' in page  # madvise_user's violation, coloured by category
     assert "NoThirdState holds" in html.render(results, "t")  # unexpected without compare
+
+
+def test_by_default_a_scenario_one_protocol_cannot_model_is_left_out_and_said() -> None:
+    """madvise lock = "vma" is 6.17's per-VMA MADV_DONTNEED: detach_merged's template
+    refuses it; without --scenarios the comparison leaves that scenario out (and says
+    why); named with --scenarios, it is the usual one-line error."""
+    from runner.commands.compare import models_to_compare, render_pairs
+
+    def args(*scenarios: str) -> argparse.Namespace:
+        return argparse.Namespace(base="detach_merged", new="detach_fixed",
+                                  scenarios=list(scenarios) or None, protocols=[],
+                                  scenario_file="specs/scenarios.toml",
+                                  matrix="specs/matrix.toml")
+
+    models = models_to_compare(args("fault", "madvise-vma"))
+    kept, rendered, left_out = render_pairs(models, optional=True)
+    assert [m.name for m in kept] == ["detach_merged-fault", "detach_fixed-fault"]
+    assert sorted(rendered) == sorted(m.name for m in kept)
+    [(name, why)] = left_out
+    assert name == "madvise-vma" and "mainline" in why
+    with pytest.raises(MmcheckError, match="madvise"):
+        render_pairs(models, optional=False)
+    with pytest.raises(MmcheckError, match="madvise"):  # nothing left: the error itself
+        render_pairs(models[2:], optional=True)

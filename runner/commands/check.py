@@ -92,6 +92,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", choices=("kernel", "full"), metavar="STYLE",
                    help="also print every counterexample's race diagram: kernel (as a commit "
                         "message draws it, the steps that matter) or full (every step)")
+    p.add_argument("--labels", metavar="LABELS.toml",
+                   help="head the printed matrix's columns with a release per protocol "
+                        "([releases]) and list what each scenario stands for ([bugs]), as "
+                        "specs/history-labels.toml does for make history")
     add_width(p)
     add_verbosity(p)
     p.set_defaults(run=run)
@@ -107,12 +111,34 @@ def select(models: list[Model], names: list[str]) -> list[Model]:
     return [m for m in models if m.name in names]
 
 
-def matrix(results, width: int = WIDTH) -> str:  # type: ignore[no-untyped-def]
+def matrix(results, width: int = WIDTH,  # type: ignore[no-untyped-def]
+           labels: tuple[dict[str, str], dict[str, str]] | None = None) -> str:
     """The verdict matrix in docs/models.md's shape: violated properties per scenario and
-    protocol, at most `width` columns."""
+    protocol, at most `width` columns; `labels`: (releases, bugs) of load_labels."""
     from runner.report.matrix import compact, render_text
 
-    return render_text(compact(results), width)
+    heads, rows = labels or ({}, {})
+    return render_text(compact(results), width, heads, rows)
+
+
+def load_labels(path: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The [releases] and [bugs] tables of a labels file (specs/history-labels.toml):
+    protocol -> release, scenario -> the known bug; a one-line ConfigError otherwise."""
+    from gen.model import read_toml
+
+    data = read_toml(path, "labels file")
+    extra = sorted(set(data) - {"releases", "bugs"})
+    if extra:
+        raise ConfigError(f"{path}: {extra[0]}: unknown table (a labels file holds [releases] "
+                          f"and [bugs])")
+    out = []
+    for key in ("releases", "bugs"):
+        table = data.get(key, {})
+        if not isinstance(table, dict) or not all(
+                isinstance(v, str) and v.strip() and "\n" not in v for v in table.values()):
+            raise ConfigError(f"{path}: [{key}]: must map names to one-line strings")
+        out.append({k: v.strip() for k, v in table.items()})
+    return out[0], out[1]
 
 
 def outcome(r: ModelResult) -> str:
@@ -143,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(args.verbosity)
     files = args.files or [DEFAULT_MODELS]
     width = args.width or WIDTH
+    labels = load_labels(args.labels) if args.labels else None
     properties = select_properties(args.properties) if args.properties else None
     simulate = None
     if args.simulate is not None:
@@ -212,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         status = 2
     if args.verbosity:
         console.result()
-        console.result(matrix(results, width))
+        console.result(matrix(results, width, labels))
         console.result()
     runs = sum(len(r.runs) for r in results)
     cached = sum(1 for r in results for run in r.runs if run.cached)

@@ -216,16 +216,21 @@ def _head_lines(name: str, width: int) -> list[str]:
     return parts + [line]
 
 
-def render_text(table: CompactTable, width: int = WIDTH) -> str:
+def render_text(table: CompactTable, width: int = WIDTH,
+                heads: dict[str, str] | None = None, rows: dict[str, str] | None = None) -> str:
     """The table in plain text, no line longer than `width`; protocols that do not fit
-    go into a further table below (the scenarios repeated)."""
+    go into a further table below (the scenarios repeated).  `heads`: a label over a
+    protocol's column (its release, "4.20"); `rows`: what a scenario's row stands for (a
+    known bug), listed under the table."""
+    heads = heads or {}
     texts = {k: [i.label() for i in c.items] or ["-"] for k, c in table.cells.items()}
     first = max([len("scenario")] + [len(s) for s in table.scenarios])
     items = {p: max([4, *(len(t) for (_, q), ts in texts.items() if q == p for t in ts)])
              for p in table.protocols}
-    widths = {p: max(items[p], len(p)) for p in table.protocols}
+    widths = {p: max(items[p], len(p), len(heads.get(p, ""))) for p in table.protocols}
     if first + sum(3 + w for w in widths.values()) > width:  # break the names after '_'
-        widths = {p: max(items[p], *(len(h) for h in _head_lines(p, max(items[p], 8))))
+        widths = {p: max(items[p], len(heads.get(p, "")),
+                         *(len(h) for h in _head_lines(p, max(items[p], 8))))
                   for p in table.protocols}
     blocks: list[list[str]] = [[]]
     used = first
@@ -239,10 +244,14 @@ def render_text(table: CompactTable, width: int = WIDTH) -> str:
     for block in blocks:
         if out:
             out.append("")
-        heads = {p: _head_lines(p, widths[p]) for p in block}
-        for i in range(max(len(h) for h in heads.values())):
+        lines = {p: ([heads.get(p, "")] if heads else []) + _head_lines(p, widths[p])
+                 for p in block}
+        if heads:  # the labels on one line, the names below (broken alike)
+            n = max(len(h) for h in lines.values())
+            lines = {p: [h[0], *[""] * (n - len(h)), *h[1:]] for p, h in lines.items()}
+        for i in range(max(len(h) for h in lines.values())):
             out.append(((f"{'scenario':<{first}}" if i == 0 else " " * first) + "".join(
-                f" | {(heads[p][i] if i < len(heads[p]) else ''):<{widths[p]}}"
+                f" | {(lines[p][i] if i < len(lines[p]) else ''):<{widths[p]}}"
                 for p in block)).rstrip())
         out.append("-" * first + "".join("-+-" + "-" * widths[p] for p in block))
         for s in table.scenarios:
@@ -252,6 +261,13 @@ def render_text(table: CompactTable, width: int = WIDTH) -> str:
                     f" | {(cols[p][i] if i < len(cols[p]) else ''):<{widths[p]}}"
                     for p in block)).rstrip())
     out.append("")
+    shown = [(sc, rows[sc]) for sc in table.scenarios if rows and sc in rows]
+    if shown:
+        col = max(len(sc) for sc, _ in shown)
+        for sc, what in shown:
+            out += textwrap.wrap(what, width, initial_indent=f"{sc:<{col}}  ",
+                                 subsequent_indent=" " * (col + 2), break_on_hyphens=False)
+        out.append("")
     out += textwrap.wrap(legend(table), width, break_on_hyphens=False)
     return "\n".join(out)
 
