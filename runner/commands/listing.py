@@ -12,6 +12,7 @@ from gen.model import (
     THREAD_DESCRIPTIONS,
     read_toml,
 )
+from gen.properties import CATEGORIES, category
 from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS, parse_scenarios
 
@@ -106,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         (f"Scenarios ({args.scenario_file})",
          [(n, str(t.get("description", ""))) for n, t in scenarios.items()]),
         ("Thread kinds", [(k.value, d) for k, d in THREAD_DESCRIPTIONS.items()]),
-        ("Properties", [(p, PROPERTY_DESCRIPTIONS[p]) for p in PROPERTIES]),
+        ("Properties (by category; --properties takes a name or a category)",
+         [(p, f"[{category(p)}] {PROPERTY_DESCRIPTIONS[p]}")
+          for c in CATEGORIES for p in PROPERTIES if category(p) == c]),
         ("Mutations (mutation = ..., broken variants for negative controls)",
          [(m.value, d) for m, d in MUTATION_DESCRIPTIONS.items()]),
     ]
