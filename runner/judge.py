@@ -72,8 +72,8 @@ def _why(result: TlcResult) -> str:
     if result.outcome is Outcome.TIMEOUT:  # how far it got, and what to try next
         n = result.stats.distinct_states
         why += (f" ({n:,} distinct states so far" if n is not None else " (no state count yet")
-        why += ("; next: mmcheck check --simulate N for a quick search, a smaller scenario, "
-                "or a longer --timeout)")
+        why += ("; next: --simulate N, a random search whose violations are real; a smaller "
+                "scenario or sweep point; or a longer --timeout)")
     return why
 
 

@@ -294,8 +294,8 @@ def timeout_hint(r: ModelResult) -> str:
         return ""
     states = runs[-1].distinct_states
     got = f"{states:,} distinct states so far" if states is not None else "no state count"
-    return (f" ({got}; next: --simulate N for a quick search, or a smaller scenario, "
-            f"or a longer --timeout)")
+    return (f" ({got}; next: --simulate N, a random search; a smaller scenario; or a "
+            f"longer --timeout)")
 
 
 def _under_results(out: Path) -> bool:
