@@ -39,7 +39,7 @@ FEATURES = {
 }
 _SET = re.compile(r"\{%-?\s*set\s+(\w+)\s*=\s*(.+?)\s*-?%\}")
 _EXTENDS = re.compile(r"\{%-?\s*extends\s+[\"']([\w.]+)[\"']\s*-?%\}")
-_MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\(.*?\{%-?\s*endmacro\s*-?%\}", re.S)
+_MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\(.*?\{%-?\s*endmacro\s*-?%\}", re.DOTALL)
 _CALL = re.compile(r"\b(\w+)\(")
 
 
@@ -53,7 +53,9 @@ class Era:
 
 def _texts(protocol: Protocol) -> list[str]:
     """The protocol's template and the protocol templates it extends, itself first."""
-    out, path, seen = [], protocol.template, set()
+    out: list[str] = []
+    path: Path | None = protocol.template
+    seen: set[Path] = set()
     while path is not None and path not in seen and path.is_file():
         seen.add(path)
         text = path.read_text(encoding="utf-8")

@@ -185,8 +185,8 @@ def test_a_long_model_shows_its_states_per_second(monkeypatch: pytest.MonkeyPatc
         on_progress(model, Progress(12, None, states * 3, states, 10))
     lines = err.getvalue().splitlines()
     # quiet for the first minute, then the rate of this run; a new run starts its own rate
-    assert lines == ["      detach_merged-fault: 61,000 distinct states so far, 1,000 "
-                     "states/s, depth 12"]
+    assert lines == [("      detach_merged-fault: 61,000 distinct states so far, 1,000 "
+                     "states/s, depth 12")]
     assert tally.running["detach_merged-fault"] == "500 distinct states so far, depth 12"
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gen.model import Model, load_models
+from gen.properties import CATEGORIES
 from gen.scenarios import DEFAULT_MATRIX
 from runner.errors import ConfigError
-from gen.properties import CATEGORIES
 from runner.limits import TIMEOUT_RANGE, WIDTH, add_width, parse_jobs, parse_timeout
 from runner.progress import (
     Console,
@@ -156,15 +156,13 @@ def outcome(r: ModelResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gen.properties import select as select_properties
     from gen.protocols import discover
     from runner.cache import Cache
-    from runner.check import check_models, default_jobs
+    from runner.check import Simulation, check_models, default_jobs
     from runner.files import ensure_file_destination, write_atomic
     from runner.java import locate_tools
     from runner.rundir import keep_runs, locked, prune_runs
-
-    from gen.properties import select as select_properties
-    from runner.check import Simulation
 
     console = Console(args.verbosity)
     files = args.files or [DEFAULT_MODELS]
@@ -276,7 +274,6 @@ def run(args: argparse.Namespace) -> int:
                      f"written ({cache.write_errors[0]})")
     if args.style:
         from runner.report.kernel import render_counterexamples
-
         from runner.report.stored import load_run
 
         # as stored (the attachments' input): the same diagrams and root causes as they

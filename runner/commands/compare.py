@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from gen.exhaustive import DEFAULT_KINDS, DEFAULT_PAGES, DEFAULT_THREADS, PTES_PER_TABLE
 from gen.model import ThreadKind
+from gen.properties import CATEGORIES
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
 from runner.errors import ConfigError, MmcheckError, OutputError
-from gen.properties import CATEGORIES
 from runner.limits import MAIL_WIDTH, TIMEOUT_RANGE, WIDTH, add_width, parse_jobs, parse_timeout
 from runner.progress import (
     Console,
@@ -245,6 +245,7 @@ def exhaustive_models(args: argparse.Namespace) -> tuple[list, str]:  # type: ig
 
 
 def run(args: argparse.Namespace) -> int:
+    from gen.properties import select as select_properties
     from runner.cache import Cache
     from runner.check import check_models, default_jobs
     from runner.files import write_atomic
@@ -252,8 +253,6 @@ def run(args: argparse.Namespace) -> int:
     from runner.report import comparison, write_all
     from runner.report.stored import load_run
     from runner.rundir import keep_runs, locked, prune_runs
-
-    from gen.properties import select as select_properties
 
     console = Console(args.verbosity)
     positionals(args)
@@ -298,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
         # The comparison is drawn from the results as stored (TLA+ sets and sequences as
         # JSON lists), the input of every attachment: the same trace, the same diagram and
         # root cause, on stdout as in <model>/attachment.txt.
-        results = load_run(out).results
+        results = list(load_run(out).results)
         c = comparison.compare(args.base, args.new, results, scope,
                                eras((models[0].definition, models[1].definition))
                                if len(models) > 1 else ())
@@ -339,7 +338,6 @@ def render_pairs(models: list, optional: bool  # type: ignore[type-arg]
     pair whose template refuses the scenario (a ConfigError) is left out, and said why,
     instead of stopping the run."""
     from gen.render import render
-
     from runner.errors import TemplateError
 
     kept, rendered, left_out = [], {}, []

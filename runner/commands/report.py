@@ -40,10 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from runner.limits import WIDTH
-
     from runner import report
     from runner.errors import ConfigError
+    from runner.limits import WIDTH
     from runner.report.matrix import counts
     from runner.report.stored import load_run
 

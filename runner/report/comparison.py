@@ -496,8 +496,8 @@ def render_md(c: Comparison, style: str = "full") -> str:
            f"- **{_md(c.new)}**: {_md(c.new_description)}", "",
            f"**{_md(c.verdict())}**", ""]
     if c.eras:
-        out += [f"**Warning**: {_md(c.base)} and {_md(c.new)} model different kernel eras "
-                f"outside munmap:", ""]
+        out += [(f"**Warning**: {_md(c.base)} and {_md(c.new)} model different kernel eras "
+                f"outside munmap:"), ""]
         for e in c.eras:
             why = "; ".join(f"{s} ({w})" for s, w in e.explains) or "no verdict moved there"
             out.append(f"- {_md(e.title)}: {_md(c.base)}: {_md(e.base)}; {_md(c.new)}: "
@@ -535,8 +535,8 @@ def render_md(c: Comparison, style: str = "full") -> str:
         out += [f"| {_md(s)} | {_md(d)} |" for s, d in c.legend()]
         out.append("")
     for title, items in ((f"Counterexamples of what {_md(c.new)} breaks", c.shown_breaks()),
-                         (f"Both violate, but {_md(c.new)}'s race differs: its "
-                          f"counterexample", c.other_races())):
+                         ((f"Both violate, but {_md(c.new)}'s race differs: its "
+                          f"counterexample"), c.other_races())):
         if items:
             out += [f"## {title}", ""]
         for p, prop in items:

@@ -21,11 +21,11 @@ from typing import Any
 import jinja2
 
 from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS
+from gen.properties import CATEGORIES, CATEGORY_TITLES, category
 from runner.check import ModelResult
 from runner.judge import Verdict
 from runner.report import diagram, kernel
 from runner.report.attachment import ATTACHMENT, Certificate, certificate_body, certificates
-from gen.properties import CATEGORIES, CATEGORY_TITLES, category
 from runner.report.matrix import compact, counts, fixes, legend, problems, scenario
 from runner.report.modelmap import model_section
 
