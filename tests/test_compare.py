@@ -38,7 +38,7 @@ def test_what_new_fixes_and_breaks_from_stored_results() -> None:
     assert max(len(line) for line in text.split("\n")) <= 80  # a review attachment
     assert "madvise_user breaks (holds with detach_merged, violated by madvise_user):\n" \
            "  semantics:\n    fault     NoThirdState\n" \
-           "              (exhaustive: 4 pages, 2 ptes/table, 2 threads, 54 states)" in text
+           "              exhaustive: 4 pages, 2 ptes/table, 2 threads, 54 states" in text
     assert "  fault                 0             1  <- more" in text
     assert "  scenario  pages  ptes/table  threads  detach_merged  madvise_user\n" \
            "  fault         4           2        2             54            95" in text

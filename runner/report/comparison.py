@@ -144,7 +144,9 @@ def _verdict(r: ModelResult, prop: str) -> str:
 
 def race(r: ModelResult, prop: str) -> tuple[str, str] | None:
     """What a counterexample's race is, for telling two apart: the symptom and the root
-    cause of its kernel-style diagram (None without a trace)."""
+    cause of its kernel-style diagram (None without a trace).  Of a liveness or deadlock
+    trace only the symptom (who waits where, forever): TLC's lasso is one of many, and the
+    shape of its loop is not the race."""
     v = r.verdicts.get(prop)
     if v is None or v.verdict != "violated":
         return None
@@ -152,7 +154,9 @@ def race(r: ModelResult, prop: str) -> tuple[str, str] | None:
         d = kernel.build_kernel(r.model, v)
     except (KeyError, ValueError, IndexError, TypeError):
         return None
-    return None if d is None else (d.symptom, d.cause)
+    if d is None:
+        return None
+    return (d.symptom, d.cause if d.kind == "safety" else "")
 
 
 def compare(base: str, new: str, results: Sequence[ModelResult], scope: str = "",
@@ -313,7 +317,7 @@ def _rows_by_category(c: Comparison, rows: list[tuple[str, list[str]]], width: i
             out += _wrap(", ".join(mine), width, f"    {s:<{col}}  ", " " * (col + 6))
             if holds:
                 r = getattr(pairs[s], holds)
-                out += _wrap(f"({bound(r)})", width, " " * (col + 6))
+                out += _wrap(bound(r), width, " " * (col + 6))
     return out
 
 
@@ -435,7 +439,7 @@ def render_letter(c: Comparison, width: int = MAIL, style: str = "kernel") -> st
               if r.distinct_states is not None]
 
     def span(xs: Sequence[int]) -> str:
-        return "?" if not xs else str(xs[0]) if xs[0] == xs[-1] else f"{xs[0]}-{xs[-1]}"
+        return "?" if not xs else f"{xs[0]:,}" if xs[0] == xs[-1] else f"{xs[0]:,}-{xs[-1]:,}"
 
     out = _wrap(f"{c.new} against {c.base}, checked with mmcheck (TLA+/TLC): "
                 + (c.scope if c.scope else f"{n} scenario{'s' if n != 1 else ''}")
