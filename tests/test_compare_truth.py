@@ -238,3 +238,16 @@ def test_by_default_a_scenario_one_protocol_cannot_model_is_left_out_and_said() 
         render_pairs(models, optional=False)
     with pytest.raises(MmcheckError, match="madvise"):  # nothing left: the error itself
         render_pairs(models[2:], optional=True)
+
+
+def test_report_md_of_a_compare_run_counts_fixes_apart() -> None:
+    from runner.report import markdown
+
+    base = _result("example", "madvise_user-fault")
+    new = _result("example", "detach_merged-fault")
+    v = new.verdicts["NoThirdState"]
+    new = dataclasses.replace(new, verdicts={**new.verdicts, "NoThirdState": dataclasses.replace(
+        v, expected="violated")})
+    text = markdown.render([base, new], "t", ("madvise_user", "detach_merged"))
+    assert "(1 of them fixes of a compare run)" in text and "## Unexpected verdicts" not in text
+    assert "## Unexpected verdicts" in markdown.render([base, new], "t")

@@ -2,8 +2,15 @@
 and print what a reviewer needs: the properties NEW fixes, the ones it breaks (with the
 counterexample), the ones both violate, and the write-hold figures side by side.
 
-Exit status: 0 NEW breaks nothing BASE holds; 1 it breaks something; 2 a verdict could not
-be decided (error, timeout) and nothing is broken, or a report could not be written.  A
+The properties are in categories (memory safety, semantics, latency, liveness); latency
+(WriteHoldBound) is a number per scenario, never a break.  Every "holds" is shown with its
+bound; a model that failed says why; where both violate a property by different races,
+NEW's counterexample is drawn; kernel-era differences of the two templates are warned of.
+cover-letter.txt says it all for mail (--cover-letter prints it).
+
+Exit status: 0 NEW breaks nothing BASE holds (latency aside); 1 it breaks something; 2 a
+verdict could not be decided (error, timeout) and nothing is broken, or a report could not
+be written.  A
 protocol is checked on a scenario with the parameters the committed matrix
 (specs/matrix.toml) gives it there, if any.  The comparison goes to stdout; progress and
 diagnostics to stderr."""
