@@ -251,3 +251,18 @@ def test_report_md_of_a_compare_run_counts_fixes_apart() -> None:
     text = markdown.render([base, new], "t", ("madvise_user", "detach_merged"))
     assert "(1 of them fixes of a compare run)" in text and "## Unexpected verdicts" not in text
     assert "## Unexpected verdicts" in markdown.render([base, new], "t")
+
+
+def test_a_model_that_failed_as_a_whole_is_one_undecided_group() -> None:
+    ok = _result("example", "detach_merged-fault")
+    broken = dataclasses.replace(_as(ok, "mine", "fault"), verdicts={
+        p: Verdict(p, "error", "holds", None, None, "SANY: boom") for p in PROPERTIES})
+    c = comparison.compare("detach_merged", "mine", [ok, broken])
+    assert [rows for title, rows in comparison.sections(c) if title.startswith("undecided")] \
+        == [[("fault", ["every property (holds -> error)"])]]
+    assert "every property (holds -> error)" in comparison.render_md(c)
+    assert "every property (holds -&gt; error)" in comparison.render_html(c)
+    half = dataclasses.replace(broken, verdicts={
+        **ok.verdicts, "TypeOK": Verdict("TypeOK", "timeout", "holds", None, None, "t")})
+    c = comparison.compare("detach_merged", "mine", [ok, half])
+    assert "TypeOK (holds -> timeout)" in comparison.render_text(c)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gen.model import PROPERTIES, Flag, Model, ThreadKind
-from gen.properties import CATEGORY_TITLES, by_category, category
+from gen.properties import CATEGORY_OF, CATEGORY_TITLES, by_category, category
 from runner.check import ModelResult
 from runner.report import diagram, kernel
 from runner.report.attachment import ATTACHMENT
@@ -231,8 +231,23 @@ def _wz(r: ModelResult) -> str:
     return "?" if r.max_write_hold is None else str(r.max_write_hold)
 
 
-def _undecided_text(p: Pair, prop: str) -> str:
-    return f"{prop} ({_verdict(p.base, prop)} -> {_verdict(p.new, prop)})"
+def _undecided_groups(p: Pair, props: Sequence[str]) -> list[str]:
+    """The undecided properties of a pair, grouped by how their verdicts went ("TypeOK,
+    NoLostWrite (holds -> error)"); a model that failed as a whole is one group, "every
+    property (holds -> error)", not twelve."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for x in props:
+        groups.setdefault((_verdict(p.base, x), _verdict(p.new, x)), []).append(x)
+    compared = [x for x in PROPERTIES if "not-selected" not in (_verdict(p.base, x),
+                                                                _verdict(p.new, x))]
+    by_new: dict[str, list[str]] = {}
+    for (_, b), xs in groups.items():
+        by_new.setdefault(b, []).extend(xs)
+    if len(by_new) == 1 and len(props) == len(compared) and len(groups) > 1:
+        b = next(iter(by_new))  # e.g. every property of NEW an error, BASE's mixed
+        return [f"every property ({b} with {p.new.model.protocol})"]
+    return [("every property" if len(xs) == len(compared) else ", ".join(xs))
+            + f" ({a} -> {b})" for (a, b), xs in groups.items()]
 
 
 def threads(model: Model) -> int:
@@ -262,7 +277,7 @@ def sections(c: Comparison) -> list[tuple[str, list[tuple[str, list[str]]]]]:
         for p in c.pairs:
             props = list(getattr(p, attr))
             if attr == "undecided":
-                props = [_undecided_text(p, x) for x in props]
+                props = _undecided_groups(p, props)
             elif attr == "both":
                 props = [x + (" (another race)" if x in p.other_race else "") for x in props]
             if props:
@@ -514,7 +529,11 @@ def render_md(c: Comparison, style: str = "full") -> str:
             continue
         out += ["| scenario | category | properties |", "|---|---|---|"]
         for s, props in rows:
-            for cat, mine in by_category([x.split(" (")[0] for x in props]):
+            cats = by_category([x.split(" (")[0] for x in props])
+            if title.startswith("undecided") or not cats:
+                out.append(f"| {_md(s)} | | {_md(', '.join(props))} |")
+                continue
+            for cat, mine in cats:
                 shown = [x for x in props if x.split(" (")[0] in mine]
                 out.append(f"| {_md(s)} | {CATEGORY_TITLES[cat]} | {_md(', '.join(shown))} |")
         out.append("")
@@ -562,7 +581,8 @@ def render_html(c: Comparison, style: str = "full") -> str:
               for p, prop in c.other_races()]
     return environment().get_template("compare.html.j2").render(
         c=c, sections=sections(c), broken=broken, others=others, wzap=WZAP, wz=_wz,
-        attachment=ATTACHMENT, bound=bound, category=category, titles=CATEGORY_TITLES)
+        attachment=ATTACHMENT, bound=bound, category=lambda x: CATEGORY_OF.get(x, ""),
+        titles={**CATEGORY_TITLES, "": ""})
 
 
 def render(c: Comparison, fmt: str, style: str = "full", width: int = WIDTH) -> str:
