@@ -67,6 +67,8 @@ examples:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="check two protocols on every scenario and show what "
                        "NEW fixes and breaks", description=__doc__,
+                       usage="mmcheck compare BASE NEW [--scenarios NAME ... | --exhaustive] "
+                             "[options]",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     # nargs="?": `--scenarios a b BASE NEW` (the list first) is read as the user meant it;
     # see positionals()
