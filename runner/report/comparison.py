@@ -494,7 +494,9 @@ def render_letter(c: Comparison, width: int = MAIL, style: str = "kernel") -> st
                                 ", which can explain: " + "; ".join(
                                     f"{s} ({w})" for s, w in e.explains) if e.explains
                                 else "") + ".", width, "", "")
-    shown = c.shown_breaks()[:1] or c.other_races()[:1]
+    order = list(CATEGORY_TITLES)  # memory safety first: the break a reviewer reads first
+    shown = sorted(c.shown_breaks(), key=lambda x: order.index(category(x[1])))[:1] \
+        or c.other_races()[:1]
     if shown:
         p, prop = shown[0]
         what = "breaks" if prop in p.broken else "violates by another race"
