@@ -26,7 +26,7 @@ def test_width_is_one_option_on_every_printing_command() -> None:
         with pytest.raises(argparse.ArgumentTypeError):
             parse_width(bad)
     for argv in (["check"], ["compare", "a", "b"], ["report", "dir"],
-                 ["litmus", "check", "f.toml"]):
+                 ["litmus", "check", "f.toml"], ["list"]):
         args = build_parser(argv[:1]).parse_args([*argv, "--width", "72"])
         assert args.width == 72, argv
 
@@ -69,3 +69,13 @@ def test_column_blocks_fit_the_width() -> None:
     assert column_blocks(10, [15, 15, 15, 15], 80) == [[0, 1, 2, 3]]
     assert column_blocks(10, [15, 15, 15, 15], 50) == [[0, 1], [2, 3]]
     assert column_blocks(10, [100, 5], 50) == [[0], [1]]  # a column wider than the line
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_list_fits_the_width(width: int, capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.cli import main
+
+    assert main(["list", "--width", str(width)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert any(line.startswith("  NoLostWrite ") and "[semantics]" in line for line in lines)

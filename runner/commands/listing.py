@@ -13,10 +13,10 @@ from gen.model import (
     read_toml,
 )
 from gen.properties import CATEGORIES, category
+from runner.limits import WIDTH, add_width
 from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS, parse_scenarios
 
-WIDTH = 100
 
 EXAMPLES = """\
 examples:
@@ -41,25 +41,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--names", choices=NAMES, metavar="KIND",
                    help=f"print only the names of one kind, one a line ({', '.join(NAMES)}; "
                         f"models: those of {DEFAULT_MATRIX})")
+    add_width(p, "lists")
     p.set_defaults(run=run)
 
 
-def _rows(rows: list[tuple[str, str]], indent: int = 2) -> list[str]:
+def _rows(rows: list[tuple[str, str]], indent: int = 2, columns: int = WIDTH) -> list[str]:
     width = max(len(n) for n, _ in rows)
     out = []
     for name, desc in rows:
         head = " " * indent + f"{name:<{width}}  "
-        out += textwrap.wrap(desc, WIDTH, initial_indent=head,
+        out += textwrap.wrap(desc, max(columns, len(head) + 20), initial_indent=head,
                              subsequent_indent=" " * len(head), break_on_hyphens=False) or [head]
     return out
 
 
-def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
+def _protocol_lines(protocols: list[Protocol], width: int, columns: int = WIDTH) -> list[str]:
     out = []
     for p in protocols:
         head = f"  {p.name:<{width}}  "
         pad = " " * len(head)
-        out += textwrap.wrap(p.description, WIDTH, initial_indent=head, subsequent_indent=pad)
+        out += textwrap.wrap(p.description, columns, initial_indent=head, subsequent_indent=pad)
         notes = [f"kernel: {p.kernel}"]
         if not p.builtin:
             notes.append(f"template: {_show(p.template)}")
@@ -69,7 +70,7 @@ def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
             values = " | ".join(str(v) for v in o.values)
             notes.append(f"option {o.name} = {values} (default {o.default}): {o.description}")
         for n in notes:
-            out += textwrap.wrap(n, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ",
+            out += textwrap.wrap(n, columns, initial_indent=pad, subsequent_indent=pad + "  ",
                                  break_on_hyphens=False)
     return out
 
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                      if Path(d).resolve() != BUILTIN.resolve())
     width = max(len(n) for n in protocols)
     print("Protocols" + (f" (from {dirs}, then the built-in ones)" if dirs else "") + ":")
-    for line in _protocol_lines(list(protocols.values()), width):
+    columns = args.width or WIDTH
+    for line in _protocol_lines(list(protocols.values()), width, columns):
         print(line)
     for p in protocols.hidden:
         print(f"  (hidden: {p.name} of {_show(p.template)}, by the one above)")
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     for title, rows in sections:
         print()
-        print(f"{title}:")
-        for line in _rows(rows):
+        print("\n".join(textwrap.wrap(f"{title}:", columns, subsequent_indent="  ")))
+        for line in _rows(rows, columns=columns):
             print(line)
     return 0
