@@ -13,10 +13,9 @@ from gen.model import (
     read_toml,
 )
 from gen.properties import CATEGORIES, category
-from runner.limits import WIDTH, add_width
 from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS, parse_scenarios
-
+from runner.limits import WIDTH, add_width
 
 EXAMPLES = """\
 examples:
