@@ -266,3 +266,13 @@ def test_a_model_that_failed_as_a_whole_is_one_undecided_group() -> None:
         **ok.verdicts, "TypeOK": Verdict("TypeOK", "timeout", "holds", None, None, "t")})
     c = comparison.compare("detach_merged", "mine", [ok, half])
     assert "TypeOK (holds -> timeout)" in comparison.render_text(c)
+
+
+@pytest.mark.parametrize("width", [60, 72, 100])
+def test_the_comparison_fits_any_width(width: int) -> None:
+    shapes = load_run(RUNS / "shapes").results
+    for base, new in (("detach_merged", "sections"), ("sections", "detach_merged")):
+        c = comparison.compare(base, new, shapes)
+        for text in (comparison.render_text(c, width, "kernel"),
+                     comparison.render_letter(c, width)):
+            assert max(len(x) for x in text.splitlines()) <= width

@@ -417,15 +417,24 @@ def _bounds_table(c: Comparison, col: int, width: int) -> list[str]:
             f"{name} {sum(r.distinct_states or 0 for r in rs):,} states in all"
             for name, rs in ((c.base, [p.base for p in c.pairs]),
                              (c.new, [p.new for p in c.pairs])))]
-    heads = ("scenario", "pages", "ptes/table", "threads", c.base, c.new)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+    def widths_of(heads: Sequence[str]) -> list[int]:
+        ws = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(heads)]
-    widths[0] = max(widths[0], col)
+        ws[0] = max(ws[0], col)
+        return ws
+
+    heads: tuple[str, ...] = ("scenario", "pages", "ptes/table", "threads", c.base, c.new)
+    widths = widths_of(heads)
+    note: list[str] = []
+    if 2 + sum(widths) + 2 * (len(widths) - 1) > width:  # long names: BASE and NEW
+        heads = ("scenario", "pages", "ptes", "threads", "BASE", "NEW")
+        widths = widths_of(heads)
+        note = textwrap.wrap(f"(states: BASE {c.base}, NEW {c.new})", width)
 
     def line(cells: Sequence[str]) -> str:
         return "  " + "  ".join(f"{x:<{widths[0]}}" if i == 0 else f"{x:>{widths[i]}}"
                                 for i, x in enumerate(cells))
-    return [line(heads), *(line(r) for r in rows)]
+    return [line(heads), *(line(r) for r in rows), *note]
 
 
 def _counterexamples(c: Comparison, title: str, items: list[tuple[Pair, str]], width: int,
