@@ -30,14 +30,14 @@ def test_eras_warning_and_scenarios_before_base_new(tmp_path: Path,
 
 def test_a_model_that_fails_says_why_once(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """A user's template whose PlusCal does not translate (a label defined twice): the
-    comparison says the translation error of the model, once, not "(holds -> error)"
-    alone."""
+    """A user's template whose PlusCal does not translate (a missing `;`, which only
+    pcal.trans finds): the comparison says the translation error of the model, once, and
+    its twelve undecided properties as one group."""
     protocols = tmp_path / "protocols"
     protocols.mkdir()
     text = (TEMPLATES / "detach_merged.tla.j2").read_text()
     text = text.replace('name = "detach_merged"', 'name = "twice"')
-    text = text.replace("{{ mm.up_read(P) }}", "{{ mm.up_read(P) }}\n{{ mm.up_read(P) }}")
+    text = text.replace("{{ mm.up_read(P) }}", "{{ P }}_bogus:\n  skip skip;\n{{ mm.up_read(P) }}")
     (protocols / "twice.tla.j2").write_text(text)
     code = main(["compare", "detach_merged", "twice", "--protocols", str(protocols),
                  "--scenarios", "fault", "--jobs", "1", "--out", str(tmp_path / "out"),
@@ -45,5 +45,7 @@ def test_a_model_that_fails_says_why_once(tmp_path: Path,
     printed = capsys.readouterr().out
     assert code == 2, printed
     why = printed.split("Why (the error of each model that failed):\n", 1)[1]
-    assert why.startswith("  twice-fault: ") and "twice.tla.j2" in why.split("\n\n")[0]
+    assert why.startswith("  twice-fault: ") and "twice.tla.j2:" in why.split("\n\n")[0]
+    assert "PlusCal translation failed" in " ".join(why.split("\n\n")[0].split())
     assert printed.count("twice-fault: ") == 1
+    assert "  fault     every property (holds -> error)\n" in printed
