@@ -276,3 +276,13 @@ def test_the_comparison_fits_any_width(width: int) -> None:
         for text in (comparison.render_text(c, width, "kernel"),
                      comparison.render_letter(c, width)):
             assert max(len(x) for x in text.splitlines()) <= width
+
+
+def test_a_left_out_scenario_is_said_in_the_comparison() -> None:
+    run = load_run(RUNS / "example")
+    why = "specs/templates/base.tla.j2:384: threads: madvise lock = \"vma\" is 6.17's"
+    c = comparison.compare("detach_merged", "madvise_user", run.results,
+                           left_out=[("madvise-vma", why)])
+    text = comparison.render_text(c, 80)
+    assert "Left out (a scenario one of the two templates refuses):\n  madvise-vma: " in text
+    assert "- `madvise-vma`: " in comparison.render_md(c)

@@ -309,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
         results = list(load_run(out).results)
         c = comparison.compare(args.base, args.new, results, scope,
                                eras((models[0].definition, models[1].definition))
-                               if len(models) > 1 else ())
+                               if len(models) > 1 else (), left_out)
         width = args.width or WIDTH
         for fmt, name in comparison.FILES.items():  # the comparison first: what was asked
             write_atomic(out / name, comparison.render(

@@ -66,6 +66,8 @@ class Comparison:
     # (M scenarios)"; "" for the hand-written scenarios
     scope: str = ""
     eras: tuple[EraDifference, ...] = ()
+    # scenarios left out because one of the two templates refuses them: (scenario, why)
+    left_out: tuple[tuple[str, str], ...] = ()
 
     @property
     def broken(self) -> list[tuple[Pair, str]]:
@@ -160,7 +162,8 @@ def race(r: ModelResult, prop: str) -> tuple[str, str] | None:
 
 
 def compare(base: str, new: str, results: Sequence[ModelResult], scope: str = "",
-            eras: Sequence[tuple[str, str, str, tuple[str, ...]]] = ()) -> Comparison:
+            eras: Sequence[tuple[str, str, str, tuple[str, ...]]] = (),
+            left_out: Sequence[tuple[str, str]] = ()) -> Comparison:
     """Pair BASE's and NEW's results by scenario (in the order BASE's appear); `scope`:
     Comparison.scope; `eras`: (title, BASE's, NEW's, what it touches) of every kernel-era
     feature the two templates differ in (gen.eras.differences, with gen.eras.FEATURES'
@@ -197,7 +200,8 @@ def compare(base: str, new: str, results: Sequence[ModelResult], scope: str = ""
                   for title, b, n, touches in eras)
     return Comparison(base, new, tuple(pairs),
                       base_r.model.definition.description if base_r else "",
-                      new_r.model.definition.description if new_r else "", scope, diffs)
+                      new_r.model.definition.description if new_r else "", scope, diffs,
+                      tuple(left_out))
 
 
 def touches(model: Model, what: str) -> bool:
@@ -373,6 +377,11 @@ def render_text(c: Comparison, width: int = WIDTH, style: str = "full") -> str:
         out += ["", "Why (the error of each model that failed):"]
         for model, why in failures:
             out += _wrap(f"{model}: {why}", width, "  ", "    ")
+    if c.left_out:
+        out += ["", *_wrap("Left out (a scenario one of the two templates refuses):", width,
+                           "", "")]
+        for s, why in c.left_out:
+            out += _wrap(f"{s}: {why}", width, "  ", "    ")
     legend = c.legend()
     if legend:
         out += ["", "Scenarios (smallest first):"]
@@ -547,6 +556,10 @@ def render_md(c: Comparison, style: str = "full") -> str:
             for cat, mine in cats:
                 shown = [x for x in props if x.split(" (")[0] in mine]
                 out.append(f"| {_md(s)} | {CATEGORY_TITLES[cat]} | {_md(', '.join(shown))} |")
+        out.append("")
+    if c.left_out:
+        out += ["## Left out", "", "Scenarios one of the two templates refuses:", ""]
+        out += [f"- `{s}`: {_md(why)}" for s, why in c.left_out]
         out.append("")
     failures = c.failures()
     if failures:
