@@ -286,3 +286,13 @@ def test_a_left_out_scenario_is_said_in_the_comparison() -> None:
     text = comparison.render_text(c, 80)
     assert "Left out (a scenario one of the two templates refuses):\n  madvise-vma: " in text
     assert "- `madvise-vma`: " in comparison.render_md(c)
+
+
+def test_the_matrix_says_every_selected_property_holds_under_properties() -> None:
+    from runner.report.matrix import compact, legend
+
+    r = _result("example", "detach_merged-fault")
+    assert legend(compact([r])).endswith("- every property holds.")
+    chosen = dataclasses.replace(r, verdicts={**r.verdicts, "TypeOK": Verdict(
+        "TypeOK", "not-selected", "holds")})
+    assert legend(compact([chosen])) == "- every selected (--properties) property holds."

@@ -174,7 +174,10 @@ def legend(table: CompactTable, short: bool = True) -> str:
         parts.append(("WHB (n) = WriteHoldBound" if short else "WriteHoldBound (n)")
                      + f", n the {WZAP}")
     if any(not c.items for c in table.cells.values()):
-        parts.append("- every property holds")
+        chosen = any(v.verdict == "not-selected" for c in table.cells.values()
+                     for v in c.result.verdicts.values())
+        parts.append("- every " + ("selected (--properties) " if chosen else "")
+                     + "property holds")
     if len(table.cells) < len(table.scenarios) * len(table.protocols):
         parts.append("blank: the pair is not checked")
     kinds = {i.kind for c in table.cells.values() for i in c.items}
