@@ -31,7 +31,7 @@ check-protocols: $(STAMP) bytecode
 
 # The release x known-bug table (specs/history.toml: pairs of the matrix).
 history: $(STAMP) bytecode
-	$(BIN)/mmcheck check specs/history.toml
+	$(BIN)/mmcheck check specs/history.toml --labels specs/history-labels.toml $(HISTORY_FLAGS)
 
 test: $(EXTRAS)
 	$(BIN)/pytest -q

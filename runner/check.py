@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gen.model import INVARIANTS, LIVENESS, PROPERTIES, Model
+from gen.model import DEADLOCK, INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import TERMINATION_INVARIANT, Rendered, render, terminates_decidable, tlc_cfg
 from runner import judge
 from runner.cache import Cache, digest
@@ -87,6 +87,9 @@ class Options:
     # Decide the liveness properties on the safety run, by termination (NoCycle and
     # ProgressE, docs/termination.md), where no thread repeats; False: liveness runs only.
     termination: bool = True
+    # The properties to check (gen.properties.select); the others are judge.NOT_SELECTED,
+    # and no TLC run checks them.  None: every property.
+    properties: tuple[str, ...] | None = None
 
 
 # The JIT of a run (measured on vm_dead, 6 pages, 4 read faults): C1 only takes half the
@@ -379,8 +382,12 @@ class _ModelCheck:
             self.reduction *= math.factorial(len(g.members))
 
         simulated = self.options.simulate is not None
-        safety = judge.SafetyState(INVARIANTS, True)
-        live = judge.start_liveness(skip=simulated)
+        chosen = self.options.properties
+        invariants = INVARIANTS if chosen is None else tuple(
+            p for p in INVARIANTS if p in chosen)
+        safety = judge.SafetyState(invariants, chosen is None or DEADLOCK in chosen)
+        live = judge.start_liveness(skip=simulated or (
+            chosen is not None and not any(p in chosen for p in LIVENESS)))
         # Liveness rides along in the runs that check the invariants (one run fewer per
         # model), unless symmetry can shrink those runs: symmetry is unsound for liveness.
         together = not rendered.symmetric and not simulated
@@ -447,7 +454,7 @@ class _ModelCheck:
                 terminate = False  # (not reached with -lncheck final: a cycle found early)
 
         verdicts = judge.verdicts({**safety.decided, **live.decided}, self.model.expect,
-                                  PROPERTIES)
+                                  PROPERTIES, chosen)
         first = next(iter(self.results.values()), None)
         res = ModelResult(
             model=self.model, directory=self.dir, spec=rendered.filename,
@@ -470,7 +477,11 @@ class _ModelCheck:
         the runs made before the failure are kept.  Its result.json is written if it can be."""
         why = str(error) if isinstance(error, MmcheckError) else f"{type(error).__name__}: {error}"
         why = " ".join(why.split())
+        chosen = self.options.properties
         verdicts = {p: judge.Verdict(p, "error", self.model.expected(p), None, None, why)
+                    if chosen is None or p in chosen else
+                    judge.Verdict(p, judge.NOT_SELECTED, self.model.expected(p), None, None,
+                                  "not selected (--properties)")
                     for p in PROPERTIES}
         res = ModelResult(
             model=self.model, directory=self.dir, spec="", spec_sha256="", verdicts=verdicts,
@@ -522,34 +533,42 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
                  on_result: Callable[[ModelResult], None] | None = None,
                  rendered: dict[str, Rendered] | None = None,
                  distributed: int | None = None,
-                 termination: bool = True) -> list[ModelResult]:
+                 termination: bool = True,
+                 properties: tuple[str, ...] | None = None,
+                 simulate: Simulation | None = None,
+                 on_progress: ProgressEvent | None = None) -> list[ModelResult]:
     """Check models, `jobs` at a time (each TLC with cores/jobs workers); results in
     the order of `models`, files under out/<model name>/ (locked: one run at a time).
     `on_result` is called with each model's result as soon as it is done; `rendered` (model
     name -> its render) saves rendering them again.  `distributed`: the safety run of each
     model on distributed TLC with that many local workers (Options.distributed);
-    `termination`: Options.termination."""
+    `termination`: Options.termination; `properties`: Options.properties (None: all);
+    `simulate`: TLC's random simulation instead of exhaustive runs (Options.simulate);
+    `on_progress`: called with TLC's progress reports (one a minute) of every run."""
     timeout = check_timeout(timeout, "timeout")
     jobs = max(1, jobs or (1 if distributed is not None else default_jobs()))
     workers = max(1, (os.cpu_count() or 1) // min(jobs, len(models) or 1))
     options = Options(timeout=timeout, workers=workers, quick_jit=quick_jit,
-                      distributed=distributed, termination=termination)
+                      distributed=distributed, termination=termination,
+                      properties=properties, simulate=simulate)
     if rendered is None:
         rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
     with locked(out):
         return _check_all(models, out, tools, jobs, options, cache, on_event, on_result,
-                          rendered)
+                          rendered, on_progress)
 
 
 def _check_all(models: Sequence[Model], out: Path, tools: JavaTools, jobs: int,
                options: Options, cache: Cache | None,
                on_event: Event | None,
                on_result: Callable[[ModelResult], None] | None,
-               rendered: dict[str, Rendered]) -> list[ModelResult]:
+               rendered: dict[str, Rendered],
+               on_progress: ProgressEvent | None = None) -> list[ModelResult]:
 
     def one(model: Model) -> ModelResult:
         result = check_model(model, out / model.name, tools, options=options, cache=cache,
-                             on_event=on_event, rendered=rendered[model.name])
+                             on_event=on_event, rendered=rendered[model.name],
+                             on_progress=on_progress)
         if on_result is not None:
             on_result(result)
         return result

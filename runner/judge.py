@@ -20,13 +20,16 @@ from typing import Any
 from gen.model import DEADLOCK, LIVENESS
 from runner.tlc_output import Outcome, TlcResult, Trace
 
+NOT_SELECTED = "not-selected"  # a property --properties left out
+
 
 @dataclass(frozen=True)
 class Verdict:
     """What is known of one property of one model."""
 
     prop: str
-    verdict: str  # holds | violated | error | timeout | no-violation | not-checked
+    verdict: str  # holds | violated | error | timeout | no-violation | not-checked |
+    #                not-selected (left out by --properties: never run, never a difference)
     expected: str  # holds | violated
     run: str | None = None  # the TLC run (cfg name) that decided it
     trace: Trace | None = None
@@ -34,7 +37,7 @@ class Verdict:
 
     @property
     def matches(self) -> bool:
-        return self.verdict == self.expected
+        return self.verdict == self.expected or self.verdict == NOT_SELECTED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +68,13 @@ def _undecided(result: TlcResult) -> str:
 
 
 def _why(result: TlcResult) -> str:
-    return f"TLC: {result.outcome.value}" + (f": {result.message}" if result.message else "")
+    why = f"TLC: {result.outcome.value}" + (f": {result.message}" if result.message else "")
+    if result.outcome is Outcome.TIMEOUT:  # how far it got, and what to try next
+        n = result.stats.distinct_states
+        why += (f" ({n:,} distinct states so far" if n is not None else " (no state count yet")
+        why += ("; next: --simulate N, a random search whose violations are real; a smaller "
+                "scenario or sweep point; or a longer --timeout)")
+    return why
 
 
 def next_safety(state: SafetyState, result: TlcResult, run: str,
@@ -166,9 +175,15 @@ def next_liveness(state: LivenessState, result: TlcResult, run: str) -> Liveness
 
 
 def verdicts(decided: dict[str, tuple[str, str | None, Trace | None, str]],
-             expected: dict[str, str], props: tuple[str, ...]) -> dict[str, Verdict]:
+             expected: dict[str, str], props: tuple[str, ...],
+             selected: tuple[str, ...] | None = None) -> dict[str, Verdict]:
+    """A verdict for each of `props`; one not in `selected` (when given) is NOT_SELECTED."""
     out = {}
     for prop in props:
+        if selected is not None and prop not in selected:
+            out[prop] = Verdict(prop, NOT_SELECTED, expected.get(prop, "holds"), None, None,
+                                "not selected (--properties)")
+            continue
         verdict, run, trace, message = decided.get(prop, ("error", None, None, "not checked"))
         out[prop] = Verdict(prop, verdict, expected.get(prop, "holds"), run, trace, message)
     return out

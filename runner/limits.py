@@ -63,3 +63,48 @@ def parse_jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{value} is out of range (1 to {MAX_JOBS}; each job "
                                          f"is a JVM of its own)")
     return value
+
+
+# Printed output: `--width N` on every command that prints tables or diagrams (check,
+# compare, report, litmus); 80 columns by default, 72 for mail (git format-patch's width).
+WIDTH = 80
+MAIL_WIDTH = 72
+MIN_WIDTH, MAX_WIDTH = 50, 250
+
+
+def parse_width(text: str) -> int:
+    """An argparse `type=` for --width: the columns of printed tables and diagrams."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of columns") from None
+    if not MIN_WIDTH <= value <= MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"{value} is out of range ({MIN_WIDTH} to {MAX_WIDTH} "
+                                         f"columns)")
+    return value
+
+
+def add_width(parser: Any, what: str = "tables and diagrams", default: str = "") -> None:
+    """--width N (dest: width; None when not given), the one option every printing command
+    shares; `default` says what the command's default is when not 80."""
+    parser.add_argument("--width", type=parse_width, metavar="N",
+                        help=f"the columns of the printed {what} (default: "
+                             f"{default or WIDTH}; {MAIL_WIDTH} for mail; {MIN_WIDTH} to "
+                             f"{MAX_WIDTH})")
+
+
+def column_blocks(first: int, widths: list[int], width: int) -> list[list[int]]:
+    """The columns of a table (their widths, after a first column of `first`) in blocks
+    that each fit in `width`: a table too wide is printed as several, the first column
+    repeated.  Every block has at least one column."""
+    blocks: list[list[int]] = [[]]
+    used = first
+    for i, w in enumerate(widths):
+        if blocks[-1] and used + w > width:
+            blocks.append([])
+            used = first
+        blocks[-1].append(i)
+        used += w
+    return blocks

@@ -217,3 +217,34 @@ def model_callbacks(console: Console, tally: Tally, outcome: Callable[[ModelResu
             console.status(tally)
 
     return on_event, on_result
+
+
+def progress_callback(console: Console, tally: Tally,
+                      quiet_for: float = 30.0) -> Callable[[Model, Any], None]:
+    """on_progress for runner.check.check_models: TLC's progress reports (one a minute) of a
+    long model as "N distinct states so far, R states/s" on the status line (a terminal) or,
+    elsewhere, as a line of its own once the model has run `quiet_for` seconds (a short
+    model stays quiet).  The rate is of the current TLC run (a model has 1 to 3)."""
+    lock = threading.Lock()
+    runs: dict[str, tuple[float, int, int]] = {}  # model -> (run's first report, its states, last)
+    began: dict[str, float] = {}  # model -> its first report
+
+    def on_progress(model: Model, p: Any) -> None:
+        states = p.distinct_states if p.distinct_states is not None else p.states_generated
+        now = time.monotonic()
+        with lock:
+            t0, n0, last = runs.get(model.name, (now, states, -1))
+            if states < last:  # the next TLC run of the model
+                t0, n0 = now, states
+            runs[model.name] = (t0, n0, states)
+            rate = (states - n0) / (now - t0) if now - t0 >= 1.0 else None
+            what = (f"{states:,} {'distinct ' if p.distinct_states is not None else ''}states "
+                    f"so far" + (f", {rate:,.0f} states/s" if rate else "")
+                    + (f", depth {p.depth}" if p.depth is not None else ""))
+            tally.running[model.name] = what
+            if console.status.tty:
+                console.status(tally)
+            elif now - began.setdefault(model.name, t0) >= quiet_for and rate is not None:
+                console.info(f"      {model.name}: {what}")
+
+    return on_progress

@@ -93,3 +93,24 @@ def test_verdicts_compare_with_expectations() -> None:
                        INVARIANTS + (DEADLOCK,) + LIVENESS)
     assert not v["NoThirdState"].matches and v["TypeOK"].matches
     assert v["NoThirdState"].to_dict()["expected"] == "violated"
+
+
+def test_a_timeout_says_how_far_tlc_got_and_what_to_try_next() -> None:
+    import dataclasses
+
+    far = dataclasses.replace(result(Outcome.TIMEOUT), stats=Stats(distinct_states=1234567))
+    s = judge.next_safety(judge.SafetyState(INVARIANTS, True), far, "safety-1")
+    why = s.decided["TypeOK"][3]
+    assert why.startswith("TLC: timeout (1,234,567 distinct states so far; next: --simulate N")
+    assert "a smaller scenario or sweep point" in why and "a longer --timeout" in why
+    none = judge.next_safety(judge.SafetyState(INVARIANTS, True), result(Outcome.TIMEOUT), "r")
+    assert "(no state count yet;" in none.decided["TypeOK"][3]
+    assert "so far" not in judge.next_safety(
+        judge.SafetyState(INVARIANTS, True), result(Outcome.PARSE_ERROR), "r").decided["TypeOK"][3]
+
+
+def test_a_property_left_out_by_properties_is_not_selected_and_never_differs() -> None:
+    v = judge.verdicts({"TypeOK": ("holds", "r", None, "")}, {"NoLostWrite": "violated"},
+                       ("TypeOK", "NoLostWrite"), selected=("TypeOK",))
+    assert v["TypeOK"].verdict == "holds"
+    assert v["NoLostWrite"].verdict == judge.NOT_SELECTED and v["NoLostWrite"].matches

@@ -2,8 +2,15 @@
 and print what a reviewer needs: the properties NEW fixes, the ones it breaks (with the
 counterexample), the ones both violate, and the write-hold figures side by side.
 
-Exit status: 0 NEW breaks nothing BASE holds; 1 it breaks something; 2 a verdict could not
-be decided (error, timeout) and nothing is broken, or a report could not be written.  A
+The properties are in categories (memory safety, semantics, latency, liveness); latency
+(WriteHoldBound) is a number per scenario, never a break.  Every "holds" is shown with its
+bound; a model that failed says why; where both violate a property by different races,
+NEW's counterexample is drawn; kernel-era differences of the two templates are warned of.
+cover-letter.txt says it all for mail (--cover-letter prints it).
+
+Exit status: 0 NEW breaks nothing BASE holds (latency aside); 1 it breaks something; 2 a
+verdict could not be decided (error, timeout) and nothing is broken, or a report could not
+be written.  A
 protocol is checked on a scenario with the parameters the committed matrix
 (specs/matrix.toml) gives it there, if any.  The comparison goes to stdout; progress and
 diagnostics to stderr."""
@@ -16,11 +23,26 @@ from typing import TYPE_CHECKING
 
 from gen.actors import builtin as builtin_actors
 from gen.exhaustive import DEFAULT_KINDS, DEFAULT_PAGES, DEFAULT_THREADS, PTES_PER_TABLE
+from gen.properties import CATEGORIES
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS
-from runner.errors import ConfigError, OutputError
-from runner.limits import TIMEOUT_RANGE, parse_jobs, parse_timeout
-from runner.progress import Console, Tally, add_verbosity, count, model_callbacks
-from runner.rundir import KEEP_RUNS, KEEP_RUNS_ENV, RESULTS, default_out, under_results
+from runner.errors import ConfigError, MmcheckError, OutputError
+from runner.limits import MAIL_WIDTH, TIMEOUT_RANGE, WIDTH, add_width, parse_jobs, parse_timeout
+from runner.progress import (
+    Console,
+    Tally,
+    add_verbosity,
+    count,
+    model_callbacks,
+    progress_callback,
+)
+from runner.rundir import (
+    KEEP_RUNS,
+    KEEP_RUNS_ENV,
+    RESULTS,
+    default_out,
+    link_latest,
+    under_results,
+)
 
 if TYPE_CHECKING:
     from runner.check import ModelResult
@@ -45,13 +67,20 @@ examples:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="check two protocols on every scenario and show what "
                        "NEW fixes and breaks", description=__doc__,
+                       usage="mmcheck compare BASE NEW [--scenarios NAME ... | --exhaustive] "
+                             "[options]",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("base", metavar="BASE", help="the protocol to compare against")
-    p.add_argument("new", metavar="NEW", help="the proposed protocol")
+    # nargs="?": `--scenarios a b BASE NEW` (the list first) is read as the user meant it;
+    # see positionals()
+    p.add_argument("base", metavar="BASE", nargs="?", help="the protocol to compare against")
+    p.add_argument("new", metavar="NEW", nargs="?", help="the proposed protocol")
     p.add_argument("--scenarios", nargs="+", metavar="NAME",
                    help="only these scenarios (default: every scenario of the scenario file "
                         "but the negative controls and those setting another protocol's "
-                        "option)")
+                        "option); before or after BASE NEW")
+    p.add_argument("--properties", nargs="+", metavar="NAME",
+                   help="check and compare only these properties or categories ("
+                        + ", ".join(CATEGORIES) + "; default: all)")
     p.add_argument("--exhaustive", action="store_true",
                    help="instead of the scenario file: every scenario up to a bound (every "
                         "layout of VMAs over the pages, with no flag or one the protocols "
@@ -85,7 +114,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=parse_jobs, metavar="N", help="models checked at once (default: "
                    "cores + 1)")
     p.add_argument("--timeout", type=parse_timeout, default=600.0, metavar="S",
-                   help=f"timeout of one TLC run in seconds ({TIMEOUT_RANGE}; default: 600)")
+                   help=f"per TLC run: seconds before one TLC run (a model has 1 to 3) is "
+                        f"stopped ({TIMEOUT_RANGE}; default: 600)")
+    add_width(p, "comparison (stdout and compare.txt; the cover letter: 72)")
+    p.add_argument("--cover-letter", action="store_true",
+                   help="print the cover letter (what was checked, the bounds, what holds, "
+                        "what breaks, one diagram; 72 columns) instead of the whole "
+                        "comparison; it is always written to cover-letter.txt")
     p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
@@ -96,6 +131,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"${KEEP_RUNS_ENV}, else {KEEP_RUNS}; 0 keeps all)")
     add_verbosity(p)
     p.set_defaults(run=run)
+
+
+def positionals(args: argparse.Namespace) -> None:
+    """BASE and NEW given after `--scenarios a b` were taken as scenarios: take them back
+    (the last names of the list, as many as are missing), leaving at least one scenario."""
+    missing = [k for k in ("base", "new") if getattr(args, k) is None]
+    if missing and args.scenarios and len(args.scenarios) > len(missing):
+        taken = args.scenarios[-len(missing):]
+        args.scenarios = args.scenarios[:-len(missing)]
+        for k, v in zip(missing, taken):
+            setattr(args, k, v)
+    if args.base is None or args.new is None:
+        raise ConfigError("compare: give BASE and NEW, the two protocols (mmcheck compare "
+                          "BASE NEW [--scenarios NAME ...]; see mmcheck compare --help)")
+
+
+def eras(protocols: tuple) -> list[tuple[str, str, str, tuple[str, ...]]]:  # type: ignore[type-arg]
+    """The kernel-era features in which BASE's and NEW's templates differ (gen.eras), with
+    what they touch (gen.eras.FEATURES), for comparison.compare."""
+    from gen import eras as era_of
+
+    base, new = (era_of.era(p) for p in protocols)
+    return [(era_of.FEATURES[k][0], b, n, era_of.FEATURES[k][1])
+            for k, b, n in era_of.differences(base, new)]
 
 
 def comparable(table: dict, protocols: tuple) -> bool:  # type: ignore[type-arg]
@@ -198,15 +257,18 @@ def exhaustive_models(args: argparse.Namespace) -> tuple[list, str]:  # type: ig
 
 
 def run(args: argparse.Namespace) -> int:
-    from gen.render import render
+    from gen.properties import select as select_properties
     from runner.cache import Cache
     from runner.check import check_models, default_jobs
     from runner.files import write_atomic
     from runner.java import locate_tools
     from runner.report import comparison, write_all
+    from runner.report.stored import load_run
     from runner.rundir import keep_runs, locked, prune_runs
 
     console = Console(args.verbosity)
+    positionals(args)
+    properties = select_properties(args.properties) if args.properties else None
     if not args.timeout > 0:
         raise ConfigError("--timeout: must be positive")
     keep = keep_runs(args.keep_runs)
@@ -218,7 +280,11 @@ def run(args: argparse.Namespace) -> int:
     tools = locate_tools(args.jar)
     cache = None if args.no_cache else Cache.open(args.cache_dir)
     jobs = args.jobs or default_jobs()
-    rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
+    # a template error: nothing written yet.  Without --scenarios, a scenario one of the
+    # two cannot model (e.g. madvise lock = "vma", 6.17's, with a 4.x protocol) is left out.
+    models, rendered, left_out = render_pairs(models, optional=not args.scenarios)
+    for scenario_name, why in left_out:
+        console.info(f"mmcheck: left out scenario {scenario_name}: {why}")
     with locked(args.out or default_out(f"compare-{args.base}-{args.new}")) as out:
         console.info(f"mmcheck: comparing {args.base} with {args.new} on {len(models) // 2} "
                      f"scenarios ({count(len(models), 'model')}, {min(jobs, len(models) or 1)} at a "
@@ -228,7 +294,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
                                    cache=cache, on_event=on_event, on_result=on_result,
-                                   rendered=rendered)
+                                   rendered=rendered, properties=properties,
+                                   on_progress=progress_callback(console, tally))
         except KeyboardInterrupt:
             console.status.close()
             console.warn(f"mmcheck: stopped: {tally.done} of {count(len(models), 'model')} finished; "
@@ -236,24 +303,37 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             console.status.close()
-        summary = {"models": [r.to_dict() for r in results]}
+        summary = {"models": [r.to_dict() for r in results],
+                   "compare": {"base": args.base, "new": args.new}}
         write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")
-        c = comparison.compare(args.base, args.new, results, scope)
+        # The comparison is drawn from the results as stored (TLA+ sets and sequences as
+        # JSON lists), the input of every attachment: the same trace, the same diagram and
+        # root cause, on stdout as in <model>/attachment.txt.
+        results = list(load_run(out).results)
+        c = comparison.compare(args.base, args.new, results, scope,
+                               eras((models[0].definition, models[1].definition))
+                               if len(models) > 1 else (), left_out)
+        width = args.width or WIDTH
         for fmt, name in comparison.FILES.items():  # the comparison first: what was asked
-            write_atomic(out / name, comparison.render(c, fmt, args.style))
+            write_atomic(out / name, comparison.render(
+                c, fmt, args.style, width if fmt != "letter" else args.width or MAIL_WIDTH))
         report_error = None
         try:
             write_all(out)
         except OutputError as e:  # e.g. a model's directory: the rest is written
             report_error = e
+    link_latest(out)  # `mmcheck report results/latest` rebuilds a compare run too
     removed = prune_runs(RESULTS, keep, current=out) if under_results(out) else []
     status = c.status
-    console.result(comparison.render_text(c, 100, args.style).rstrip("\n"))
+    if args.cover_letter:
+        console.result(comparison.render_letter(c, args.width or MAIL_WIDTH).rstrip("\n"))
+    else:
+        console.result(comparison.render_text(c, width, args.style).rstrip("\n"))
     if report_error is not None:
         console.warn(f"mmcheck: error: a report could not be written: {report_error}")
         status = 2
-    console.info(f"reports in {out}/: compare.txt (the review attachment), compare.md, "
-                 f"compare.html; report.html and <model>/attachment.txt for every model")
+    console.info(f"reports in {out}/: compare.txt (the review attachment), cover-letter.txt, "
+                 f"compare.md, compare.html; report.html and <model>/attachment.txt for every model")
     if removed:
         console.info(f"results/ keeps the latest {keep} runs of each kind (--keep-runs N or "
                      f"${KEEP_RUNS_ENV}; 0 keeps all): removed {len(removed)} older one"
@@ -262,6 +342,32 @@ def run(args: argparse.Namespace) -> int:
         console.warn(f"mmcheck: warning: {len(cache.write_errors)} cache entries could not be "
                      f"written ({cache.write_errors[0]})")
     return status
+
+
+def render_pairs(models: list, optional: bool  # type: ignore[type-arg]
+                 ) -> tuple[list, dict, list[tuple[str, str]]]:  # type: ignore[type-arg]
+    """Render BASE's and NEW's model of each scenario (they come in pairs); `optional`: a
+    pair whose template refuses the scenario (a ConfigError) is left out, and said why,
+    instead of stopping the run."""
+    from gen.render import render
+    from runner.errors import TemplateError
+
+    kept, rendered, left_out = [], {}, []
+    first: MmcheckError | None = None
+    for base, new in zip(models[0::2], models[1::2]):
+        try:
+            pair = {m.name: render(m) for m in (base, new)}
+        except (ConfigError, TemplateError) as e:
+            if not optional:
+                raise
+            first = first or e
+            left_out.append((base.name[len(base.protocol) + 1:], str(e)))
+            continue
+        kept += [base, new]
+        rendered.update(pair)
+    if first is not None and not kept:  # every scenario: a broken template, not a refusal
+        raise first
+    return kept, rendered, left_out
 
 
 def outcome(r: ModelResult) -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from gen.actors import Actor, Key
 from gen.model import MUTATION_DESCRIPTIONS, PROPERTIES, PROPERTY_DESCRIPTIONS, read_toml
+from gen.properties import CATEGORIES, category
 from gen.protocols import BUILTIN, DEFAULT_FAULT_PATH, ENV_VAR, Protocol, _show, discover
 from gen.scenarios import DEFAULT_MATRIX, DEFAULT_SCENARIOS, parse_scenarios
-
-WIDTH = 100
+from runner.limits import WIDTH, add_width
 
 EXAMPLES = """\
 examples:
@@ -37,25 +37,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--names", choices=NAMES, metavar="KIND",
                    help=f"print only the names of one kind, one a line ({', '.join(NAMES)}; "
                         f"models: those of {DEFAULT_MATRIX})")
+    add_width(p, "lists")
     p.set_defaults(run=run)
 
 
-def _rows(rows: list[tuple[str, str]], indent: int = 2) -> list[str]:
+def _rows(rows: list[tuple[str, str]], indent: int = 2, columns: int = WIDTH) -> list[str]:
     width = max(len(n) for n, _ in rows)
     out = []
     for name, desc in rows:
         head = " " * indent + f"{name:<{width}}  "
-        out += textwrap.wrap(desc, WIDTH, initial_indent=head,
+        out += textwrap.wrap(desc, max(columns, len(head) + 20), initial_indent=head,
                              subsequent_indent=" " * len(head), break_on_hyphens=False) or [head]
     return out
 
 
-def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
+def _protocol_lines(protocols: list[Protocol], width: int, columns: int = WIDTH) -> list[str]:
     out = []
     for p in protocols:
         head = f"  {p.name:<{width}}  "
         pad = " " * len(head)
-        out += textwrap.wrap(p.description, WIDTH, initial_indent=head, subsequent_indent=pad)
+        out += textwrap.wrap(p.description, columns, initial_indent=head, subsequent_indent=pad)
         notes = [f"kernel: {p.kernel}"]
         if not p.builtin:
             notes.append(f"template: {_show(p.template)}")
@@ -65,7 +66,7 @@ def _protocol_lines(protocols: list[Protocol], width: int) -> list[str]:
             values = " | ".join(str(v) for v in o.values)
             notes.append(f"option {o.name} = {values} (default {o.default}): {o.description}")
         for n in notes:
-            out += textwrap.wrap(n, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ",
+            out += textwrap.wrap(n, columns, initial_indent=pad, subsequent_indent=pad + "  ",
                                  break_on_hyphens=False)
     return out
 
@@ -85,19 +86,19 @@ def _key_text(k: Key) -> str:
     return what + (f": {k.description}" if k.description else "")
 
 
-def _actor_lines(actors: list[Actor], width: int) -> list[str]:
+def _actor_lines(actors: list[Actor], width: int, columns: int = WIDTH) -> list[str]:
     out = []
     for a in actors:
         head = f"  {a.name:<{width}}  "
         pad = " " * len(head)
-        out += textwrap.wrap(a.description, WIDTH, initial_indent=head, subsequent_indent=pad,
+        out += textwrap.wrap(a.description, columns, initial_indent=head, subsequent_indent=pad,
                              break_on_hyphens=False)
         notes = [f"kernel: {a.kernel}"]
         if not a.builtin:
             notes.append(f"template: {_show(a.template)}")
         notes += [f"key {_key_text(k)}" for k in a.keys]
         for n in notes:
-            out += textwrap.wrap(n, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ",
+            out += textwrap.wrap(n, columns, initial_indent=pad, subsequent_indent=pad + "  ",
                                  break_on_hyphens=False)
     return out
 
@@ -126,14 +127,15 @@ def run(args: argparse.Namespace) -> int:
                      if Path(d).resolve() != BUILTIN.resolve())
     width = max(len(n) for n in protocols)
     print("Protocols" + (f" (from {dirs}, then the built-in ones)" if dirs else "") + ":")
-    for line in _protocol_lines(list(protocols.values()), width):
+    columns = args.width or WIDTH
+    for line in _protocol_lines(list(protocols.values()), width, columns):
         print(line)
     for p in protocols.hidden:
         print(f"  (hidden: {p.name} of {_show(p.template)}, by the one above)")
     print()
-    print("Actors (a model's thread kinds; every thread also takes count):")
+    print(textwrap.fill("Actors (a model's thread kinds; every thread also takes count):", columns))
     actors = protocols.actors
-    for line in _actor_lines(list(actors.values()), max(len(n) for n in actors)):
+    for line in _actor_lines(list(actors.values()), max(len(n) for n in actors), columns):
         print(line)
     for a in actors.hidden:
         print(f"  (hidden: {a.name} of {_show(a.template)}, by the one above)")
@@ -141,13 +143,15 @@ def run(args: argparse.Namespace) -> int:
     sections = [
         (f"Scenarios ({args.scenario_file})",
          [(n, str(t.get("description", ""))) for n, t in scenarios.items()]),
-        ("Properties", [(p, PROPERTY_DESCRIPTIONS[p]) for p in PROPERTIES]),
+        ("Properties (by category; --properties takes a name or a category)",
+         [(p, f"[{category(p)}] {PROPERTY_DESCRIPTIONS[p]}")
+          for c in CATEGORIES for p in PROPERTIES if category(p) == c]),
         ("Mutations (mutation = ..., broken variants for negative controls)",
          [(m.value, d) for m, d in MUTATION_DESCRIPTIONS.items()]),
     ]
     for title, rows in sections:
         print()
-        print(f"{title}:")
-        for line in _rows(rows):
+        print("\n".join(textwrap.wrap(f"{title}:", columns, subsequent_indent="  ")))
+        for line in _rows(rows, columns=columns):
             print(line)
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import ConfigError
+from runner.limits import WIDTH, add_width, column_blocks
 
 KERNEL_PROTOCOLS = ("baseline", "detach_merged", "detach_fixed", "per_vma", "detach_always",
                     "mainline")
@@ -35,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a protocol (repeatable; default: the installed kernel protocols)")
     c.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON")
     c.add_argument("--jobs", type=int, default=1, metavar="N", help="TLC runs at once (default 1)")
+    add_width(c, "verdict table")
     c.add_argument("--diagram", action="store_true",
                    help="print the race diagram of every allowed outcome, and the certificate "
                         "(the states TLC explored) of every forbidden one")
@@ -92,10 +94,9 @@ def run_check(args: argparse.Namespace) -> int:
     by = {(d.test, d.protocol): d for d in decisions}
     width = max(len(t.name) for t in tests) + 2
     cols = [max(15, len(p) + 2) for p in protocols]
-    print(f"{'test':<{width}}" + "".join(f"{p:>{c}}" for p, c in zip(protocols, cols)))
     wrong, undecided, rows = [], [], []
+    cells: dict[tuple[str, str], str] = {}
     for t in tests:
-        cells = []
         for p, c in zip(protocols, cols):
             d = by[(t.name, p)]
             want = t.expect.get(p)
@@ -104,10 +105,15 @@ def run_check(args: argparse.Namespace) -> int:
                 undecided.append(d)
             elif mark:
                 wrong.append((t, d, want))
-            cells.append(f"{(d.verdict or 'undecided') + mark:>{c}}")
+            cells[(t.name, p)] = f"{(d.verdict or 'undecided') + mark:>{c}}"
             rows.append({**d.to_dict(), "expected": want, "kernel": None, "runs": 0,
                          "observed": 0, "status": None})
-        print(f"{t.name:<{width}}" + "".join(cells))
+    # the table in --width columns: protocols that do not fit go into a further table
+    for n, block in enumerate(column_blocks(width, cols, args.width or WIDTH)):
+        print(("\n" if n else "") + f"{'test':<{width}}"
+              + "".join(f"{protocols[i]:>{cols[i]}}" for i in block))
+        for t in tests:
+            print(f"{t.name:<{width}}" + "".join(cells[(t.name, protocols[i])] for i in block))
     if args.diagram:
         for d in decisions:
             if d.diagram:

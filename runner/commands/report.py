@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from runner.limits import add_width
+
 FORMATS = ("md", "html", "txt", "json", "junit")
 EXAMPLES = """\
 examples:
@@ -33,12 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="print every counterexample's race diagram instead (of the --model "
                         "models): kernel (as a commit message draws it, the steps that "
                         "matter) or full (every step); writes nothing")
+    add_width(p, "race diagrams of --style (the files keep 80 columns: the attachment)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from runner import report
     from runner.errors import ConfigError
+    from runner.limits import WIDTH
     from runner.report.matrix import counts
     from runner.report.stored import load_run
 
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         from runner.report.kernel import render_counterexamples
 
         chosen = [r for r in stored.results if not args.model or r.model.name in args.model]
-        sys.stdout.write(render_counterexamples(chosen, args.style)
+        sys.stdout.write(render_counterexamples(chosen, args.style, args.width or WIDTH)
                          or "No counterexample to draw.\n")
         return counts(stored.results).status
     formats = args.format or list(FORMATS)

@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="SWEEP.toml", help="the sweep file (e.g. specs/sweeps/growth.toml)")
     p.add_argument("--jobs", type=parse_jobs, metavar="N", help="points checked at once (default: cores)")
     p.add_argument("--timeout", type=parse_timeout, metavar="S",
-                   help=f"seconds per point, all its TLC runs ({TIMEOUT_RANGE}; default: the "
-                        f"file's, else 60)")
+                   help=f"per point: seconds for all of a point's TLC runs together "
+                        f"({TIMEOUT_RANGE}; default: the file's, else 60; check and compare's "
+                        f"--timeout is per TLC run)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="results directory (default: results/<sweep name>)")
     p.add_argument("--simulate", type=int, metavar="BEHAVIOURS",

@@ -177,12 +177,23 @@ def _status(text: str) -> None:
     print(f"mmcheck: {text}", file=sys.stderr, flush=True)
 
 
+_FIRST: list[tuple[float, int]] = []  # the run's first progress report: (time, states generated)
+
+
 def _progress(p: Progress) -> None:
+    import time
+
+    now = time.monotonic()
+    if not _FIRST:
+        _FIRST.append((now, p.states_generated))
+    t0, n0 = _FIRST[0]
+    rate = (f", {(p.states_generated - n0) / (now - t0):,.0f} states/s"
+            if now - t0 >= 1.0 else "")
     if p.distinct_states is None:  # random simulation
-        _status(f"progress: {p.states_generated:,} states generated")
+        _status(f"progress: {p.states_generated:,} states generated{rate}")
     else:
         _status(f"progress: {p.distinct_states:,} distinct states, {p.states_generated:,} "
-                f"generated, {p.states_left or 0:,} left, depth {p.depth}")
+                f"generated{rate}, {p.states_left or 0:,} left, depth {p.depth}")
 
 
 def summary(r: TlcResult) -> str:

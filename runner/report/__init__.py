@@ -38,9 +38,9 @@ def _render(run: StoredRun, fmt: str, models: list[str] | None) -> dict[str, str
         return {f"{r.model.name}/{attachment.ATTACHMENT}": attachment.render(r)
                 for r in results if not models or r.model.name in models}
     if fmt == "md":
-        return {FILES[fmt]: markdown.render(results, title)}
+        return {FILES[fmt]: markdown.render(results, title, run.compare)}
     if fmt == "html":
-        return {FILES[fmt]: html.render(results, title)}
+        return {FILES[fmt]: html.render(results, title, run.compare)}
     if fmt == "junit":
         return {FILES[fmt]: junit.render(results, title)}
     if fmt == "json":

@@ -158,9 +158,11 @@ def safety(prop: str, steps: Sequence[Step], last: Mapping[str, Any], threads: S
                 return (f"{t}'s munmap returns while page {page} of its range still holds "
                         f"{content(s['c'])}, the content it had when munmap started.")
     if prop == "NoVmaUseAfterFree" and last.get("ommfree") is True:
-        return (f"{_where(step)} wakes the writer through vma->vm_mm, the mm_struct of the "
-                f"other process that reused the freed VMA slot (SLAB_TYPESAFE_BY_RCU) and has "
-                f"exited: a use after free of that mm (9bbffee67ffd).")
+        # generic: any step reaching an exited mm through a recycled VMA slot (one such
+        # path, vma_refcount_put's wake-up, was fixed by 9bbffee67ffd)
+        return (f"{_where(step)} uses vma->vm_mm after the VMA's slot was freed and reused "
+                f"by another process (SLAB_TYPESAFE_BY_RCU), whose mm_struct has since been "
+                f"freed: a use after free of an mm_struct reached through a recycled VMA.")
     if prop == "PageTableSafety" and step.function.startswith("access") \
             and (last.get("walkc") or {}).get(t):
         return (f"{_where(step)}: the CPU walks through its cached pmd (walk-cache entry) to a "
@@ -280,13 +282,18 @@ def written(prev: Mapping[str, Any], cur: Mapping[str, Any],
 
 
 def _numbers(v: Any) -> set[int]:
+    """The numbers a value holds; of a VMA record ({id, start, end, ...}) only its bounds:
+    a floor of 1 is not "touched" by the change of VMA 1 (its id) when its bounds are 3
+    and 5."""
     if isinstance(v, bool):
         return set()
     if isinstance(v, int):
         return {v}
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple, set, frozenset)):
         return set().union(*(_numbers(x) for x in v)) if v else set()
     if isinstance(v, dict):
+        if "start" in v and "end" in v:
+            return _numbers([v["start"], v["end"]])
         return set().union(*(_numbers(x) for x in v.values())) if v else set()
     return set()
 
@@ -353,7 +360,8 @@ class _Trace:
                 out.add(idx)
                 continue
             before, after = self.states[w].get(var), self.states[w + 1].get(var)
-            if isinstance(before, list) and isinstance(after, list):
+            seq = (list, tuple, set, frozenset)  # as stored (lists) or as parsed (live)
+            if isinstance(before, seq) and isinstance(after, seq):
                 out |= _numbers([x for x in before if x not in after])
         return out
 

@@ -21,11 +21,12 @@ from typing import Any
 import jinja2
 
 from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS
+from gen.properties import CATEGORIES, CATEGORY_TITLES, category
 from runner.check import ModelResult
 from runner.judge import Verdict
 from runner.report import diagram, kernel
 from runner.report.attachment import ATTACHMENT, Certificate, certificate_body, certificates
-from runner.report.matrix import compact, counts, legend, problems, scenario
+from runner.report.matrix import compact, counts, fixes, legend, problems, scenario
 from runner.report.modelmap import model_section
 
 SOURCES = "sources.json"  # written by mmcheck check next to the rendered spec
@@ -154,17 +155,22 @@ def _view(r: ModelResult, templates: Templates) -> ModelView:
         undecided)
 
 
-def render(results: Sequence[ModelResult], title: str) -> str:
+def render(results: Sequence[ModelResult], title: str,
+           compare: tuple[str, str] | None = None) -> str:
+    """report.html; `compare`: (BASE, NEW) of a compare run, whose fixes are not shown as
+    unexpected."""
     templates = Templates({})
     views = [_view(r, templates) for r in results]
-    table = compact(results)
+    fixed = fixes(results, compare)
+    table = compact(results, fixed)
     return environment().get_template("report.html.j2").render(
         title=title, results=results, views=views, table=table,
         properties=PROPERTIES, descriptions=PROPERTY_DESCRIPTIONS,
         protocol_descriptions={r.model.protocol: r.model.definition.description
                                for r in results},
         legend=legend(table, short=False), scenario=scenario, counts=counts(results),
-        problems=problems(results), attachment=ATTACHMENT,
+        problems=problems(results, fixed), attachment=ATTACHMENT, fixed=fixed,
+        category=category, category_titles=CATEGORY_TITLES, categories=CATEGORIES,
         templates=[(key, name, text.split("\n")) for key, (name, text)
                    in sorted(templates.shown.items())],
         loop_start=diagram.loop_start)

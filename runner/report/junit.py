@@ -25,7 +25,7 @@ def _case(r: ModelResult, prop: str) -> tuple[ET.Element, str]:
     if v.verdict in ("error", "timeout"):
         kind = "error"
         ET.SubElement(case, "error", message=f"{v.verdict}: {v.message}", type=v.verdict)
-    elif v.verdict in ("no-violation", "not-checked"):
+    elif v.verdict in ("no-violation", "not-checked", "not-selected"):
         kind = "skipped"
         ET.SubElement(case, "skipped", message=f"{v.verdict}: {v.message}".rstrip(": "))
     elif not v.matches:

@@ -416,9 +416,9 @@ def lookup(label: str | None, info: ThreadInfo, protocol: str,
     if kind == "munmap" and sub is None:
         call = PROTOCOL_STEPS.get(protocol, {}).get(rest)
     call = call or table.get(rest)
-    if call is None:
+    if call is None:  # a label no table knows: drawn as written (no invented name)
         root = _root_of(kind)
-        base = COMMON.get(rest) or Call(f"{rest}()", (), LOCK if LOCKISH.search(rest) else STEP,
+        base = COMMON.get(rest) or Call(rest, (), LOCK if LOCKISH.search(rest) else STEP,
                                         known=False)
         call = Call(base.text, (root, *base.path), base.role, base.known)
     if sub == "again" and call.role == LOCK:
@@ -432,15 +432,37 @@ def lookup(label: str | None, info: ThreadInfo, protocol: str,
     return call
 
 
-def step_call(s: Step, info: ThreadInfo, protocol: str, prefixes: Sequence[str]) -> Call:
+def step_call(s: Step, info: ThreadInfo, protocol: str, prefixes: Sequence[str],
+              seen: frozenset[str] | None = None) -> Call:
     """The Call a step models: as lookup, but an access the MMU did not serve (the thread
-    goes on) is drawn as the page fault it starts, not as the MMU's hit."""
+    goes on) is drawn as the page fault it starts, not as the MMU's hit.  `seen` (a user's
+    protocol: see labels_seen): the calls a munmap step is nested under are only those the
+    trace shows (its syscall, and the labels the thread passed), never a function the
+    tables name for a built-in protocol that this one may not call."""
     call = lookup(s.label, info, protocol, prefixes)
+    if seen is not None and call.path and info.kind == "munmap":  # the protocol's own code
+        call = dataclasses.replace(call, path=(call.path[0], *(
+            p for p in call.path[1:] if p in seen)))
     rest = strip_prefix(s.label or "?", prefixes)
     if (rest == "access" or rest.endswith("_access")) and s.pc_after != "Done":
         took = any(r.split(":", 1)[0] in ("readers", "wq") for r in s.raw)
         return FAULTED["mmap_sem" if took else "per_vma"]
     return call
+
+
+def labels_seen(model: Model, steps: Sequence[Step],
+                prefixes: Sequence[str]) -> frozenset[str] | None:
+    """For a protocol that is not built in (a user's template): every label of the trace,
+    without its thread prefix and nested path (step_call's `seen`); None for a built-in
+    protocol, whose calls the tables know."""
+    if getattr(model.definition, "builtin", True):
+        return None
+    out = set()
+    for st in steps:
+        rest = strip_prefix(st.label or "", prefixes)
+        first, _, inner = rest.partition("_")
+        out |= {rest, inner if first in SUBPATHS and inner else rest}
+    return frozenset(out)
 
 
 def _root_of(kind: str) -> str:
@@ -522,6 +544,7 @@ def _lines(model: Model, d_steps: Sequence[Step], weight: Mapping[int, tuple[int
     out: list[Line] = []
     open_calls: dict[str, tuple[str, ...]] = {}
     last: dict[str, Line] = {}
+    seen = labels_seen(model, d_steps, prefixes)
     for s in d_steps:
         if s.thread is None or s.thread not in infos:
             continue
@@ -529,7 +552,7 @@ def _lines(model: Model, d_steps: Sequence[Step], weight: Mapping[int, tuple[int
         if level < least:
             continue
         info = infos[s.thread]
-        call = step_call(s, info, protocol, prefixes)
+        call = step_call(s, info, protocol, prefixes, seen)
         in_loop = loop_from is not None and s.number >= loop_from
         here = (*call.path, call.text.removesuffix("()"))
         prev = out[-1] if out else None
@@ -559,6 +582,7 @@ def _lines(model: Model, d_steps: Sequence[Step], weight: Mapping[int, tuple[int
     return out
 
 
+WRITERS = ("munmap", "mmap_fixed")  # thread kinds whose write lock is their syscall's own
 BUDGET = 15  # lines of a diagram, as in a commit message; past it, side writes are left out
 
 
@@ -599,16 +623,18 @@ def build_kernel(model: Model, verdict: Verdict, width: int = WIDTH) -> KernelDi
     involved = {st.number for i, st in enumerate(all_steps)
                 if explain.written(values[i], values[i + 1], names) & where}
     weight = {}
-    calls = {st.number: step_call(st, infos[st.thread], protocol, prefixes)
+    seen = labels_seen(model, all_steps, prefixes)
+    calls = {st.number: step_call(st, infos[st.thread], protocol, prefixes, seen)
              if st.thread in infos else Call(st.function, (), STEP) for st in all_steps}
-    windows = _lock_windows(all_steps, values, calls)
+    windows = _lock_windows(all_steps, values, calls) | _write_locks(all_steps, values, calls,
+                                                                     infos)
     for st in all_steps:
         weight[st.number] = (3, []) if st.number in windows else _importance(
             st, calls[st.number], named, breaking, liveness, involved)
     def name_of(st: Step) -> str:
         if st.thread not in infos:
             return st.function
-        return step_call(st, infos[st.thread], protocol, prefixes).text.removesuffix("()")
+        return step_call(st, infos[st.thread], protocol, prefixes, seen).text.removesuffix("()")
 
     symptom = _symptom(full.explanation)
     if full.kind == "safety":
@@ -660,6 +686,23 @@ def _lock_windows(all_steps: Sequence[Step], values: Sequence[Mapping[str, Any]]
             if lock_held(values[j + 1], t) in ("read", "write"):
                 out |= {st.number, nxt.number}  # the release, and the step that holds it again
                 break
+    return out
+
+
+def _write_locks(all_steps: Sequence[Step], values: Sequence[Mapping[str, Any]],
+                 calls: Mapping[int, Call], infos: Mapping[str, ThreadInfo]) -> set[int]:
+    """The steps by which a thread whose lock is the scenario's choice takes mmap_sem for
+    write (binder's mmap_write_lock, lock = "write"; a thread kind no table knows): what
+    it does under that lock is safe from munmap's read-locked part, so the diagram shows
+    it.  (munmap's and mmap(MAP_FIXED)'s write locks are their syscall's own.)"""
+    out: set[int] = set()
+    for i, st in enumerate(all_steps):
+        t = st.thread
+        if t is None or t not in infos or infos[t].kind in WRITERS \
+                or calls[st.number].role != LOCK:
+            continue
+        if lock_held(values[i + 1], t) == "write" and lock_held(values[i], t) != "write":
+            out.add(st.number)
     return out
 
 

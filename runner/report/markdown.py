@@ -8,7 +8,7 @@ from gen.model import PROPERTIES, PROPERTY_DESCRIPTIONS
 from runner.check import ModelResult
 from runner.progress import count
 from runner.report.attachment import ATTACHMENT
-from runner.report.matrix import CompactTable, compact, counts, legend, problems
+from runner.report.matrix import CompactTable, compact, counts, fixes, legend, problems
 
 
 def _md(text: str) -> str:
@@ -35,13 +35,17 @@ def table_lines(table: CompactTable, link: str = "{model}/" + ATTACHMENT) -> lis
     return out
 
 
-def render(results: Sequence[ModelResult], title: str) -> str:
+def render(results: Sequence[ModelResult], title: str,
+           compare: tuple[str, str] | None = None) -> str:
+    """report.md; `compare`: (BASE, NEW) of a compare run, whose fixes are not unexpected."""
     c = counts(results)
-    table = compact(results)
+    fixed = fixes(results, compare)
+    table = compact(results, fixed)
     out = [f"# mmcheck report: {_md(title)}", ""]
     out.append(f"{count(c.models, 'model')}, {count(c.verdicts, 'verdict')}: {c.unexpected} differ from their "
-               f"expectation, {c.undecided} undecided (exit status {c.status}).")
-    bad = problems(results)
+               f"expectation" + (f" ({len(fixed)} of them fixes of a compare run)" if fixed else "")
+               + f", {c.undecided} undecided (exit status {c.status}).")
+    bad = problems(results, fixed)
     if bad:
         out += ["", "## Unexpected verdicts", ""]
         for p in bad:

@@ -43,7 +43,8 @@ class Item:
     expectation, or the properties left undecided (error, timeout, ...)."""
 
     kind: str  # violated | unexpected (violated, expected to hold) | missing (holds,
-    #            expected violated) | undecided
+    #            expected violated) | undecided | fixed (a compare run: NEW holds what
+    #            BASE violates, whose expectation NEW's pair borrowed)
     prop: str | None  # None: `count` undecided properties
     verdict: str
     figure: int | None = None  # WriteHoldBound: the most pages zapped under the write lock
@@ -67,6 +68,8 @@ class Item:
             return "!" + name
         if self.kind == "missing":
             return "!" + name + ("=ok" if short else " holds")
+        if self.kind == "fixed":
+            return name + ("=fixed" if short else " fixed")
         if self.kind == "undecided":
             return name + "=" + (UNDECIDED_SHORT[self.verdict] if short else self.verdict)
         return name
@@ -98,12 +101,34 @@ class CompactTable:
         return [p for p in PROPERTIES if p in props]
 
 
-def cell_items(r: ModelResult) -> tuple[Item, ...]:
+def fixes(results: Sequence[ModelResult], pair: tuple[str, str] | None
+          ) -> frozenset[tuple[str, str]]:
+    """(model, property) of every fix in a compare run of `pair` (BASE, NEW): NEW holds,
+    BASE violates on the same scenario, and NEW's pair expected a violation (as BASE's)."""
+    if pair is None:
+        return frozenset()
+    base, new = pair
+    by = {(r.model.protocol, scenario(r)): r for r in results}
+    out = set()
+    for r in results:
+        b = by.get((base, scenario(r)))
+        if r.model.protocol != new or b is None:
+            continue
+        for p, v in r.verdicts.items():
+            bv = b.verdicts.get(p)
+            if v.verdict == "holds" and v.expected == "violated" and bv is not None \
+                    and bv.verdict == "violated":
+                out.add((r.model.name, p))
+    return frozenset(out)
+
+
+def cell_items(r: ModelResult, fixed: frozenset[tuple[str, str]] = frozenset()
+               ) -> tuple[Item, ...]:
     items: list[Item] = []
     undecided: dict[str, int] = {}
     for p in PROPERTIES:
         v = r.verdicts.get(p)
-        if v is None:
+        if v is None or v.verdict == "not-selected":  # left out by --properties
             continue
         figure = r.max_write_hold if p == "WriteHoldBound" else None
         known = p != "WriteHoldBound" or r.max_write_hold is not None
@@ -111,7 +136,9 @@ def cell_items(r: ModelResult) -> tuple[Item, ...]:
             items.append(Item("violated" if v.matches else "unexpected", p, v.verdict, figure,
                               known=known))
         elif v.verdict == "holds":
-            if not v.matches:
+            if (r.model.name, p) in fixed:
+                items.append(Item("fixed", p, v.verdict))
+            elif not v.matches:
                 items.append(Item("missing", p, v.verdict))
         elif v.expected == "violated":
             items.append(Item("undecided", p, v.verdict))
@@ -121,8 +148,10 @@ def cell_items(r: ModelResult) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def compact(results: Sequence[ModelResult]) -> CompactTable:
-    """The table of a run's results (the one function every report draws it with)."""
+def compact(results: Sequence[ModelResult],
+            fixed: frozenset[tuple[str, str]] = frozenset()) -> CompactTable:
+    """The table of a run's results (the one function every report draws it with);
+    `fixed`: a compare run's fixes (see fixes)."""
     scenarios: dict[str, None] = {}
     protocols: dict[str, None] = {}
     cells: dict[tuple[str, str], Cell] = {}
@@ -132,7 +161,7 @@ def compact(results: Sequence[ModelResult]) -> CompactTable:
         scenarios.setdefault(s)
         protocols.setdefault(p)
         descriptions.setdefault(s, r.model.description)
-        cells[(s, p)] = Cell(r, cell_items(r))
+        cells[(s, p)] = Cell(r, cell_items(r, fixed))
     return CompactTable(tuple(scenarios), tuple(protocols), cells, descriptions)
 
 
@@ -145,7 +174,10 @@ def legend(table: CompactTable, short: bool = True) -> str:
         parts.append(("WHB (n) = WriteHoldBound" if short else "WriteHoldBound (n)")
                      + f", n the {WZAP}")
     if any(not c.items for c in table.cells.values()):
-        parts.append("- every property holds")
+        chosen = any(v.verdict == "not-selected" for c in table.cells.values()
+                     for v in c.result.verdicts.values())
+        parts.append("- every " + ("selected (--properties) " if chosen else "")
+                     + "property holds")
     if len(table.cells) < len(table.scenarios) * len(table.protocols):
         parts.append("blank: the pair is not checked")
     kinds = {i.kind for c in table.cells.values() for i in c.items}
@@ -187,16 +219,21 @@ def _head_lines(name: str, width: int) -> list[str]:
     return parts + [line]
 
 
-def render_text(table: CompactTable, width: int = WIDTH) -> str:
+def render_text(table: CompactTable, width: int = WIDTH,
+                heads: dict[str, str] | None = None, rows: dict[str, str] | None = None) -> str:
     """The table in plain text, no line longer than `width`; protocols that do not fit
-    go into a further table below (the scenarios repeated)."""
+    go into a further table below (the scenarios repeated).  `heads`: a label over a
+    protocol's column (its release, "4.20"); `rows`: what a scenario's row stands for (a
+    known bug), listed under the table."""
+    heads = heads or {}
     texts = {k: [i.label() for i in c.items] or ["-"] for k, c in table.cells.items()}
     first = max([len("scenario")] + [len(s) for s in table.scenarios])
     items = {p: max([4, *(len(t) for (_, q), ts in texts.items() if q == p for t in ts)])
              for p in table.protocols}
-    widths = {p: max(items[p], len(p)) for p in table.protocols}
+    widths = {p: max(items[p], len(p), len(heads.get(p, ""))) for p in table.protocols}
     if first + sum(3 + w for w in widths.values()) > width:  # break the names after '_'
-        widths = {p: max(items[p], *(len(h) for h in _head_lines(p, max(items[p], 8))))
+        widths = {p: max(items[p], len(heads.get(p, "")),
+                         *(len(h) for h in _head_lines(p, max(items[p], 8))))
                   for p in table.protocols}
     blocks: list[list[str]] = [[]]
     used = first
@@ -210,10 +247,14 @@ def render_text(table: CompactTable, width: int = WIDTH) -> str:
     for block in blocks:
         if out:
             out.append("")
-        heads = {p: _head_lines(p, widths[p]) for p in block}
-        for i in range(max(len(h) for h in heads.values())):
+        lines = {p: ([heads.get(p, "")] if heads else []) + _head_lines(p, widths[p])
+                 for p in block}
+        if heads:  # the labels on one line, the names below (broken alike)
+            n = max(len(h) for h in lines.values())
+            lines = {p: [h[0], *[""] * (n - len(h)), *h[1:]] for p, h in lines.items()}
+        for i in range(max(len(h) for h in lines.values())):
             out.append(((f"{'scenario':<{first}}" if i == 0 else " " * first) + "".join(
-                f" | {(heads[p][i] if i < len(heads[p]) else ''):<{widths[p]}}"
+                f" | {(lines[p][i] if i < len(lines[p]) else ''):<{widths[p]}}"
                 for p in block)).rstrip())
         out.append("-" * first + "".join("-+-" + "-" * widths[p] for p in block))
         for s in table.scenarios:
@@ -223,6 +264,13 @@ def render_text(table: CompactTable, width: int = WIDTH) -> str:
                     f" | {(cols[p][i] if i < len(cols[p]) else ''):<{widths[p]}}"
                     for p in block)).rstrip())
     out.append("")
+    shown = [(sc, rows[sc]) for sc in table.scenarios if rows and sc in rows]
+    if shown:
+        col = max(len(sc) for sc, _ in shown)
+        for sc, what in shown:
+            out += textwrap.wrap(what, width, initial_indent=f"{sc:<{col}}  ",
+                                 subsequent_indent=" " * (col + 2), break_on_hyphens=False)
+        out.append("")
     out += textwrap.wrap(legend(table), width, break_on_hyphens=False)
     return "\n".join(out)
 
@@ -271,11 +319,15 @@ class Problem:
         return f"{self.result.model.name}: {what}" + (f": {message}" if message else "")
 
 
-def problems(results: Sequence[ModelResult]) -> list[Problem]:
+def problems(results: Sequence[ModelResult],
+             fixed: frozenset[tuple[str, str]] = frozenset()) -> list[Problem]:
+    """What differs from its expectation (a compare run's fixes, `fixed`, do not)."""
     out: list[Problem] = []
     for r in results:
         undecided: dict[tuple[str, str], list[str]] = {}
         for _, v in unexpected([r]):
+            if (r.model.name, v.prop) in fixed:
+                continue
             if v.verdict in UNDECIDED:
                 undecided.setdefault((v.verdict, v.message), []).append(v.prop)
             else:

@@ -416,7 +416,7 @@ def lock_held(values: Mapping[str, Any], thread: str) -> str | None:
         if v is None:
             continue
         known = True
-        if v == thread or (isinstance(v, list) and thread in v):
+        if v == thread or (isinstance(v, (list, tuple, set, frozenset)) and thread in v):
             return mode
     return "none" if known else None
 

@@ -24,7 +24,8 @@ from runner.tlc_output import Trace, TraceState
 
 RESULTS_JSON = "results.json"
 RESULT_JSON = "result.json"
-KNOWN_VERDICTS = ("holds", "violated", "error", "timeout", "no-violation", "not-checked")
+KNOWN_VERDICTS = ("holds", "violated", "error", "timeout", "no-violation", "not-checked",
+                  "not-selected")
 _INT = (int, type(None))
 _STR = (str, type(None))
 _NUMBER = (int, float, type(None))
@@ -88,7 +89,7 @@ def validate_result(d: dict[str, Any]) -> None:
             raise _Bad(f"{where}expected: unknown value {expected[:30]!r} (one of: "
                        f"{', '.join(VERDICTS)})")
         matches = _expect(v, "matches", bool, where, required=False)
-        if matches is not None and matches != (verdict == expected):
+        if matches is not None and matches != (verdict in (expected, "not-selected")):
             raise _Bad(f"{where}matches: {matches} but the verdict is {verdict} and "
                        f"{expected} was expected")
         _expect(v, "run", _STR, where, required=False)
@@ -127,10 +128,15 @@ class StoredRun:
     directory: Path
     results: tuple[ModelResult, ...]
     raw: tuple[dict[str, Any], ...]  # each model's dictionary exactly as stored
+    # a `mmcheck compare` run: (BASE, NEW); its reports show NEW's fixes as fixes
+    compare: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The schema of results.json."""
-        return {"models": list(self.raw)}
+        out: dict[str, Any] = {"models": list(self.raw)}
+        if self.compare is not None:
+            out["compare"] = {"base": self.compare[0], "new": self.compare[1]}
+        return out
 
 
 def trace_from_dict(d: dict[str, Any]) -> Trace:
@@ -196,12 +202,17 @@ def load_run(run_dir: Path) -> StoredRun:
     if not run_dir.is_dir():
         raise ConfigError(f"{run_dir}: no such run directory")
     summary = run_dir / RESULTS_JSON
+    compare: tuple[str, str] | None = None
     if summary.is_file():
         data = _read_json(summary)
         raw = data.get("models") if isinstance(data, dict) else None
         if not isinstance(raw, list):
             raise ConfigError(f"{summary}: no \"models\" list; run mmcheck check again")
         where = str(summary)
+        pair = data.get("compare")
+        if isinstance(pair, dict) and isinstance(pair.get("base"), str) \
+                and isinstance(pair.get("new"), str):
+            compare = (pair["base"], pair["new"])
     else:
         files = sorted(run_dir.glob(f"*/{RESULT_JSON}"))
         if not files:
@@ -215,4 +226,4 @@ def load_run(run_dir: Path) -> StoredRun:
         if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
             raise ConfigError(f"{where}: model {i} has no valid name; run mmcheck check again")
         results.append(model_result_from_dict(d, run_dir / d["name"], f"{where}: {d['name']}"))
-    return StoredRun(run_dir, tuple(results), tuple(raw))
+    return StoredRun(run_dir, tuple(results), tuple(raw), compare)

@@ -28,13 +28,18 @@ RUNS = {
                "detach_merged-locked", "baseline-neg-skip-unlock", "detach_merged-binder",
                "detach_merged-follow-pte", "per_vma-neg-no-detached-check", "detach_fixed-growsdown"],
     "per_vma_era": ["detach_merged-neg-read-ignores-writer", "per_vma-neg-no-call-rcu"],
+    "user_protocol": ["detach_relock-growsdown"],
 }
+# Runs of models that are not in the matrix: the model file and protocol directory to check.
+USER = HERE.parent / "protocols"
+SOURCES = {"user_protocol": [str(USER / "models.toml"), "--protocols", str(USER)]}
 
 
 def store(name: str, models: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
-        argv = [sys.executable, "-m", "runner.cli", "check", "--no-cache", "--out", str(out)]
+        argv = [sys.executable, "-m", "runner.cli", "check", *SOURCES.get(name, []),
+                "--no-cache", "--out", str(out)]
         for m in models:
             argv += ["--model", m]
         subprocess.run(argv, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
