@@ -359,8 +359,31 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
     except jinja2.TemplateSyntaxError as e:
         raise ConfigError(f"{fm.where(path, 'summary')}: not a jinja template: {e.message}") \
             from None
+    _check_macros(path, text, name)
     return Actor(name, fm.text(path, table, "description"), fm.text(path, table, "kernel"),
                  path, summary, order, keys, refuse, tuple(variables), tuple(reads), builtin)
+
+
+MAIN = "munmap"  # the actor of the main thread: enter(g) and leave(g) around the protocol's body
+
+
+def _check_macros(path: Path, text: str, name: str) -> None:
+    """The template parses, and has the macros the spec calls: process(g), or for the main
+    munmap's actor enter(g) and leave(g)."""
+    from jinja2 import nodes
+
+    try:
+        tree = jinja2.Environment().parse(text, filename=str(path))
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(f"{fm.show(path)}:{e.lineno}: not a valid template: {e.message}") \
+            from None
+    macros = {m.name for m in tree.find_all(nodes.Macro)}
+    needed = ("enter", "leave") if name == MAIN else ("process",)
+    missing = [m for m in needed if m not in macros]
+    if missing:
+        raise ConfigError(f"{fm.show(path)}: no {missing[0]}(g) macro (an actor writes its "
+                          f"PlusCal process in one: docs/writing-protocols.md, \"Writing an "
+                          f"actor\")")
 
 
 # ---------------------------------------------------------------- discovery

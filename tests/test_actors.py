@@ -177,6 +177,16 @@ def test_a_bad_actor_front_matter_is_one_line_naming_the_file_and_key(
     assert problem in message
 
 
+def test_an_actor_template_needs_its_process_macro_and_valid_jinja(tmp_path: Path) -> None:
+    path = tmp_path / f"walker{SUFFIX}"
+    path.write_text(WALKER.replace("{% macro process(g) %}", "{% macro proc(g) %}"))
+    with pytest.raises(ConfigError, match=r"walker.actor.j2: no process\(g\) macro"):
+        discover([tmp_path])
+    path.write_text(WALKER.replace("{%- endmacro %}\n{% macro process", "{% macro process"))
+    with pytest.raises(ConfigError, match=r"walker.actor.j2:\d+: not a valid template"):
+        discover([tmp_path])
+
+
 def test_layout_checks_come_from_the_front_matter() -> None:
     binder, fault = builtin()["binder"], builtin()["fault"]
     assert binder.key("addr").in_vma.startswith("binder caches the VMA")
@@ -202,5 +212,6 @@ def test_new_actor_writes_a_valid_copy_that_list_shows(tmp_path: Path,
     assert main(["new", "--actor", "my_binder", "--dir", str(tmp_path)]) == 2  # exists
     assert main(["new", "--actor", "fault", "--dir", str(tmp_path)]) == 2  # a built-in name
     assert main(["new", "--actor", "x", "--from", "nope", "--dir", str(tmp_path)]) == 2
+    assert main(["new", "--actor", "x", "--from", "munmap", "--dir", str(tmp_path)]) == 2
     assert main(["new", "p", "--actor", "x", "--dir", str(tmp_path)]) == 2  # one of the two
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"my_binder{SUFFIX}"]
