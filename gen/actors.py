@@ -365,10 +365,9 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
                           f"variables it reads (of: {', '.join(READS)})")
     fields = [f for k in keys for f in k.fields if k.type in ("page", "range", "int")]
     increasing = table.get("increasing", [])
-    if not isinstance(increasing, list) or len(increasing) < 2 or any(
-            f not in fields for f in increasing):
-        if increasing != []:
-            raise ConfigError(f"{fm.where(path, 'increasing')}: a list of at least two of its "
+    if increasing != [] and (not isinstance(increasing, list) or len(increasing) < 2
+                             or any(f not in fields for f in increasing)):
+        raise ConfigError(f"{fm.where(path, 'increasing')}: a list of at least two of its "
                               f"page or int keys ({', '.join(fields)})")
     protocol_range = table.get("protocol_range", [])
     if protocol_range != [] and (not isinstance(protocol_range, list)
@@ -495,7 +494,7 @@ def parse_thread(where: Where, key: str, table: Any, pages: int, actors: Actors)
         else:
             values.append((k.name, _enum(where, at, value, k.values)))
     for a, b in zip(actor.increasing, actor.increasing[1:]):
-        va, vb = dict(values)[a], dict(values)[b]
+        va, vb = int(dict(values)[a]), int(dict(values)[b])  # page and int keys only
         if not va < vb:
             order = " < ".join(actor.increasing)
             raise where.error(f"{key}.{b}", f"{vb} is not above {a} ({va}): {order}")
@@ -544,8 +543,8 @@ def exhaustive_options(actor: Actor, mapped: set[int], stack_holes: set[int],
             axes.append([((k.name, k.values[0]),)])
     out = [{"kind": actor.name, **{n: v for part in combo for n, v in part}}
            for combo in itertools.product(*axes)]
-    return [t for t in out if all(t[a] < t[b] for a, b in zip(actor.increasing,
-                                                                actor.increasing[1:]))]
+    return [t for t in out if all(int(t[a]) < int(t[b]) for a, b in zip(actor.increasing,
+                                                                          actor.increasing[1:]))]
 
 
 # ---------------------------------------------------------------- mmcheck new --actor
