@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from gen.frontmatter import BUILTIN
 from gen.frontmatter import show as _show
 from gen.linemap import LineMarks, Source, read_marks
 from gen.model import LIVENESS, MUTATION_DESCRIPTIONS, Model
+from gen.template_errors import duplicate_label, jinja_error
 from gen.tla import ModelValue, tla
 from runner.errors import TemplateError
 
@@ -191,8 +191,19 @@ class Rendered:
 
     def labels(self) -> dict[str, tuple[int, Source | None]]:
         """Each PlusCal label: its line in the text (the same in the translated spec, above
-        the translation) and the template line that wrote it."""
+        the translation) and the template line that wrote it (the first, if written twice)."""
         out: dict[str, tuple[int, Source | None]] = {}
+        for label, i in self._label_lines():
+            out.setdefault(label, (i, self.source(i)))
+        return out
+
+    def label_lines(self) -> list[tuple[str, Source | None]]:
+        """Every label line of the algorithm in order (a label written twice: twice), with
+        the template line that wrote it."""
+        return [(label, self.source(i)) for label, i in self._label_lines()]
+
+    def _label_lines(self) -> list[tuple[str, int]]:
+        out = []
         inside = False
         for i, line in enumerate(self.text.split("\n"), start=1):
             if "--algorithm" in line or "--fair algorithm" in line:
@@ -201,7 +212,7 @@ class Rendered:
                 break
             head, colon, rest = line.partition(":")
             if inside and colon and head.isidentifier() and not rest.startswith("="):
-                out.setdefault(head, (i, self.source(i)))
+                out.append((head, i))
         return out
 
     def sources_json(self) -> str:
@@ -233,29 +244,6 @@ def _template_file(model: Model, name: str) -> Path | None:
     return None
 
 
-def _where(e: BaseException) -> str:
-    """`FILE:LINE` of the template a jinja error happened in, as the user would open it."""
-    filename = getattr(e, "filename", None)
-    lineno = getattr(e, "lineno", None)
-    if filename is None:
-        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith(".j2")]
-        if frames:
-            filename, lineno = frames[-1].filename, frames[-1].lineno
-    if filename is None:
-        return ""
-    return _show(Path(filename)) + (f":{lineno}" if lineno else "")
-
-
-def _template_error(model: Model, e: jinja2.TemplateError) -> TemplateError:
-    where = _where(e)
-    what = getattr(e, "message", None) or str(e)
-    if isinstance(e, jinja2.TemplateNotFound):
-        what = f"template {e.name!r} not found (looked in: " + ", ".join(
-            _show(p) for p in model.definition.search_path) + ")"
-    return TemplateError(f"{where + ': ' if where else ''}{what} (protocol "
-                         f"{model.protocol}, model {model.name})")
-
-
 def _used_actors(model: Model) -> list[Actor]:
     """The actors of the model's threads and the main munmap's, in process order."""
     used = {MUNMAP: model.actor(MUNMAP)}
@@ -275,6 +263,9 @@ def render(model: Model) -> Rendered:
     sym = [f"Permutations({g.const})" for g in groups if len(g.members) > 1]
     proto = model.definition
     context: dict[str, Any] = {
+        # settings the shared model reads that a protocol may declare as options (per_vma,
+        # mainline); a protocol that does not gets the kernel's own behaviour
+        "ablation": "none", "other_mm": False, "vma_read_mm_check": "early",
         **model.options,
         **{f"{k}_groups": v for k, v in by_kind.items()},
         "model": model,
@@ -314,7 +305,7 @@ def render(model: Model) -> Rendered:
         text = _environment(proto.search_path, files).get_template(name).render(context)
         marked = _environment(proto.search_path, files, True).get_template(name).render(context)
     except jinja2.TemplateError as e:
-        raise _template_error(model, e) from None
+        raise jinja_error(e, proto.template, proto.search_path, _suffix(model)) from None
     left = [d for d in JINJA_DELIMITERS if d in text]
     if left:
         line = next(i for i, t in enumerate(text.split("\n"), 1) if left[0] in t)
@@ -323,7 +314,16 @@ def render(model: Model) -> Rendered:
     plain, sources = read_marks(marked)
     if plain != text:  # a template that computes with its own output: no line map
         sources = ()
-    return Rendered(model, model.protocol, text, tuple(groups), sources)
+    rendered = Rendered(model, model.protocol, text, tuple(groups), sources)
+    twice = duplicate_label(rendered.label_lines(), lambda n: _template_file(model, n),
+                            proto.template, _suffix(model))
+    if twice is not None:
+        raise twice
+    return rendered
+
+
+def _suffix(model: Model) -> str:
+    return f"(protocol {model.protocol}, model {model.name})"
 
 
 def _constants(rendered: Rendered) -> list[str]:

@@ -88,3 +88,78 @@ def test_an_undocumented_macro_makes_steps_fail(tmp_path: Path,
     assert main(["steps", "--file", str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:" in err and "macro shiny has no doc comment" in err
+
+
+BASE = BUILTIN / "base.tla.j2"
+
+
+def test_every_variable_and_operator_of_base_is_documented() -> None:
+    """What it means, and for a variable the kernel object it stands for."""
+    from gen.vocabulary import vocabulary
+
+    found = vocabulary(BUILTIN)
+    variables = {e.name for e in found if e.kind == "variable"}
+    assert {"vmas", "pte", "pt", "writer", "readers", "det", "fl", "ce", "mmseq"} <= variables
+    assert {"FindVma", "PrevVma", "Freeable", "Lost"} <= {e.name for e in found}
+    incomplete = {e.name: e.missing() for e in found if e.missing()}
+    assert {"alloc_vma", "bv"} <= variables  # binder.actor.j2's own state
+    assert not incomplete, f"base.tla.j2 declarations without a complete doc comment: {incomplete}"
+
+
+def test_the_vocabulary_is_every_variable_a_spec_declares() -> None:
+    """Parsed from the template, checked against the rendered specs of the matrix (every
+    setting: tlb, per-VMA locks, maple nodes, vm_refcnt with another mm, binder)."""
+    from gen.load import load_models
+    from gen.render import render
+    from gen.vocabulary import vocabulary
+
+    documented = {e.name for e in vocabulary(BUILTIN) if e.kind == "variable"}
+    declared: set[str] = set()
+    for m in load_models(BUILTIN.parent / "matrix.toml"):
+        text = render(m).text
+        block = text[text.index("\nvariables\n"):text.index("\ndefine\n")]
+        declared |= {line.split(" = ")[0].strip() for line in block.split("\n")
+                     if line.startswith("  ") and " = " in line and not line.strip().startswith("\\*")}
+    assert declared - documented == set()
+    assert documented - declared == set()
+
+
+def test_mmcheck_steps_state(capsys: pytest.CaptureFixture[str]) -> None:
+    from gen.vocabulary import vocabulary
+
+    assert main(["steps", "--state"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    for e in vocabulary(BUILTIN):
+        assert f"\n{e.signature} " in out, e.signature
+    assert "binder.actor.j2:" in out and "    only     actor binder" in out
+    assert "    kernel   mm->mm_lock_seq (6.4+)" in out and "    only     vma_locks" in out
+    assert main(["steps", "--state", "det"]) == 0
+    one = capsys.readouterr().out
+    assert "\ndet " in one and "\nvmas " not in one and "Operators" not in one
+    assert main(["steps", "--state", "no_such_variable"]) == 2
+    assert "no such variable or operator" in capsys.readouterr().err
+
+
+def test_a_variable_without_its_doc_comment_makes_steps_state_fail(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = BASE.read_text()
+    doc = text[text.index("{# nextid:"):text.index("  nextid = ")]
+    path = tmp_path / "base.tla.j2"
+    path.write_text(text.replace(doc, ""))
+    assert main(["steps", "--state", "--file", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:" in err and "variable nextid lacks a doc comment" in err
+    path.write_text(text.replace("   kernel: mm->mm_lock_seq (6.4+), which vma_end_write_all() "
+                                 "increments #}", "#}"))
+    assert main(["steps", "--state", "--file", str(path)]) == 1
+    assert "variable mmseq lacks kernel" in capsys.readouterr().err
+
+
+def test_docs_vocabulary_lists_every_variable_and_operator() -> None:
+    from gen.vocabulary import vocabulary
+
+    page = (BUILTIN.parent.parent / "docs" / "vocabulary.md").read_text()
+    missing = [e.signature for e in vocabulary(BUILTIN)
+               if f"| `{e.signature}` | {e.summary.replace('|', chr(92) + '|')} |" not in page]
+    assert not missing, f"docs/vocabulary.md does not list (as base.tla.j2 says): {missing}"
