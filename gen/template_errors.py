@@ -16,9 +16,9 @@ from pathlib import Path
 
 import jinja2
 
-from gen.linemap import Source
 from gen.frontmatter import BUILTIN
 from gen.frontmatter import show as _show
+from gen.linemap import Source
 from runner.errors import TemplateError
 
 _MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\s*\(")
