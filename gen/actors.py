@@ -36,6 +36,12 @@ algorithm) and `variables(groups)` (its PlusCal variables, each line ending in a
 one).  `reads = ["freed"]` asks the shared model to keep the set of VMA objects
 vm_area_free() freed up to date (it is history only an actor that dereferences a VMA it
 cached needs).
+`increasing = ["start", "new_end", "end"]` refuses a thread whose values of those keys do
+not increase strictly.  An actor whose thread unmaps a range by the protocol's own munmap
+path (`munmap`, and mremap's shrink: since 4.20 it calls __do_munmap(downgrade = true))
+names that range, `protocol_range = ["new_end", "end"]`, and writes `enter(g)` and
+`leave(g)` instead of `process(g)`: the spec runs the protocol's munmap_body between them,
+and counts the thread among the munmap threads the properties speak of.
 Nothing here renders a spec.
 """
 from __future__ import annotations
@@ -55,7 +61,7 @@ from runner.errors import ConfigError
 
 SUFFIX = ".actor.j2"
 FRONT_KEYS = {"name", "description", "kernel", "summary", "order", "variables", "reads",
-              "keys", "refuse"}
+              "keys", "refuse", "increasing", "protocol_range"}
 READS = ("freed",)  # history the shared model keeps only for an actor that reads it
 KEY_FIELDS = {"type", "values", "default", "min", "max", "description", "in_vma",
               "stack_gap", "vary"}
@@ -136,6 +142,10 @@ class Actor:
     variables: tuple[str, ...] = ()
     reads: tuple[str, ...] = ()  # of READS
     builtin: bool = True
+    increasing: tuple[str, ...] = ()  # fields whose values must increase strictly, in order
+    # the two fields of the range a thread of it unmaps by the protocol's munmap path (its
+    # process is the protocol's munmap_body between its enter(g) and leave(g)); () if none
+    protocol_range: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> set[str]:
@@ -156,7 +166,8 @@ class Actor:
                 "keys": [k.to_dict() for k in self.keys],
                 "refuse": [r.to_dict() for r in self.refuse],
                 "variables": list(self.variables), "reads": list(self.reads),
-                "builtin": self.builtin}
+                "builtin": self.builtin, "increasing": list(self.increasing),
+                "protocol_range": list(self.protocol_range)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Actor:
@@ -167,7 +178,8 @@ class Actor:
                    tuple(Refusal(str(r["key"]), str(r["flag"]), tuple(r["when"].items()),
                                  str(r["problem"])) for r in d.get("refuse", [])),
                    tuple(d.get("variables", [])), tuple(d.get("reads", [])),
-                   bool(d.get("builtin", False)))
+                   bool(d.get("builtin", False)), tuple(d.get("increasing", [])),
+                   tuple(d.get("protocol_range", [])))
 
 
 @dataclass(frozen=True)
@@ -351,6 +363,18 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
     if not isinstance(reads, list) or any(r not in READS for r in reads):
         raise ConfigError(f"{fm.where(path, 'reads')}: a list of the shared model's history "
                           f"variables it reads (of: {', '.join(READS)})")
+    fields = [f for k in keys for f in k.fields if k.type in ("page", "range", "int")]
+    increasing = table.get("increasing", [])
+    if increasing != [] and (not isinstance(increasing, list) or len(increasing) < 2
+                             or any(f not in fields for f in increasing)):
+        raise ConfigError(f"{fm.where(path, 'increasing')}: a list of at least two of its "
+                              f"page or int keys ({', '.join(fields)})")
+    protocol_range = table.get("protocol_range", [])
+    if protocol_range != [] and (not isinstance(protocol_range, list)
+                                 or len(protocol_range) != 2
+                                 or any(f not in fields for f in protocol_range)):
+        raise ConfigError(f"{fm.where(path, 'protocol_range')}: the two keys of the range it "
+                          f"unmaps by the protocol's munmap path (of: {', '.join(fields)})")
     has_range = any(k.type == "range" for k in keys)
     summary = (fm.text(path, table, "summary") if "summary" in table
                else _default_summary(has_range))
@@ -359,8 +383,29 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
     except jinja2.TemplateSyntaxError as e:
         raise ConfigError(f"{fm.where(path, 'summary')}: not a jinja template: {e.message}") \
             from None
+    _check_macros(path, text, bool(protocol_range))
     return Actor(name, fm.text(path, table, "description"), fm.text(path, table, "kernel"),
-                 path, summary, order, keys, refuse, tuple(variables), tuple(reads), builtin)
+                 path, summary, order, keys, refuse, tuple(variables), tuple(reads), builtin,
+                 tuple(increasing), tuple(protocol_range))
+
+
+def _check_macros(path: Path, text: str, runs_protocol: bool) -> None:
+    """The template parses, and has the macros the spec calls: process(g), or for an actor
+    that runs the protocol's munmap path (protocol_range) enter(g) and leave(g)."""
+    from jinja2 import nodes
+
+    try:
+        tree = jinja2.Environment().parse(text, filename=str(path))
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(f"{fm.show(path)}:{e.lineno}: not a valid template: {e.message}") \
+            from None
+    macros = {m.name for m in tree.find_all(nodes.Macro)}
+    needed = ("enter", "leave") if runs_protocol else ("process",)
+    missing = [m for m in needed if m not in macros]
+    if missing:
+        raise ConfigError(f"{fm.show(path)}: no {missing[0]}(g) macro (an actor writes its "
+                          f"PlusCal process in one: docs/writing-protocols.md, \"Writing an "
+                          f"actor\")")
 
 
 # ---------------------------------------------------------------- discovery
@@ -448,6 +493,11 @@ def parse_thread(where: Where, key: str, table: Any, pages: int, actors: Actors)
             values.append((k.name, value))
         else:
             values.append((k.name, _enum(where, at, value, k.values)))
+    for a, b in zip(actor.increasing, actor.increasing[1:]):
+        va, vb = int(dict(values)[a]), int(dict(values)[b])  # page and int keys only
+        if not va < vb:
+            order = " < ".join(actor.increasing)
+            raise where.error(f"{key}.{b}", f"{vb} is not above {a} ({va}): {order}")
     return Thread(kind, count, tuple(values), actor)
 
 
@@ -475,7 +525,8 @@ def exhaustive_options(actor: Actor, mapped: set[int], stack_holes: set[int],
     """One thread of the actor with each value of its keys that matters in a layout (for
     `compare --exhaustive`): a page key at every mapped page (and the pages a stack grows
     into, with stack_gap), the range over `ranges`, an enum over its values (or its default
-    with vary = false), a bool or an int at its default (or its lowest value)."""
+    with vary = false), a bool or an int at its default (or its lowest value); those whose
+    `increasing` keys do not increase are left out."""
     axes: list[list[tuple[tuple[str, Value], ...]]] = []
     for k in actor.keys:
         if k.type == "page":
@@ -490,8 +541,10 @@ def exhaustive_options(actor: Actor, mapped: set[int], stack_holes: set[int],
             axes.append([((k.name, k.lo),)])
         elif k.default is None and k.type == "enum":
             axes.append([((k.name, k.values[0]),)])
-    return [{"kind": actor.name, **{n: v for part in combo for n, v in part}}
-            for combo in itertools.product(*axes)]
+    out = [{"kind": actor.name, **{n: v for part in combo for n, v in part}}
+           for combo in itertools.product(*axes)]
+    return [t for t in out if all(int(t[a]) < int(t[b]) for a, b in zip(actor.increasing,
+                                                                          actor.increasing[1:]))]
 
 
 # ---------------------------------------------------------------- mmcheck new --actor

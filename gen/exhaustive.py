@@ -204,7 +204,9 @@ def describe(s: dict[str, Any]) -> str:
             extra = t.get("lookup") or f"{t.get('lock')} lock"
             parts.append(f"{n}{t['kind']} at {t['addr']} ({extra})")
         else:
-            parts.append(f"{n}{t['kind']} [{t['start']},{t['end']})")
+            extra = "".join(f" {k}={v}" for k, v in t.items()
+                            if k not in ("kind", "start", "end", "count"))
+            parts.append(f"{n}{t['kind']} [{t['start']},{t['end']}){extra}")
     return "; ".join(parts)
 
 

@@ -62,7 +62,7 @@ OPTION_KEYS = {"values", "default", "description"}
 RESERVED = {
     "model", "module", "protocol_description", "kernel_ref", "groups", "repeat_consts",
     "init_vmas", "symmetry", "thread_summary", "options", "fault_path", "tla", "range_case",
-    "scenario", "parameters", "violated", "actors", "vma_at",
+    "scenario", "parameters", "violated", "actors", "vma_at", "protocol_groups",
 }
 OptionValue = str | int | bool
 

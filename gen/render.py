@@ -46,6 +46,7 @@ class Group:
     thread: Thread | None  # None for the main munmap thread
     start: int | None = None
     end: int | None = None
+    runs_protocol: bool = False  # its process is the protocol's munmap path over [start, end)
 
     @property
     def proc(self) -> str:
@@ -74,12 +75,17 @@ class Group:
 def thread_groups(model: Model) -> list[Group]:
     """The main munmap thread first, then one group per `threads` entry."""
     a, b = model.munmap
-    groups = [Group(MUNMAP, "munmap0", "Munmap0", ("munmap0",), None, a, b)]
+    groups = [Group(MUNMAP, "munmap0", "Munmap0", ("munmap0",), None, a, b, True)]
     for i, t in enumerate(model.threads, start=1):
         prefix = f"{t.kind}{i}"
         const = "".join(w.capitalize() for w in t.kind.split("_")) + str(i)
         members = (prefix,) if t.count == 1 else tuple(f"{prefix}_{j}" for j in range(1, t.count + 1))
-        groups.append(Group(t.kind, prefix, const, members, t, t.start, t.end))
+        actor = t.actor or model.actor(t.kind)
+        if actor.protocol_range:
+            lo, hi = (t.get(f) for f in actor.protocol_range)
+            groups.append(Group(t.kind, prefix, const, members, t, lo, hi, True))
+        else:
+            groups.append(Group(t.kind, prefix, const, members, t, t.start, t.end))
     return groups
 
 
@@ -286,7 +292,9 @@ def render(model: Model) -> Rendered:
         # the VMA objects vm_area_free() freed are tracked when an actor reads them
         "track_free": any("freed" in a.reads for a in actors if by_kind[a.name]),
         "vma_at": _vma_at(vmas),
-        "own_case": _own_case(by_kind[MUNMAP]),
+        "own_case": _own_case([g for g in groups if g.runs_protocol]),
+        # the groups that run the protocol's munmap path: the munmap threads of the properties
+        "protocol_groups": [g for g in groups if g.runs_protocol],
         "mutation_description": MUTATION_DESCRIPTIONS[model.mutation],
         "symmetry": " \\cup ".join(sym) if sym else "{}",
         "thread_summary": "; ".join(g.describe for g in groups),

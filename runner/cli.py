@@ -36,9 +36,9 @@ DIRECTORY = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
 # Names completed by asking `mmcheck list --names KIND` at completion time (so protocols of
 # $MMCHECK_PROTOCOLS added later complete too); the functions are in completion.py's preamble.
 NAMES = {kind: {"bash": f"_mmcheck_{kind}", "zsh": f"_mmcheck_{kind}"}
-         for kind in ("protocols", "scenarios", "models")}
+         for kind in ("protocols", "actors", "scenarios", "models")}
 NAME_DESTS = {"base": "protocols", "new": "protocols", "protocol": "protocols",
-              "scenarios": "scenarios", "model": "models"}
+              "scenarios": "scenarios", "model": "models", "kinds": "actors"}
 
 DEBUG_ENV = "MMCHECK_DEBUG"  # set: an internal error prints its traceback too
 

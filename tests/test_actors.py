@@ -28,8 +28,10 @@ CONTRACT = {
     "follow_pte": {"kind", "addr", "lookup", "count"},
     "binder": {"kind", "addr", "lock", "count"},
 }
-# the actors added since (issue 18 §1): observers that take no mmap_lock, or not only it
-ADDED = {"gup_fast": {"kind", "addr", "count"}, "rmap_walk": {"kind", "addr", "count"},
+ADDED = {"mprotect": {"kind", "start", "end", "count"},  # the actors added since
+         "mremap": {"kind", "start", "end", "new_end", "count"},
+         # observers that take no mmap_lock, or not only it (issue 18 §1)
+         "gup_fast": {"kind", "addr", "count"}, "rmap_walk": {"kind", "addr", "count"},
          "proc_maps": {"kind", "lock", "count"}}
 
 WALKER = '''{#---
@@ -99,8 +101,10 @@ def test_the_built_in_actors_keep_the_kinds_and_keys_of_the_closed_list() -> Non
 def test_an_actor_of_ones_own_is_found_validated_rendered_and_stored(tmp_path: Path) -> None:
     (tmp_path / f"walker{SUFFIX}").write_text(WALKER)
     protocols = discover([tmp_path])
-    # in process order: walker's 70 before the built-in observers' 72, 74, 76
-    assert list(protocols.actors)[-4:] == ["walker", "gup_fast", "rmap_walk", "proc_maps"]
+    # in process order: mprotect's and walker's 70 (by name), the built-in observers' 72,
+    # 74, 76, mremap's 80
+    assert list(protocols.actors)[-5:] == ["walker", "gup_fast", "rmap_walk", "proc_maps",
+                                           "mremap"]
     assert not protocols.actors["walker"].builtin
     [m] = load_models(model_file(tmp_path, '{ kind = "walker", addr = 2, twice = true }'),
                       protocols=protocols)
@@ -146,8 +150,8 @@ def test_the_environment_variable_finds_actors_and_an_earlier_one_hides(
     ('{ kind = "walker", addr = 2, lock = "read" }', "threads[0].lock",
      "unknown field (allowed: addr, count, kind, mode, twice)"),
     ('{ kind = "walkers", addr = 2 }', "threads[0].kind", ("unknown value 'walkers' (one of: "
-     "munmap, fault, mmap_fixed, madvise, follow_pte, binder, walker, gup_fast, rmap_walk, "
-     "proc_maps)")),
+     "munmap, fault, mmap_fixed, madvise, follow_pte, binder, mprotect, walker, gup_fast, "
+     "rmap_walk, proc_maps, mremap)")),
 ])
 def test_one_validator_checks_every_actors_keys(tmp_path: Path, threads: str, key: str,
                                                 problem: str) -> None:
@@ -182,6 +186,29 @@ def test_a_bad_actor_front_matter_is_one_line_naming_the_file_and_key(
     assert problem in message
 
 
+def test_an_actor_template_needs_its_process_macro_and_valid_jinja(tmp_path: Path) -> None:
+    path = tmp_path / f"walker{SUFFIX}"
+    path.write_text(WALKER.replace("{% macro process(g) %}", "{% macro proc(g) %}"))
+    with pytest.raises(ConfigError, match=r"walker.actor.j2: no process\(g\) macro"):
+        discover([tmp_path])
+    path.write_text(WALKER.replace("{%- endmacro %}\n{% macro process", "{% macro process"))
+    with pytest.raises(ConfigError, match=r"walker.actor.j2:\d+: not a valid template"):
+        discover([tmp_path])
+
+
+def test_mremap_shrink_runs_the_protocols_munmap_over_its_tail(tmp_path: Path) -> None:
+    path = model_file(tmp_path, '{ kind = "mremap", start = 2, end = 4, new_end = 3 }')
+    [m] = load_models(path)
+    text = render(m).text
+    assert "MunmapThreads == Munmap0 \\cup Mremap1" in text
+    assert "MStart(m) == CASE m \\in Munmap0 -> 1 [] m \\in Mremap1 -> 3" in text
+    assert "mremap1_mremap:" in text and "mremap1_down_write" in text  # the protocol's body
+    path = model_file(tmp_path, '{ kind = "mremap", start = 2, end = 4, new_end = 4 }')
+    with pytest.raises(ConfigError, match=r"threads\[0\]\.end: 4 is not above new_end \(4\): "
+                                          r"start < new_end < end"):
+        load_models(path)
+
+
 def test_layout_checks_come_from_the_front_matter() -> None:
     binder, fault = builtin()["binder"], builtin()["fault"]
     assert binder.key("addr").in_vma.startswith("binder caches the VMA")
@@ -198,7 +225,8 @@ def test_new_actor_writes_a_valid_copy_that_list_shows(tmp_path: Path,
     assert "alloc_vma[" not in path.read_text().replace("my_binder_alloc_vma[", "")
     capsys.readouterr()
     assert main(["list", "--protocols", str(tmp_path), "--names", "actors"]) == 0
-    assert "my_binder" in capsys.readouterr().out.split()  # by its order, 60 (binder's)
+    names = capsys.readouterr().out.split()
+    assert names.index("my_binder") == names.index("binder") + 1  # binder's order, then by name
     assert main(["list", "--protocols", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "Actors (a model's thread kinds" in out
@@ -206,5 +234,6 @@ def test_new_actor_writes_a_valid_copy_that_list_shows(tmp_path: Path,
     assert main(["new", "--actor", "my_binder", "--dir", str(tmp_path)]) == 2  # exists
     assert main(["new", "--actor", "fault", "--dir", str(tmp_path)]) == 2  # a built-in name
     assert main(["new", "--actor", "x", "--from", "nope", "--dir", str(tmp_path)]) == 2
+    assert main(["new", "--actor", "x", "--from", "munmap", "--dir", str(tmp_path)]) == 2
     assert main(["new", "p", "--actor", "x", "--dir", str(tmp_path)]) == 2  # one of the two
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"my_binder{SUFFIX}"]

@@ -1,13 +1,13 @@
 """mmcheck completion: print a shell completion script (bash, zsh or tcsh), made by shtab
 from mmcheck's own argument parser, so it completes every command, option and choice.  In
-bash and zsh, protocol, scenario and model names complete too (asked of `mmcheck list
+bash and zsh, protocol, actor (`compare --kinds`), scenario and model names complete too (asked of `mmcheck list
 --names` as you type, so protocols of $MMCHECK_PROTOCOLS are among them)."""
 from __future__ import annotations
 
 import argparse
 
 SHELLS = ("bash", "zsh", "tcsh")
-KINDS = ("protocols", "scenarios", "models")
+KINDS = ("protocols", "actors", "scenarios", "models")
 PREAMBLE = {
     "bash": "\n".join(f'_mmcheck_{k}() {{ compgen -W "$(mmcheck list --names {k} 2>/dev/null)"'
                       f' -- "$1"; }}' for k in KINDS),

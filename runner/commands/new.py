@@ -96,6 +96,10 @@ def _actor(args: argparse.Namespace) -> int:
         raise ConfigError(f"--actor {name}: a built-in actor has that name (a file of yours "
                           f"would hide it: choose another name)")
     source = actors[source_name]
+    if source.name == "munmap":
+        raise ConfigError("--from munmap: the munmap actor runs the protocol's own munmap_body "
+                          "(a new munmap is a protocol: mmcheck new NAME --from PROTOCOL); "
+                          "start an actor from another kind")
     target = args.dir / f"{name}{SUFFIX}"
     if target.exists() and not args.force:
         raise ConfigError(f"{_show(target)}: exists already (--force overwrites it)")
