@@ -236,13 +236,19 @@ def run_tool(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
              on_line: Callable[[str], None] | None = None, log_path: Path | None = None,
              jvm_args: list[str] | None = None) -> ToolRun:
     """run_java with the AppCDS archive of the TLA+ tools (runner.cds): what every TLC,
-    pcal.trans and SANY run uses.  A JVM that cannot start on the archive is run again
+    pcal.trans and SANY run uses.  Inside a runner.jvmpool session, a TLC run goes to a
+    JVM of the pool when it can.  A JVM that cannot start on the archive is run again
     without it, and the archive is discarded (made again by the next run): an archive
     never fails a run."""
-    from runner import cds
+    from runner import cds, jvmpool
 
-    share = cds.archive_args(tools, heap_mb)
     flags = [*START_FLAGS, *(jvm_args or [])]
+    if jvmpool.active():
+        pooled = jvmpool.run(tools, main_class, args, cwd=cwd, timeout=timeout,
+                             heap_mb=heap_mb, on_line=on_line, log_path=log_path, flags=flags)
+        if pooled is not None:
+            return pooled
+    share = cds.archive_args(tools, heap_mb)
     run = run_java(tools, main_class, args, cwd=cwd, timeout=timeout, heap_mb=heap_mb,
                    on_line=on_line, log_path=log_path, jvm_args=[*share, *flags])
     if share and cds.failed_on_archive(run):

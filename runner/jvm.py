@@ -115,7 +115,8 @@ def _tied_preexec() -> Callable[[], None] | None:
 # Private directories are named mmcheck-<kind>-<pid>-*, all made by private_dir: those of a
 # process that died without removing them (SIGKILL: its JVMs die with it, its directories
 # stay, a killed TLC's states too) are removed by the next mmcheck to run a Java tool.
-PRIVATE_KINDS = ("jvm", "tlc", "pcal", "sany", "dtlc", "dtlcworker", "cds", "point", "litmus")
+PRIVATE_KINDS = ("jvm", "tlc", "pcal", "sany", "dtlc", "dtlcworker", "cds", "point", "litmus",
+                 "pool")
 _PRIVATE = re.compile(rf"^mmcheck-(?:{'|'.join(PRIVATE_KINDS)})-(\d+)-")
 
 
@@ -187,8 +188,10 @@ def cancelled() -> bool:
 
 
 def start_tied(argv: list[str], *, cwd: Path, stdout: int | IO[bytes],
-               what: str = "Java tool") -> subprocess.Popen[bytes]:
-    """Start a JVM (or any tool of ours) the one safe way: argv (no shell), no stdin, stderr
+               what: str = "Java tool", stdin: int = subprocess.DEVNULL
+               ) -> subprocess.Popen[bytes]:
+    """Start a JVM (or any tool of ours) the one safe way: argv (no shell), no stdin (or a
+    pipe, for runner.jvmpool's requests), stderr
     merged into `stdout`, its own process group, tied to this thread (PR_SET_PDEATHSIG:
     SIGKILL of mmcheck ends it) and registered, so that cancel_all() kills it.  Refused
     (Cancelled) after cancel_all(); the caller calls `forget(proc)` once it has ended."""
@@ -196,7 +199,7 @@ def start_tied(argv: list[str], *, cwd: Path, stdout: int | IO[bytes],
         if _cancelled.is_set():
             raise Cancelled(f"interrupted: no new {what} is started")
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=stdin, stdout=stdout,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=_tied_preexec())  # noqa: PLW1509 (see there)
         except OSError as e:
