@@ -26,6 +26,7 @@ from runner.jvm import (  # noqa: F401 - re-exported: the names callers know run
     KILL_GRACE_SECONDS,
     PR_SET_PDEATHSIG,
     PRIVATE_KINDS,
+    QUICK_JIT,
     Cancelled,
     JavaTools,
     ToolRun,
@@ -46,10 +47,6 @@ from runner.jvm import (  # noqa: F401 - re-exported: the names callers know run
 
 BUNDLED_JAR_SHA256 = "58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a"
 MIN_JAVA = 11
-# For many short runs: C1 only.  Most of a small model's run is JVM start-up, parsing and
-# JIT compilation; without C2 a run of a matrix model takes about half the CPU time
-# (measured: 1.0 s instead of 1.9 s), but long runs are slower, so callers opt in.
-QUICK_JIT = ("-XX:TieredStopAtLevel=1",)
 
 
 # ---------------------------------------------------------------- locating

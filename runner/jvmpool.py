@@ -6,7 +6,8 @@ Measured on matrix models (bench/bench_pool.py): a JVM start is about half the C
 small model's run; the class loading and warm-up of TLC itself are paid per run still,
 since each run gets new classes (TLC keeps state in static fields).
 
-* Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC, only
+* Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
+  expected to be short (C1 only: runner.check's choice for all but long runs), only
   with the bundled jar (the launcher does what its main does), only with a JDK's `javac`
   beside `java` (the launcher is compiled once per JDK into the user's cache directory,
   $MMCHECK_POOL_DIR, else $XDG_CACHE_HOME/mmcheck/pool), and not with MMCHECK_POOL=0.
@@ -37,6 +38,7 @@ from typing import IO
 from runner import cds
 from runner.errors import ConfigError
 from runner.jvm import (
+    QUICK_JIT,
     Cancelled,
     JavaTools,
     ToolRun,
@@ -48,6 +50,9 @@ from runner.jvm import (
     start_tied,
 )
 
+# Only runs expected to be short (runner.check gives them C1 only, runner.java.QUICK_JIT):
+# those are the many whose JVM start counts; a long run gets a JVM of its own, whose start
+# is small against it and whose heap goes back to the system when it ends.
 SOURCE = Path(__file__).with_name("MmcheckTlcPool.java")
 CLASS = "MmcheckTlcPool"
 START_TIMEOUT = 60.0
@@ -312,6 +317,7 @@ def run(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
     """Run `main_class` on a JVM of the pool; None when this run cannot be pooled (the
     caller runs it on a JVM of its own).  The log is written as the output comes."""
     if (not active() or main_class != "tlc2.TLC" or not tools.bundled or not enabled()
+            or not set(QUICK_JIT) <= set(flags)
             or any("\t" in a or "\n" in a for a in [str(cwd), *args])):
         return None
     if cancelled():
