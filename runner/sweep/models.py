@@ -10,7 +10,6 @@ point), not each TLC run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +43,7 @@ def _settle(model: Model, out: Path, kind: str, rows: list[dict[str, Any]]) -> M
     if staged.is_dir():
         shutil.rmtree(directory, ignore_errors=True)
         try:
-            os.replace(staged, directory)
+            staged.rename(directory)  # a directory moved, not a file written
         except OSError as e:
             raise OutputError(f"{directory}: cannot move the model's files there "
                               f"({e.strerror})") from None
