@@ -8,9 +8,9 @@ DIR`) with this virtual environment, for a before/after pair; several --tree are
 interleaved over --rounds.  --env NAME=VALUE adds a variant: the same tree with that
 environment (e.g. --env MMCHECK_POOL=0, runner.jvmpool off).
 
-Each variant's results are compared with the first one's: every model's verdicts and the
-outcome, distinct and generated states of each of its TLC runs must be the same (the
-differences are printed; "identical" when there are none).
+Each variant's results are compared with the first one's: every model's verdicts, the
+outcome of each of its TLC runs and the distinct and generated states of each complete one
+must be the same (the differences are printed; "identical" when there are none).
 
     .venv/bin/python bench/bench_cold_matrix.py [--tree DIR ...] [--env NAME=VALUE ...]
                                                 [--rounds 1] [--jobs N] [--only REGEX]
@@ -36,13 +36,18 @@ def cpu() -> float:
 
 
 def figures(results: Path) -> dict[str, object]:
-    """model -> (its verdicts, (run, outcome, distinct, generated) of each TLC run)."""
+    """model -> (its verdicts, (run, outcome, distinct, generated) of each TLC run).  The
+    counts only of runs that explored the whole graph: a liveness run stopped by a violation
+    stops where TLC's periodic check, every so many seconds, found it (timing, not the spec;
+    as bench/check_equivalence.py)."""
     try:
         models = json.loads(results.read_text())["models"]
     except (OSError, ValueError, KeyError):
         return {}
     return {m["name"]: ({p: v["verdict"] for p, v in m["properties"].items()},
-                        [(r["name"], r["outcome"], r["distinct_states"], r["states_generated"])
+                        [(r["name"], r["outcome"],
+                          *((r["distinct_states"], r["states_generated"])
+                            if r["outcome"] == "ok" else ()))
                          for r in m["runs"]])
             for m in models}
 
