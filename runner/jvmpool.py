@@ -2,9 +2,10 @@
 in a fresh class loader of a JVM that is already up (runner/MmcheckTlcPool.java, whose
 header has the protocol), instead of a JVM of its own.
 
-Measured on matrix models (bench/bench_pool.py): a JVM start is about half the CPU of a
-small model's run; the class loading and warm-up of TLC itself are paid per run still,
-since each run gets new classes (TLC keeps state in static fields).
+Measured on matrix models (bench/bench_pool.py): 1.07 s of CPU per short run on a JVM of
+its own, 0.84 s on the pool.  TLC's own class loading and warm-up are paid per run still,
+since each run gets new classes (TLC keeps state in static fields); reusing them would
+take a run to about 0.3 s, but needs every static field of TLC reset between runs.
 
 * Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
   expected to be short (C1 only: runner.check's choice for all but long runs), only
