@@ -4,7 +4,7 @@ Prints figures; not a test.
 
 A preexec_fn makes subprocess fork the Python process instead of vfork-ing it, and runs one
 prctl in the child.  This runs `run_tlc` on a trivial spec (tests/corpus/specs/Ok.tla, one
-worker), interleaved A B A B ... N times: A without the preexec (runner.java._tied_preexec
+worker), interleaved A B A B ... N times: A without the preexec (runner.jvm._tied_preexec
 made to return None), B as shipped; and, separately, just the spawn (Popen of /bin/true)
 both ways, in a process holding as much memory as mmcheck check does.  Prints the medians
 and the difference.
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner import java
+from runner import java, jvm
 from runner.tlc import run_tlc
 
 
@@ -33,18 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     tools = java.locate_tools()
     spec = ROOT / "tests" / "corpus" / "specs" / "Ok.tla"
-    shipped = java._tied_preexec
+    shipped = jvm._tied_preexec
     times: dict[str, list[float]] = {"untied": [], "tied": []}
     spawn: dict[str, list[float]] = {"untied": [], "tied": []}
     ballast = bytearray(60 << 20)  # about the resident size of mmcheck check's process
     for i in range(args.runs + 1):  # run 0 warms up, not counted
         for label in ("untied", "tied"):
-            java._tied_preexec = shipped if label == "tied" else (lambda: None)  # type: ignore[assignment]
+            jvm._tied_preexec = shipped if label == "tied" else (lambda: None)  # type: ignore[assignment]
             start = time.perf_counter()
             result = run_tlc(spec, tools=tools, workers=1)
             elapsed = time.perf_counter() - start
             assert result.outcome.value == "ok", result.message
-            pre = java._tied_preexec()
+            pre = jvm._tied_preexec()
             start = time.perf_counter()
             for _ in range(20):
                 subprocess.run(["/bin/true"], preexec_fn=pre, start_new_session=True,
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             if i:
                 times[label].append(elapsed)
                 spawn[label].append(per_spawn)
-    java._tied_preexec = shipped  # type: ignore[assignment]
+    jvm._tied_preexec = shipped  # type: ignore[assignment]
     del ballast
     a, b = statistics.median(times["untied"]), statistics.median(times["tied"])
     sa, sb = statistics.median(spawn["untied"]), statistics.median(spawn["tied"])

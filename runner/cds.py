@@ -14,7 +14,7 @@ Measured on a trivial spec (bench/bench_runner.py): about 15% off a TLC run's wa
   size and mtime (`<key>.json`) and only then the atomic rename into place, so that an
   archive is never in place without its record (runner.files writes both).  One process
   builds it (a file lock); JVMs started meanwhile run without it.  The build's JVMs are
-  started as runner.java starts every JVM (tied to mmcheck, cancelled by Ctrl-C).  About
+  started as runner.jvm starts every JVM (tied to mmcheck, cancelled by Ctrl-C).  About
   4 s, once.
 * use: `-XX:SharedArchiveFile=F -Xshare:auto`, only while the file still has the recorded
   size and mtime.  A truncated archive crashes the JVM (SIGBUS) and an edited one may do
@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING
 
 from runner.errors import OutputError, ToolNotFound
 from runner.files import replace_atomic, write_atomic
-from runner.java import Cancelled, _kill_group, cancelled, forget, private_dir, start_tied
+from runner.jvm import Cancelled, _kill_group, cancelled, forget, private_dir, start_tied
 
 if TYPE_CHECKING:
-    from runner.java import JavaTools, ToolRun
+    from runner.jvm import JavaTools, ToolRun
 
 MIN_JAVA = 13  # -XX:SharedArchiveFile with application classes, as measured here (17, 25)
 ARCHIVE_FLAGS = ("-XX:+UseParallelGC",)  # runner.java's fixed flags, at dump and at use
@@ -292,7 +292,7 @@ class _BuildFailed(Exception):
 
 
 def _step(argv: list[str], cwd: Path) -> str | None:
-    """Run one JVM of a build as runner.java runs every JVM: its own process group (killed
+    """Run one JVM of a build as runner.jvm starts every JVM: its own process group (killed
     whole on timeout), tied to this process, killed by cancel_all.  A step cancelled
     (Ctrl-C) raises Cancelled: that is no failure to remember."""
     try:

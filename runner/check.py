@@ -27,7 +27,7 @@ from typing import Any
 
 from gen.model import DEADLOCK, INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import TERMINATION_INVARIANT, Rendered, render, terminates_decidable, tlc_cfg
-from runner import judge
+from runner import judge, jvmpool
 from runner.cache import Cache, digest
 from runner.errormap import spec_message, translation_error
 from runner.errors import MmcheckError, TranslationError
@@ -553,7 +553,7 @@ def check_models(models: Sequence[Model], out: Path, tools: JavaTools, *, jobs: 
                       properties=properties, simulate=simulate)
     if rendered is None:
         rendered = {m.name: render(m) for m in models}  # a template error: nothing written yet
-    with locked(out):
+    with locked(out), jvmpool.session():  # TLC runs on long-lived JVMs where they can
         return _check_all(models, out, tools, jobs, options, cache, on_event, on_result,
                           rendered, on_progress)
 

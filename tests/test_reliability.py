@@ -389,14 +389,14 @@ def test_an_unusable_temporary_directory_is_one_line(tmp_path: Path,
 
 def test_no_hand_written_atomic_writes_or_temporary_directories() -> None:
     """One atomic writer (runner.files) and one maker of private directories
-    (runner.java.private_dir, whose names the stale-directory cleanup knows)."""
+    (runner.jvm.private_dir, whose names the stale-directory cleanup knows)."""
     offenders = []
     for path in sorted([*(ROOT / "runner").rglob("*.py"), *(ROOT / "gen").rglob("*.py")]):
         rel = path.relative_to(ROOT).as_posix()
         text = path.read_text()
         if "os.replace(" in text and rel not in ("runner/files.py", "runner/rundir.py"):
             offenders.append(f"{rel}: os.replace")  # rundir: a symlink, not a file written
-        if "mkdtemp(" in text and rel != "runner/java.py":
+        if "mkdtemp(" in text and rel != "runner/jvm.py":
             offenders.append(f"{rel}: mkdtemp")
     assert offenders == []
 

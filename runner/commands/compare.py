@@ -60,6 +60,7 @@ examples:
   mmcheck compare detach_posted detach_merged          # every scenario, both protocols
   mmcheck compare detach_merged detach_fixed --exhaustive   # every layout of <= 2 pages
   mmcheck compare detach_merged detach_fixed --exhaustive --max-pages 3 --kinds fault mmap_fixed
+  mmcheck compare detach_merged detach_fixed --exhaustive --scheduler tcp://10.0.0.5:8786
   mmcheck compare baseline vm_dead --scenarios fault mmap-fixed --style kernel
   mmcheck compare vm_dead my_proto --protocols my-templates/"""
 
@@ -122,6 +123,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "what breaks, one diagram; 72 columns) instead of the whole "
                         "comparison; it is always written to cover-letter.txt")
     p.add_argument("--jar", metavar="PATH", help="tla2tools.jar to use instead of the bundled one")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="check the models on the Dask cluster whose scheduler is at ADDR "
+                        "(e.g. tcp://host:8786), one task per model as a sweep's points "
+                        "(--jobs: models at once, default: the workers' threads; --timeout "
+                        "then bounds each model)")
     p.add_argument("--no-cache", action="store_true", help="run TLC even for unchanged models")
     p.add_argument("--cache-dir", type=Path, default=RESULTS / ".cache", metavar="DIR",
                    help="where cached TLC runs live (default: results/.cache)")
@@ -285,6 +291,14 @@ def run(args: argparse.Namespace) -> int:
     models, rendered, left_out = render_pairs(models, optional=not args.scenarios)
     for scenario_name, why in left_out:
         console.info(f"mmcheck: left out scenario {scenario_name}: {why}")
+    client = None
+    if args.scheduler:
+        if properties is not None:
+            raise ConfigError("--scheduler: not with --properties (a model on the cluster is "
+                              "checked for every property)")
+        from runner.sweep.cluster import connect
+
+        client = connect(args.scheduler)  # an unreachable cluster: nothing written yet
     with locked(args.out or default_out(f"compare-{args.base}-{args.new}")) as out:
         console.info(f"mmcheck: comparing {args.base} with {args.new} on {len(models) // 2} "
                      f"scenarios ({count(len(models), 'model')}, {min(jobs, len(models) or 1)} at a "
@@ -292,10 +306,19 @@ def run(args: argparse.Namespace) -> int:
         tally = Tally(total=len(models), jobs=min(jobs, len(models) or 1), noun="models")
         on_event, on_result = model_callbacks(console, tally, outcome)
         try:
-            results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
-                                   cache=cache, on_event=on_event, on_result=on_result,
-                                   rendered=rendered, properties=properties,
-                                   on_progress=progress_callback(console, tally))
+            if client is not None:
+                from runner.sweep.models import check_on_cluster
+
+                results = check_on_cluster(client, models, out, jar=args.jar,
+                                           timeout=args.timeout,
+                                           cache_dir=cache.dir if cache else None,
+                                           jobs=args.jobs, on_event=on_event,
+                                           on_result=on_result, on_note=console.warn)
+            else:
+                results = check_models(models, out, tools, jobs=jobs, timeout=args.timeout,
+                                       cache=cache, on_event=on_event, on_result=on_result,
+                                       rendered=rendered, properties=properties,
+                                       on_progress=progress_callback(console, tally))
         except KeyboardInterrupt:
             console.status.close()
             console.warn(f"mmcheck: stopped: {tally.done} of {count(len(models), 'model')} finished; "
@@ -303,6 +326,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             console.status.close()
+            if client is not None:
+                client.close()
         summary = {"models": [r.to_dict() for r in results],
                    "compare": {"base": args.base, "new": args.new}}
         write_atomic(out / "results.json", json.dumps(summary, indent=2) + "\n")

@@ -15,6 +15,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runner.jvm import JavaTools
 
 EXAMPLES = """\
 examples:
@@ -96,7 +100,25 @@ def _java_checks(timeout: float) -> list[Check]:
               f"distinct states)" if ok else
               f"a two-state spec gave {result.outcome.value} ({distinct} distinct states): "
               f"{first}")
-    return [*found, Check("a TLC run", ok, detail)]
+    return [*found, Check("a TLC run", ok, detail), _pool_check(tools)]
+
+
+def _pool_check(tools: JavaTools) -> Check:
+    """Long-lived TLC JVMs (runner.jvmpool): a javac to compile the launcher with."""
+    from runner import jvmpool
+
+    name = "long-lived TLC JVMs"
+    if not jvmpool.enabled():
+        return Check(name, True, "off (MMCHECK_POOL=0)", required=False)
+    if not tools.bundled:
+        return Check(name, True, "off with a jar of your own (each run its own JVM)",
+                     required=False)
+    where = jvmpool.launcher(tools)
+    if where is None:
+        return Check(name, False, "no javac beside java, or it failed: each TLC run starts "
+                     "a JVM of its own (Debian: apt-get install default-jdk-headless)",
+                     required=False)
+    return Check(name, True, f"launcher compiled in {where}", required=False)
 
 
 def _writable(directory: Path) -> str | None:

@@ -1,0 +1,347 @@
+"""Long-lived JVMs for the many short TLC runs of a matrix, a compare or a sweep: each run
+in a fresh class loader of a JVM that is already up (runner/MmcheckTlcPool.java, whose
+header has the protocol), instead of a JVM of its own.
+
+Measured on matrix models (bench/bench_pool.py): 1.07 s of CPU per short run on a JVM of
+its own, 0.84 s on the pool.  TLC's own class loading and warm-up are paid per run still,
+since each run gets new classes (TLC keeps state in static fields); reusing them would
+take a run to about 0.3 s, but needs every static field of TLC reset between runs.
+
+* Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
+  expected to be short (C1 only: runner.check's choice for all but long runs), only
+  with the bundled jar (the launcher does what its main does), only with a JDK's `javac`
+  beside `java` (the launcher is compiled once per JDK into the user's cache directory,
+  $MMCHECK_POOL_DIR, else $XDG_CACHE_HOME/mmcheck/pool), and not with MMCHECK_POOL=0.
+  Otherwise, or when a JVM of the pool cannot start, `run` returns None and the caller
+  starts a JVM of its own.
+* A run keeps runner.java's contract: its own metadir and working directory (the caller's
+  arguments), the pool JVM's private java.io.tmpdir, a timeout that kills the JVM (the
+  next run starts another), Ctrl-C and mmcheck's death kill it (runner.jvm.start_tied),
+  the whole output streamed, logged and returned, with the exit code TLC's main would have
+  given.  A run whose TLC exits the JVM gets that JVM's exit code, as a JVM of its own.
+* One JVM per thread and JVM flags (runner.jvm ties a JVM to the thread that started it);
+  `session()` ends them all.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from runner import cds
+from runner.errors import ConfigError
+from runner.jvm import (
+    QUICK_JIT,
+    Cancelled,
+    JavaTools,
+    ToolRun,
+    _kill_group,
+    cancelled,
+    forget,
+    private_dir,
+    remove_stale_private_dirs,
+    start_tied,
+)
+
+# Only runs expected to be short (runner.check gives them C1 only, runner.java.QUICK_JIT):
+# those are the many whose JVM start counts; a long run gets a JVM of its own, whose start
+# is small against it and whose heap goes back to the system when it ends.
+SOURCE = Path(__file__).with_name("MmcheckTlcPool.java")
+CLASS = "MmcheckTlcPool"
+START_TIMEOUT = 60.0
+COMPILE_TIMEOUT = 120.0
+
+
+def enabled() -> bool:
+    return os.environ.get("MMCHECK_POOL", "").strip().lower() not in ("0", "off", "no", "false")
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("MMCHECK_POOL_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mmcheck" / "pool"
+
+
+# ---------------------------------------------------------------- the launcher
+
+
+_compile_lock = threading.Lock()
+_compiled: dict[str, Path | None] = {}
+
+
+def launcher(tools: JavaTools) -> Path | None:
+    """The directory holding the compiled launcher for `tools`' JDK (compiled on first use);
+    None without a javac beside java, or when it does not compile."""
+    javac = Path(os.path.realpath(tools.java)).parent / "javac"
+    if not os.access(javac, os.X_OK):
+        return None
+    h = hashlib.sha256()
+    for part in (str(javac), str(tools.java_version), SOURCE.read_text()):
+        h.update(part.encode() + b"\0")
+    key = h.hexdigest()[:24]
+    with _compile_lock:
+        if key not in _compiled:
+            _compiled[key] = _compile(javac, cache_dir() / key)
+        return _compiled[key]
+
+
+def _compile(javac: Path, target: Path) -> Path | None:
+    if (target / f"{CLASS}.class").is_file():
+        return target
+    try:
+        work = private_dir("pool")
+    except Exception:  # noqa: BLE001 - no pool then; the runs go on without it
+        return None
+    try:
+        out = work / "classes"
+        out.mkdir()
+        proc = start_tied([str(javac), "-d", str(out), str(SOURCE)], cwd=work,
+                          stdout=subprocess.PIPE, what="javac")
+        try:
+            proc.communicate(timeout=COMPILE_TIMEOUT)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        finally:
+            forget(proc)
+        if proc.returncode != 0 or not (out / f"{CLASS}.class").is_file():
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(out, target)  # atomic; another process may have put it there first
+        except OSError:
+            pass
+        return target if (target / f"{CLASS}.class").is_file() else None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- one JVM of the pool
+
+
+class _Jvm:
+    """A started launcher: its process, private tmpdir and the mark of its protocol lines."""
+
+    def __init__(self, tools: JavaTools, classes: Path, flags: list[str],
+                 heap_mb: int | None) -> None:
+        self.mark = "@!@!@mmcheck-pool-" + secrets.token_hex(8)
+        self.tmp = private_dir("jvm")
+        argv = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={self.tmp}"]
+        if heap_mb is not None:
+            argv.append(f"-Xmx{heap_mb}m")
+        # The archive's class path (the jar) is a prefix of this one: the JVM accepts it.
+        self.argv = [*argv, *flags, "-cp", f"{tools.jar}{os.pathsep}{classes}", CLASS,
+                     str(tools.jar), self.mark]
+        self.proc = start_tied(self.argv, cwd=self.tmp, stdout=subprocess.PIPE,
+                               stdin=subprocess.PIPE, what="JVM")
+        self.runs = 0
+        self.retiring = False  # the launcher said it exits after its last run
+
+    def wait_ready(self) -> bool:
+        """The launcher said it is up (False: it died first, e.g. on a bad archive)."""
+        timer = threading.Timer(START_TIMEOUT, _kill_group, (self.proc,))
+        timer.daemon = True
+        timer.start()
+        try:
+            assert self.proc.stdout is not None
+            for raw in self.proc.stdout:
+                if raw.decode("utf-8", errors="replace").rstrip("\r\n") == f"{self.mark} ready":
+                    return True
+            return False
+        finally:
+            timer.cancel()
+
+    def alive(self) -> bool:
+        return not self.retiring and self.proc.poll() is None
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                assert self.proc.stdin is not None
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()  # end of stdin: the launcher exits
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    _kill_group(self.proc)
+            else:
+                _kill_group(self.proc)  # the rest of its process group, if any
+        finally:
+            self.proc.wait()
+            for f in (self.proc.stdin, self.proc.stdout):
+                with contextlib.suppress(OSError):
+                    f.close()  # type: ignore[union-attr]
+            forget(self.proc)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run(self, cwd: Path, args: list[str], timeout: float | None,
+            on_line: Callable[[str], None] | None, log: IO[str] | None
+            ) -> tuple[int | None, str, bool]:
+        """(exit code, output, timed out); the JVM is dead afterwards unless the launcher
+        printed the run's exit line and did not retire."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.runs += 1
+        lines: list[str] = []
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            _kill_group(self.proc)
+        timer = threading.Timer(timeout, expire) if timeout is not None else None
+        code: int | str | None = None
+        try:
+            self.proc.stdin.write(("\t".join([str(cwd), *args]) + "\n").encode())
+            self.proc.stdin.flush()
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
+            exit_line = f"{self.mark} exit "
+            for raw in self.proc.stdout:
+                line = raw.decode("utf-8", errors="replace")
+                at = line.find(exit_line)
+                if at >= 0:
+                    rest = line[:at]  # output without a final newline
+                    if rest:
+                        lines.append(rest)
+                        if log is not None:
+                            log.write(rest)
+                    code, *retire = line[at + len(exit_line):].split()
+                    self.retiring = bool(retire)
+                    break
+                lines.append(line)
+                if log is not None:
+                    log.write(line)
+                if on_line is not None:
+                    on_line(line.rstrip("\r\n"))
+            if code is None:  # the JVM ended during the run: its exit code is the run's
+                self.proc.wait()
+                code = self.proc.returncode
+        except BrokenPipeError:
+            self.proc.wait()
+            code = self.proc.returncode
+        except BaseException:  # Ctrl-C, or an exception from on_line: no JVM may survive
+            _kill_group(self.proc)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if timed_out.is_set():
+            self.proc.wait()
+            return None, "".join(lines), True
+        return int(code), "".join(lines), False
+
+
+# ---------------------------------------------------------------- the pool
+
+
+_session_lock = threading.Lock()
+_sessions = 0
+_jvms: dict[tuple[int, tuple[str, ...], int | None], _Jvm] = {}
+_broken: set[tuple[str, ...]] = set()  # flags whose JVM could not start: not again
+
+
+@contextlib.contextmanager
+def session() -> Iterator[None]:
+    """Pooled TLC runs inside; every JVM of the pool ends when the last session does."""
+    global _sessions
+    with _session_lock:
+        _sessions += 1
+    try:
+        yield
+    finally:
+        with _session_lock:
+            _sessions -= 1
+            ending = list(_jvms.values()) if _sessions == 0 else []
+            if _sessions == 0:
+                _jvms.clear()
+        for jvm in ending:
+            jvm.close()
+
+
+def active() -> bool:
+    return _sessions > 0
+
+
+def _jvm(tools: JavaTools, flags: list[str], heap_mb: int | None) -> _Jvm | None:
+    key = (threading.get_ident(), tuple(flags), heap_mb)
+    with _session_lock:
+        jvm = _jvms.get(key)
+    if jvm is not None and jvm.alive():
+        return jvm
+    if jvm is not None:
+        _drop(jvm)
+    classes = launcher(tools)
+    if classes is None or tuple(flags) in _broken:
+        return None
+    share = cds.archive_args(tools, heap_mb)
+    for archive in ([share, []] if share else [[]]):
+        jvm = _Jvm(tools, classes, [*archive, *flags], heap_mb)
+        if jvm.wait_ready():
+            with _session_lock:
+                _jvms[key] = jvm
+            return jvm
+        jvm.close()
+        if cancelled():
+            raise Cancelled("interrupted: no new JVM is started")
+        if archive:  # as run_tool: an archive the JVM cannot start on is made again
+            path = cds.archive_in(jvm.argv)
+            if path is not None:
+                cds.discard(path)
+    _broken.add(tuple(flags))
+    return None
+
+
+def _drop(jvm: _Jvm) -> None:
+    with _session_lock:
+        for key, known in list(_jvms.items()):
+            if known is jvm:
+                del _jvms[key]
+    jvm.close()
+
+
+def run(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
+        timeout: float | None, heap_mb: int | None,
+        on_line: Callable[[str], None] | None, log_path: Path | None,
+        flags: list[str]) -> ToolRun | None:
+    """Run `main_class` on a JVM of the pool; None when this run cannot be pooled (the
+    caller runs it on a JVM of its own).  The log is written as the output comes."""
+    if (not active() or main_class != "tlc2.TLC" or not tools.bundled or not enabled()
+            or not set(QUICK_JIT) <= set(flags)
+            or any("\t" in a or "\n" in a for a in [str(cwd), *args])):
+        return None
+    if cancelled():
+        raise Cancelled("interrupted: no new Java tool is started")
+    remove_stale_private_dirs()
+    jvm = _jvm(tools, flags, heap_mb)
+    if jvm is None:
+        return None
+    start = time.monotonic()
+    log = None
+    try:
+        if log_path is not None:
+            try:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = log_path.open("w", encoding="utf-8")
+            except OSError as e:
+                raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None
+        code, output, timed_out = jvm.run(cwd, args, timeout, on_line, log)
+    finally:
+        if log is not None:
+            log.close()
+        if not jvm.alive():
+            _drop(jvm)
+    return ToolRun(argv=[*jvm.argv, main_class, *args], exit_code=code, output=output,
+                   seconds=round(time.monotonic() - start, 3), timed_out=timed_out,
+                   log_path=log_path)
