@@ -61,10 +61,10 @@ from runner.errors import ConfigError
 
 SUFFIX = ".actor.j2"
 FRONT_KEYS = {"name", "description", "kernel", "summary", "order", "variables", "reads",
-              "keys", "refuse", "increasing", "protocol_range"}
+              "keys", "refuse", "increasing", "protocol_range", "moves_to"}
 READS = ("freed",)  # history the shared model keeps only for an actor that reads it
 KEY_FIELDS = {"type", "values", "default", "min", "max", "description", "in_vma",
-              "stack_gap", "vary"}
+              "stack_gap", "vary", "optional"}
 TYPES = ("page", "range", "enum", "bool", "int")
 REFUSE_KEYS = {"key", "flag", "when", "problem"}
 COMMON = ("kind", "count")  # every thread's keys
@@ -88,6 +88,7 @@ class Key:
     in_vma: str = ""  # page: the problem when the page is in no VMA ("": any page)
     stack_gap: bool = False  # page: --exhaustive also tries pages a stack grows into
     vary: bool = True  # enum: --exhaustive tries every value (False: the default only)
+    optional: bool = False  # page: a thread may leave it out (then it has no value)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -99,7 +100,7 @@ class Key:
         for k, v in (("values", list(self.values)), ("default", self.default), ("min", self.lo),
                      ("max", self.hi), ("description", self.description),
                      ("in_vma", self.in_vma), ("stack_gap", self.stack_gap),
-                     ("vary", self.vary)):
+                     ("vary", self.vary), ("optional", self.optional)):
             if v not in (None, "", [], False) or (k == "vary" and not v):
                 d[k] = v
         return d
@@ -109,7 +110,7 @@ class Key:
         return cls(str(d["name"]), str(d["type"]), tuple(d.get("values", ())),
                    d.get("default"), d.get("min"), d.get("max"), str(d.get("description", "")),
                    str(d.get("in_vma", "")), bool(d.get("stack_gap", False)),
-                   bool(d.get("vary", True)))
+                   bool(d.get("vary", True)), bool(d.get("optional", False)))
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,15 @@ class Actor:
     # the two fields of the range a thread of it unmaps by the protocol's munmap path (its
     # process is the protocol's munmap_body between its enter(g) and leave(g)); () if none
     protocol_range: tuple[str, ...] = ()
+    # an optional page key: a thread that sets it moves [start, protocol_range[0]) to that
+    # page and unmaps protocol_range by its own process(g), not the protocol's path
+    # (mremap(MREMAP_MAYMOVE | MREMAP_FIXED)); "" if none
+    moves_to: str = ""
+
+    def runs_protocol(self, thread: Thread) -> bool:
+        """Whether the thread's process is the protocol's munmap path (protocol_range)."""
+        return bool(self.protocol_range) and not (self.moves_to
+                                                  and thread.get(self.moves_to) is not None)
 
     @property
     def allowed(self) -> set[str]:
@@ -167,7 +177,8 @@ class Actor:
                 "refuse": [r.to_dict() for r in self.refuse],
                 "variables": list(self.variables), "reads": list(self.reads),
                 "builtin": self.builtin, "increasing": list(self.increasing),
-                "protocol_range": list(self.protocol_range)}
+                "protocol_range": list(self.protocol_range),
+                **({"moves_to": self.moves_to} if self.moves_to else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Actor:
@@ -179,7 +190,7 @@ class Actor:
                                  str(r["problem"])) for r in d.get("refuse", [])),
                    tuple(d.get("variables", [])), tuple(d.get("reads", [])),
                    bool(d.get("builtin", False)), tuple(d.get("increasing", [])),
-                   tuple(d.get("protocol_range", [])))
+                   tuple(d.get("protocol_range", [])), str(d.get("moves_to", "")))
 
 
 @dataclass(frozen=True)
@@ -295,21 +306,23 @@ def _key(path: Path, name: str, table: Any) -> Key:
             raise ConfigError(f"{fm.where(path, label + '.default')}: {default!r} is not a "
                               + ("value of the key" if kind in ("enum", "bool", "int")
                                  else f"default a {kind} key can have (it is required)"))
-    for flag, types in (("in_vma", ("page",)), ("stack_gap", ("page",)), ("vary", ("enum",))):
+    for flag, types in (("in_vma", ("page",)), ("stack_gap", ("page",)), ("vary", ("enum",)),
+                        ("optional", ("page",))):
         if flag in table and kind not in types:
             raise ConfigError(f"{fm.where(path, label + '.' + flag)}: only for a "
                               f"{' or '.join(types)} key")
     in_vma = table.get("in_vma", "")
     if not isinstance(in_vma, str):
         raise ConfigError(f"{fm.where(path, label + '.in_vma')}: the problem, one line")
-    for flag in ("stack_gap", "vary"):
+    for flag in ("stack_gap", "vary", "optional"):
         if not isinstance(table.get(flag, True), bool):
             raise ConfigError(f"{fm.where(path, label + '.' + flag)}: true or false")
     description = table.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(f"{fm.where(path, label + '.description')}: one line")
     return Key(name, kind, values, default, lo, hi, description, in_vma,
-               bool(table.get("stack_gap", False)), bool(table.get("vary", True)))
+               bool(table.get("stack_gap", False)), bool(table.get("vary", True)),
+               bool(table.get("optional", False)))
 
 
 def _refusal(path: Path, i: int, table: Any, keys: tuple[Key, ...]) -> Refusal:
@@ -375,6 +388,11 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
                                  or any(f not in fields for f in protocol_range)):
         raise ConfigError(f"{fm.where(path, 'protocol_range')}: the two keys of the range it "
                           f"unmaps by the protocol's munmap path (of: {', '.join(fields)})")
+    moves_to = table.get("moves_to", "")
+    if moves_to != "" and (not protocol_range or not any(
+            k.name == moves_to and k.type == "page" and k.optional for k in keys)):
+        raise ConfigError(f"{fm.where(path, 'moves_to')}: the name of an optional page key "
+                          f"(optional = true), for an actor with a protocol_range")
     has_range = any(k.type == "range" for k in keys)
     summary = (fm.text(path, table, "summary") if "summary" in table
                else _default_summary(has_range))
@@ -383,15 +401,16 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
     except jinja2.TemplateSyntaxError as e:
         raise ConfigError(f"{fm.where(path, 'summary')}: not a jinja template: {e.message}") \
             from None
-    _check_macros(path, text, bool(protocol_range))
+    _check_macros(path, text, bool(protocol_range), bool(moves_to))
     return Actor(name, fm.text(path, table, "description"), fm.text(path, table, "kernel"),
                  path, summary, order, keys, refuse, tuple(variables), tuple(reads), builtin,
-                 tuple(increasing), tuple(protocol_range))
+                 tuple(increasing), tuple(protocol_range), moves_to)
 
 
-def _check_macros(path: Path, text: str, runs_protocol: bool) -> None:
+def _check_macros(path: Path, text: str, runs_protocol: bool, moves: bool = False) -> None:
     """The template parses, and has the macros the spec calls: process(g), or for an actor
-    that runs the protocol's munmap path (protocol_range) enter(g) and leave(g)."""
+    that runs the protocol's munmap path (protocol_range) enter(g) and leave(g), and
+    process(g) too when it can move instead (moves_to)."""
     from jinja2 import nodes
 
     try:
@@ -400,7 +419,8 @@ def _check_macros(path: Path, text: str, runs_protocol: bool) -> None:
         raise ConfigError(f"{fm.show(path)}:{e.lineno}: not a valid template: {e.message}") \
             from None
     macros = {m.name for m in tree.find_all(nodes.Macro)}
-    needed = ("enter", "leave") if runs_protocol else ("process",)
+    needed = (("enter", "leave") if runs_protocol else ()) + (
+        ("process",) if moves or not runs_protocol else ())
     missing = [m for m in needed if m not in macros]
     if missing:
         raise ConfigError(f"{fm.show(path)}: no {missing[0]}(g) macro (an actor writes its "
@@ -479,6 +499,8 @@ def parse_thread(where: Where, key: str, table: Any, pages: int, actors: Actors)
                                                  if f in table}, pages)
             values += [("start", start), ("end", end)]
             continue
+        if k.name not in table and k.optional:
+            continue
         if k.name not in table and k.default is None and k.type in ("page", "int"):
             raise where.error(at, "missing")
         value = table.get(k.name, k.default)
@@ -508,16 +530,51 @@ def check_layout(where: Where, key: str, thread: Thread, vmas: Sequence[Any]) ->
     if actor is None:
         return
     for k in actor.keys:
-        if k.type == "page" and k.in_vma:
+        if k.type == "page" and k.in_vma and thread.get(k.name) is not None:
             page = thread.get(k.name)
             if not any(v.start <= page < v.end for v in vmas):
                 raise where.error(f"{key}.{k.name}", k.in_vma)
     for r in actor.refuse:
         if all(thread.get(k) == v for k, v in r.when):
             page = thread.get(r.key)
-            if any(v.start <= page < v.end and r.flag in {f.value for f in v.flags}
+            if page is not None and any(v.start <= page < v.end and r.flag in {f.value for f in v.flags}
                    for v in vmas):
                 raise where.error(f"{key}.{r.key}", r.problem)
+
+
+def check_move(where: Where, key: str, thread: Thread, vmas: Sequence[Any],
+               unmapped: Sequence[tuple[int, int]], pages: int) -> None:
+    """A thread that moves (its actor's `moves_to` key set): [start, protocol_range[0])
+    goes to [to, to + its length).  The kernel refuses overlapping source and destination
+    (mremap_to: -EINVAL) and a source across VMAs (vma_to_resize: -EFAULT); the model does
+    not unmap a mapped destination first (mremap_to's do_munmap(new_addr)), nor judge a
+    move beside a munmap range: the properties take a SIGSEGV on a page of a munmap
+    thread's range for that munmap's doing (SawGone, Own)."""
+    actor = thread.actor
+    if actor is None or not actor.moves_to or thread.get(actor.moves_to) is None:
+        return
+    start, end = thread.get("start"), thread.get("end")
+    moved_end, to = thread.get(actor.protocol_range[0]), thread.get(actor.moves_to)
+    dest_end = to + moved_end - start
+    at = f"{key}.{actor.moves_to}"
+    if dest_end - 1 > pages:
+        raise where.error(at, f"the destination [{to}, {dest_end}) ends above the last page "
+                              f"({pages})")
+    if to < end and start < dest_end:
+        raise where.error(at, f"the destination [{to}, {dest_end}) overlaps the source "
+                              f"[{start}, {end}) (mremap_to: -EINVAL)")
+    if not any(v.start <= start and end <= v.end for v in vmas):
+        raise where.error(f"{key}.start", f"the source [{start}, {end}) is not inside one VMA "
+                                          f"(vma_to_resize: -EFAULT)")
+    if any(v.start < dest_end and to < v.end for v in vmas):
+        raise where.error(at, f"the destination [{to}, {dest_end}) is mapped (unmapping it "
+                              f"first, mremap_to's do_munmap, is not modelled)")
+    for a, b in unmapped:
+        for lo, hi in ((start, end), (to, dest_end)):
+            if lo < b and a < hi:
+                raise where.error(at, f"[{lo}, {hi}) meets the munmap range [{a}, {b}): a move "
+                                      f"beside a munmap of the same pages is not modelled (the "
+                                      f"properties would blame munmap for its SIGSEGVs)")
 
 
 def exhaustive_options(actor: Actor, mapped: set[int], stack_holes: set[int],
@@ -529,6 +586,8 @@ def exhaustive_options(actor: Actor, mapped: set[int], stack_holes: set[int],
     `increasing` keys do not increase are left out."""
     axes: list[list[tuple[tuple[str, Value], ...]]] = []
     for k in actor.keys:
+        if k.type == "page" and k.optional:
+            continue  # left out: the thread without it
         if k.type == "page":
             pages = sorted(mapped | stack_holes) if k.stack_gap else sorted(mapped)
             axes.append([((k.name, p),) for p in pages])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from gen.actors import Actor, Actors, Thread, check_layout, parse_thread
+from gen.actors import Actor, Actors, Thread, check_layout, check_move, parse_thread
 from gen.protocols import OptionValue, Protocol, Protocols, discover, unknown_protocol
 from gen.validate import (  # noqa: F401  (re-exported: the names callers import from here)
     MAX_NAME_BYTES,
@@ -316,6 +316,10 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
                     for i, t in enumerate(threads_raw))
     for i, t in enumerate(threads):
         check_layout(where, f"threads[{i}]", t, vmas)
+    unmapped = [munmap] + [(t.get(a.protocol_range[0]), t.get(a.protocol_range[1]))
+                           for t in threads if (a := t.actor) and a.runs_protocol(t)]
+    for i, t in enumerate(threads):
+        check_move(where, f"threads[{i}]", t, vmas, unmapped, pages)
     if 1 + sum(t.count for t in threads) > MAX_THREADS:
         raise where.error("threads", f"more than {MAX_THREADS} threads in all")
 

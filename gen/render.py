@@ -81,7 +81,7 @@ def thread_groups(model: Model) -> list[Group]:
         const = "".join(w.capitalize() for w in t.kind.split("_")) + str(i)
         members = (prefix,) if t.count == 1 else tuple(f"{prefix}_{j}" for j in range(1, t.count + 1))
         actor = t.actor or model.actor(t.kind)
-        if actor.protocol_range:
+        if actor.runs_protocol(t):
             lo, hi = (t.get(f) for f in actor.protocol_range)
             groups.append(Group(t.kind, prefix, const, members, t, lo, hi, True))
         else:

@@ -29,7 +29,7 @@ CONTRACT = {
     "binder": {"kind", "addr", "lock", "count"},
 }
 ADDED = {"mprotect": {"kind", "start", "end", "count"},  # the actors added since
-         "mremap": {"kind", "start", "end", "new_end", "count"},
+         "mremap": {"kind", "start", "end", "new_end", "to", "count"},
          # observers that take no mmap_lock, or not only it (issue 18 §1)
          "gup_fast": {"kind", "addr", "count"}, "rmap_walk": {"kind", "addr", "count"},
          "proc_maps": {"kind", "lock", "count"}}
@@ -207,6 +207,87 @@ def test_mremap_shrink_runs_the_protocols_munmap_over_its_tail(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"threads\[0\]\.end: 4 is not above new_end \(4\): "
                                           r"start < new_end < end"):
         load_models(path)
+
+
+MOVE_MODEL = '''[[model]]
+name = "w"
+protocol = "baseline"
+pages = 6
+ptes_per_table = 2
+munmap = { start = 1, end = 2 }
+vmas = [ { start = 1, end = 2 }, { start = 3, end = 5 } ]
+threads = [ THREADS ]
+'''
+
+
+def test_mremap_move_is_a_process_of_its_own_not_a_munmap_thread(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(MOVE_MODEL.replace(
+        "THREADS", '{ kind = "mremap", start = 3, end = 5, new_end = 4, to = 2 }'))
+    [m] = load_models(path)
+    assert m.threads[0].to_dict() == {"kind": "mremap", "count": 1, "start": 3, "end": 5,
+                                      "new_end": 4, "to": 2}
+    text = render(m).text
+    assert "MunmapThreads == Munmap0\n" in text  # the move is not judged as a munmap
+    assert "mremap of [3, 5) moved: [4, 5) unmapped, [3, 4) to [2, 3)" in text
+    # the tail by do_munmap under the write lock, then the move, then the source's unmap
+    order = [text.index(label) for label in ("mremap1_down_write_killable:",
+                                             "mremap1_tail_find_vma:", "mremap1_move_vma:",
+                                             "mremap1_src_find_vma:", "mremap1_up_write:")]
+    assert order == sorted(order)
+    assert "mremap1_downgrade" not in text and "mremap1_up_read" not in text
+
+
+@pytest.mark.parametrize("thread,key,problem", [
+    ('to = 9', "to", "9 is out of range (1..6)"),
+    ('to = 6, end = 5, new_end = 5', "end", "5 is not above new_end (5)"),
+    ('to = 4', "to", "the destination [4, 5) overlaps the source [3, 5) (mremap_to: -EINVAL)"),
+    ('to = 1', "to", "the destination [1, 2) is mapped (unmapping it first, mremap_to's "
+                     "do_munmap, is not modelled)"),
+    ('to = 5, start = 2, new_end = 3', "start", "the source [2, 5) is not inside one VMA "
+                                   "(vma_to_resize: -EFAULT)"),
+    ('to = 5, munmap = 4-5', "to",
+     "[3, 5) meets the munmap range [4, 5)"),
+])
+def test_a_move_the_kernel_refuses_or_the_model_cannot_judge_is_one_line(
+        tmp_path: Path, thread: str, key: str, problem: str) -> None:
+    keys = {"start": 3, "end": 5, "new_end": 4}
+    extra = ""
+    for part in thread.split(", "):
+        k, v = part.split(" = ")
+        if k == "munmap":
+            a, b = v.split("-")
+            extra = f'{{ kind = "munmap", start = {a}, end = {b} }}, '
+        else:
+            keys[k] = int(v)
+    text = ", ".join(f"{k} = {v}" for k, v in keys.items())
+    path = tmp_path / "m.toml"
+    path.write_text(MOVE_MODEL.replace("THREADS", extra + f'{{ kind = "mremap", {text} }}'))
+    with pytest.raises(ConfigError) as e:
+        load_models(path)
+    index = 1 if extra else 0
+    message = str(e.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: model 'w': threads[{index}].{key}: {problem}")
+
+
+@pytest.mark.parametrize("change,key,problem", [
+    (('[keys.twice]', '[keys.to]\ntype = "page"\n[keys.twice]'), "moves_to",
+     "the name of an optional page key"),
+    (('type = "bool"', 'type = "bool"\noptional = true'), "keys.twice.optional",
+     "only for a page key"),
+])
+def test_moves_to_names_an_optional_page_key(tmp_path: Path, change: tuple[str, str], key: str,
+                                            problem: str) -> None:
+    text = WALKER.replace('order = 70', 'order = 70\nprotocol_range = ["addr", "addr2"]\n'
+                          'moves_to = "to"').replace(
+        '[keys.twice]', '[keys.addr2]\ntype = "page"\n[keys.twice]').replace(*change)
+    path = tmp_path / f"walker{SUFFIX}"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        discover([tmp_path])
+    assert str(e.value).startswith(f"{path}: front matter: {key}: ")
+    assert problem in str(e.value)
 
 
 def test_layout_checks_come_from_the_front_matter() -> None:
