@@ -316,8 +316,8 @@ def parse_model(table: Any, path: str, index: int, protocols: Protocols | None =
                     for i, t in enumerate(threads_raw))
     for i, t in enumerate(threads):
         check_layout(where, f"threads[{i}]", t, vmas)
-    unmapped = [munmap] + [(t.get(a.protocol_range[0]), t.get(a.protocol_range[1]))
-                           for t in threads if (a := t.actor) and a.runs_protocol(t)]
+    unmapped = [munmap] + [(t.get(t.actor.protocol_range[0]), t.get(t.actor.protocol_range[1]))
+                           for t in threads if t.actor and t.actor.runs_protocol(t)]
     for i, t in enumerate(threads):
         check_move(where, f"threads[{i}]", t, vmas, unmapped, pages)
     if 1 + sum(t.count for t in threads) > MAX_THREADS:

@@ -242,10 +242,10 @@ def test_mremap_move_is_a_process_of_its_own_not_a_munmap_thread(tmp_path: Path)
     ('to = 9', "to", "9 is out of range (1..6)"),
     ('to = 6, end = 5, new_end = 5', "end", "5 is not above new_end (5)"),
     ('to = 4', "to", "the destination [4, 5) overlaps the source [3, 5) (mremap_to: -EINVAL)"),
-    ('to = 1', "to", "the destination [1, 2) is mapped (unmapping it first, mremap_to's "
-                     "do_munmap, is not modelled)"),
-    ('to = 5, start = 2, new_end = 3', "start", "the source [2, 5) is not inside one VMA "
-                                   "(vma_to_resize: -EFAULT)"),
+    ('to = 1', "to", ("the destination [1, 2) is mapped (unmapping it first, mremap_to's "
+                      "do_munmap, is not modelled)")),
+    ('to = 5, start = 2, new_end = 3', "start", ("the source [2, 5) is not inside one VMA "
+                                                 "(vma_to_resize: -EFAULT)")),
     ('to = 5, munmap = 4-5', "to",
      "[3, 5) meets the munmap range [4, 5)"),
 ])
