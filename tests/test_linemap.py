@@ -51,8 +51,10 @@ def test_every_label_maps_to_the_template_line_that_wrote_it() -> None:
             prefix = max((g.prefix for g in r.groups if label.startswith(g.prefix + "_")),
                          key=len)
             suffix = label[len(prefix) + 1:]
-            # nested label paths, and pte_access's "vma_" infix ({{ lab }})
-            for sub in ("again_", "do_", "pf_", "wlock_", "prepare_", "fb_", "vma_"):
+            # nested label paths (mremap's move: "tail_", "src_"), and pte_access's "vma_"
+            # infix ({{ lab }})
+            for sub in ("again_", "do_", "pf_", "wlock_", "tail_", "src_", "prepare_", "fb_",
+                        "vma_"):
                 suffix = suffix.removeprefix(sub)
             assert suffix.split("_")[0] in text or "{{ label }}" in text, \
                 (m.name, label, str(src), text)
