@@ -227,6 +227,9 @@ def test_mremap_move_is_a_process_of_its_own_not_a_munmap_thread(tmp_path: Path)
     [m] = load_models(path)
     assert m.threads[0].to_dict() == {"kind": "mremap", "count": 1, "start": 3, "end": 5,
                                       "new_end": 4, "to": 2}
+    actor = m.threads[0].actor
+    assert actor.moves_to == "to" and actor.key("to").optional
+    assert type(actor).from_dict(actor.to_dict()) == actor  # as results store it
     text = render(m).text
     assert "MunmapThreads == Munmap0\n" in text  # the move is not judged as a munmap
     assert "mremap of [3, 5) moved: [4, 5) unmapped, [3, 4) to [2, 3)" in text

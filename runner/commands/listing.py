@@ -83,6 +83,8 @@ def _key_text(k: Key) -> str:
     if k.default is not None:
         shown = str(k.default).lower() if isinstance(k.default, bool) else k.default
         what += f" (default {shown})"
+    if k.optional:
+        what += " (optional)"
     return what + (f": {k.description}" if k.description else "")
 
 
