@@ -66,7 +66,7 @@ def test_the_doc_comment_format() -> None:
 
 
 def test_mmcheck_steps_lists_every_macro(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["steps"]) == 0
+    assert main(["steps", "--width", "100"]) == 0
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 100
     for d in load(MM):
@@ -163,3 +163,14 @@ def test_docs_vocabulary_lists_every_variable_and_operator() -> None:
     missing = [e.signature for e in vocabulary(BUILTIN)
                if f"| `{e.signature}` | {e.summary.replace('|', chr(92) + '|')} |" not in page]
     assert not missing, f"docs/vocabulary.md does not list (as base.tla.j2 says): {missing}"
+
+
+@pytest.mark.parametrize("width", [60, 72, 100])
+def test_steps_fit_the_width(width: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """--width on both listings, a macro's signature longer than the width wrapped."""
+    for argv in (["steps"], ["steps", "--state"]):
+        assert main([*argv, "--width", str(width)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert max(len(line) for line in lines) <= width, argv
+    assert main(["steps", "relock", "--width", "60"]) == 0
+    assert "mm.j2:" in capsys.readouterr().out

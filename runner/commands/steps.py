@@ -11,9 +11,7 @@ import textwrap
 from pathlib import Path
 
 from gen.protocols import BUILTIN
-
-WIDTH = 100
-
+from runner.limits import WIDTH, add_width
 
 EXAMPLES = """\
 examples:
@@ -37,13 +35,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--file", type=Path, default=None, metavar="FILE",
                    help="the macro file (default: the built-in specs/templates/mm.j2; with "
                         "--state, specs/templates/base.tla.j2)")
+    add_width(p, "listing")
     p.set_defaults(run=run)
 
 
-def _field(key: str, text: str) -> list[str]:
+def _field(key: str, text: str, width: int) -> list[str]:
     head = f"    {key:<8} "
-    return textwrap.wrap(text, WIDTH, initial_indent=head, subsequent_indent=" " * len(head),
+    return textwrap.wrap(text, width, initial_indent=head, subsequent_indent=" " * len(head),
                          break_on_hyphens=False) or [head.rstrip()]
+
+
+def _head(name: str, where: str, width: int) -> str:
+    """`name`, then `where` flush right; on lines of their own when they do not fit."""
+    if len(name) + 1 + len(where) <= width:
+        return name + " " * (width - len(name) - len(where)) + where
+    lines = textwrap.wrap(name, width, subsequent_indent="  ", break_on_hyphens=False)
+    return "\n".join(lines + [where.rjust(width)])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from gen.protocols import _show
     from runner.errors import ConfigError
 
+    width = args.width or WIDTH
     if args.state:
         return run_state(args)
     args.file = args.file or BUILTIN / "mm.j2"
@@ -68,25 +76,25 @@ def run(args: argparse.Namespace) -> int:
              f"{{{{ mm.NAME(P, ...) }}}}, P being the thread's label prefix (the labels below "
              f"start with it). lock: what the thread holds of mmap_sem when the step starts -> "
              f"when it ends.")
-    print("\n".join(textwrap.wrap(intro, WIDTH, break_on_hyphens=False)))
+    print("\n".join(textwrap.wrap(intro, width, break_on_hyphens=False)))
     incomplete = []
     for d in shown:
         print()
         head = f"{d.name}({d.args})"
         where = f"{args.file.name}:{d.line}"
-        print(head + " " * max(1, WIDTH - len(head) - len(where)) + where)
-        for line in textwrap.wrap(d.summary or "(no summary)", WIDTH - 4, initial_indent="    ",
+        print(_head(head, where, width))
+        for line in textwrap.wrap(d.summary or "(no summary)", width - 4, initial_indent="    ",
                                   subsequent_indent="    "):
             print(line)
         for key in ("kernel", "lock", "changes", "args"):
             if d.fields.get(key):
-                for line in _field(key, d.fields[key]):
+                for line in _field(key, d.fields[key], width):
                     print(line)
         if d.labels:
-            for line in _field("labels", ", ".join(d.labels)):
+            for line in _field("labels", ", ".join(d.labels), width):
                 print(line)
         if d.calls:
-            for line in _field("uses", ", ".join(d.calls)):
+            for line in _field("uses", ", ".join(d.calls), width):
                 print(line)
         if d.missing():
             incomplete.append(d)
@@ -101,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_state(args: argparse.Namespace) -> int:
     """The variables and operators of base.tla.j2 (or --file), from their doc comments."""
+    width = args.width or WIDTH
     from gen.protocols import _show
     from gen.vocabulary import entries, vocabulary
     from runner.errors import ConfigError
@@ -123,7 +132,7 @@ def run_state(args: argparse.Namespace) -> int:
              f"the operators a template may use in a condition or an assignment. kernel: the "
              f"kernel object it stands for ('none': the model's own bookkeeping). only: it "
              f"exists when that template setting holds.")
-    print("\n".join(textwrap.wrap(intro, WIDTH, break_on_hyphens=False)))
+    print("\n".join(textwrap.wrap(intro, width, break_on_hyphens=False)))
     for kind, title in (("variable", "Variables"), ("operator", "Operators")):
         group = [e for e in shown if e.kind == kind]
         if not group:
@@ -131,14 +140,14 @@ def run_state(args: argparse.Namespace) -> int:
         print(f"\n{title}")
         for e in group:
             where = f"{e.file}:{e.line}"
-            print(f"\n{e.signature}" + " " * max(1, WIDTH - len(e.signature) - len(where)) + where)
-            for line in textwrap.wrap(e.summary or "(no doc comment)", WIDTH - 4,
+            print("\n" + _head(e.signature, where, width))
+            for line in textwrap.wrap(e.summary or "(no doc comment)", width - 4,
                                       initial_indent="    ", subsequent_indent="    ",
                                       break_on_hyphens=False):
                 print(line)
             for key, text in (("kernel", e.kernel), ("only", e.only)):
                 if text:
-                    for line in _field(key, text):
+                    for line in _field(key, text, width):
                         print(line)
             if e.missing():
                 print(f"    MISSING  {', '.join(e.missing())}")
