@@ -108,6 +108,19 @@ BAD = [
      "threads[0].addr", "uprobe"),
     ('section_pages = 1', 'section_pages = 1\nsecton_pages = 2', "secton_pages", "unknown field"),
     ('munmap = { start = 1, end = 5 }\n', '', "munmap", "missing"),
+    ('flags = []', 'flags = ["prot_none"]', "vmas[0].populated", "prot_none"),
+    ('flags = []', 'flags = [], eof = 3', "vmas[0].eof", "shared_file"),
+    ('flags = []', 'flags = ["shared_file"], eof = 3', "vmas[0].populated", "past the end"),
+    ('flags = []', 'flags = ["shared_file", "pfnmap"]', "vmas[0].flags", "at most one"),
+    ('flags = [] } ]\nthreads = [\n  { kind = "fault", access = "read", addr = 2 },',
+     'flags = ["shared_file"] } ]\nthreads = [\n  { kind = "fault", access = "write", addr = 2 },',
+     "threads[0].addr", "shared_file"),
+    ('{ kind = "mmap_fixed", start = 1, end = 3 }',
+     '{ kind = "mmap_fixed", start = 1, end = 3, prot = "ro" }', "threads[1].prot", "none"),
+    ('{ kind = "mmap_fixed", start = 1, end = 3 }', '{ kind = "mlock", start = 1, end = 3 }',
+     "threads[1]", "whole VMAs"),
+    ('{ kind = "mmap_fixed", start = 1, end = 3 }', '{ kind = "mincore", start = 1, end = 3 }',
+     "threads[1].end", "unknown field"),
 ]
 
 

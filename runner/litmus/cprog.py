@@ -58,6 +58,10 @@ def _op_c(op: Op, codes: dict[str, int]) -> str:
     if op.kind == "write":
         return (f"regs[{op.register[1:]}] = probe_write({addr(op.page)}, "  # type: ignore[index]
                 f"{codes[op.value]});")  # type: ignore[index]
+    if op.kind == "mincore" and op.until:
+        cond = " || ".join(f"v == {codes[u]}" for u in op.until)
+        return (f"{{ int v; do v = probe_mincore({addr(op.page)}); "
+                f"while (!({cond}) && v != V_MINCORE_ERROR); regs[{op.register[1:]}] = v; }}")  # type: ignore[index]
     if op.kind == "mincore":
         return f"regs[{op.register[1:]}] = probe_mincore({addr(op.page)});"  # type: ignore[index]
     if op.kind == "poll":

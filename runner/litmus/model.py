@@ -151,7 +151,7 @@ def litmus_definitions(lm: LitmusModel) -> str:
     polls = []
     for t, ops in enumerate(lm.test.threads):
         for k, op in enumerate(ops):
-            if op.kind == "poll":
+            if op.until:
                 vals = ", ".join(_value(lm, u) for u in op.until)
                 polls.append(f"res[LitmusOne({lm.const(t, k)})] \\in {{{vals}}}")
     gates = [(lm.const(t, k - 1), lm.const(t, k))

@@ -59,8 +59,8 @@ class Op:
     new_end: int | None = None  # mremap_shrink S E N: [S, E) becomes [S, N); [N, E) unmapped
 
     def text(self) -> str:
-        if self.kind == "poll":
-            return f"poll {self.page} until {'|'.join(self.until)}"
+        if self.until:
+            return f"{self.kind} {self.page} until {'|'.join(self.until)}"
         args = [self.page] if self.page is not None else [self.start, self.end]
         if self.new_end is not None:
             args.append(self.new_end)
@@ -136,12 +136,14 @@ def parse_op(path: str, key: str, text: str, pages: int) -> Op:
     kind, args = words[0], words[1:]
     if kind not in OPS:
         raise _err(path, key, f"unknown operation {kind!r} (one of: {', '.join(OPS)})")
-    if kind == "poll":
+    if kind == "poll" or (kind == "mincore" and len(args) > 1):
         if len(args) != 3 or args[1] != "until":
-            raise _err(path, key, "poll P until V|V...")
+            raise _err(path, key, f"{kind} P until V|V...")
         until = tuple(args[2].split("|"))
         if any(not NAME.match(u) for u in until):
             raise _err(path, key, f"bad value list {args[2]!r}")
+        if kind == "mincore" and any(u not in MINCORE_VALUES for u in until):
+            raise _err(path, key, f"mincore P until: values of {', '.join(MINCORE_VALUES)}")
         return Op(kind, page=_page(path, key, args[0], 1, pages), until=until)
     shape = OPS[kind]
     if len(args) != len(shape):
@@ -314,7 +316,7 @@ def parse_test(data: dict[str, Any], path: str) -> LitmusTest:
     if len(set(values)) != len(values):
         raise _err(path, "threads", "a value name is written twice")
     for op in all_ops:
-        for u in op.until:
+        for u in op.until if op.kind == "poll" else ():
             if u not in BASE_VALUES + tuple(values) or u == "ok":
                 raise _err(path, "threads", f"poll until {u!r}: not a value any access returns")
     exists = parse_exists(path, data.get("exists"))
