@@ -29,7 +29,7 @@ def new_test(path: str, name: str | None = None) -> str:
             raise ConfigError(f"{path}: model {m.name}: a {bad[0]} VMA cannot be made from user "
                               f"space in a litmus test (flags: {', '.join(FLAGS)})")
         file_part = set(range(v.start, v.eof)) if v.eof is not None else None
-        if v.populated not in (True, False) and set(v.populated) != file_part:
+        if not isinstance(v.populated, bool) and set(v.populated) != file_part:
             raise ConfigError(f"{path}: model {m.name}: partly populated VMAs are not litmus "
                               "layouts (populated = true or false)")
         pop = "" if v.populated is True else ", populated = false"

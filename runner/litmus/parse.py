@@ -307,8 +307,8 @@ def parse_test(data: dict[str, Any], path: str) -> LitmusTest:
     all_ops = [op for ops in threads for op in ops]
     if not any(op.kind in UNMAP_OPS for op in all_ops):
         raise _err(path, "threads", "no thread munmaps (or mremap_shrinks): the model needs one")
-    for t, ops in enumerate(threads):
-        for k, op in enumerate(ops):
+    for t, program_ops in enumerate(threads):
+        for k, op in enumerate(program_ops):
             _check_layout(path, f"threads[{t}][{k}]", op, vmas)
     if len(all_ops) > 7:
         raise _err(path, "threads", "more than 7 operations in all (the model's thread limit)")
@@ -347,10 +347,10 @@ def _check_layout(path: str, key: str, op: Op, vmas: list[Vma]) -> None:
     def at(p: int) -> Vma | None:
         return next((v for v in vmas if v.start <= p < v.end), None)
 
-    if op.kind == "write" and op.page is not None and (v := at(op.page)) is not None:
-        if v.file_eof is not None:
-            raise _err(path, key, "a write into the shared file mapping is not modelled (the "
-                       "page cache keeps it after a zap)")
+    if (op.kind == "write" and op.page is not None and (v := at(op.page)) is not None
+            and v.file_eof is not None):
+        raise _err(path, key, "a write into the shared file mapping is not modelled (the "
+                   "page cache keeps it after a zap)")
     if op.kind == "mremap_shrink" and at(op.start or 0) is None:
         raise _err(path, key, "mremap_shrink S E N: page S must be in a VMA of the layout "
                    "(5.16+ gives EFAULT otherwise: not modelled)")
