@@ -62,6 +62,7 @@ def test_both_sides_of_a_history_split_agree_on_every_committed_test() -> None:
     ({"exists": "0:r0=purple"}, "not a value"),
     ({"exists": "0:r0=orig /\\"}, "ends too early"),
     ({"vmas": [{"start": 1, "end": 3}, {"start": 2, "end": 4}]}, "overlap"),
+    ({"vmas": [{"start": 1, "end": 3}, {"start": 3, "end": 4}]}, "merges"),
     ({"vmas": [{"start": 1, "end": 4, "flags": ["pfnmap"]}]}, "flags"),
     ({"color": 1}, "unknown key"),
     ({"expect": {"baseline": "maybe"}}, "expect"),
@@ -123,11 +124,11 @@ def test_model_threads_gate_and_exists() -> None:
 
 
 def test_written_values_name_the_writer() -> None:
-    t = parse_test({**OBSERVERS, "pages": 4, "vmas": [{"start": 1, "end": 4}, {"start": 4, "end": 5}],
-                    "threads": [["poll 1 until new", "read 2"], ["mmap_fixed 1 3 new", "munmap 4 5"]],
+    t = parse_test({**OBSERVERS, "pages": 5, "vmas": [{"start": 1, "end": 4}, {"start": 5, "end": 6}],
+                    "threads": [["poll 1 until new", "read 2"], ["mmap_fixed 1 3 new", "munmap 5 6"]],
                     "exists": "0:r0=new"}, "x.toml")
     lm = to_model(t, "baseline")
-    assert lm.model.munmap == (4, 5)  # the first munmap is the model's main munmap
+    assert lm.model.munmap == (5, 6)  # the first munmap is the model's main munmap
     assert "res[LitmusOne(Fault1)] = LitmusOne(MmapFixed3)" in litmus_definitions(lm)
 
 

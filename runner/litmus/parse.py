@@ -290,6 +290,11 @@ def parse_test(data: dict[str, Any], path: str) -> LitmusTest:
     for a, b in itertools.pairwise(vmas):
         if b.start < a.end:
             raise _err(path, "vmas", f"[{a.start}, {a.end}) and [{b.start}, {b.end}) overlap")
+        if (b.start == a.end and a.file_eof is None and b.file_eof is None
+                and (a.flags, a.prot) == (b.flags, b.prot)):
+            raise _err(path, "vmas", f"[{a.start}, {a.end}) and [{b.start}, {b.end}): the kernel "
+                       "merges side-by-side anonymous VMAs of the same flags into one (the model "
+                       "does not): leave a page between them")
     raw_threads = data.get("threads")
     if not isinstance(raw_threads, list) or not raw_threads or len(raw_threads) > 4:
         raise _err(path, "threads", "a list of 1..4 programs (lists of operations)")
