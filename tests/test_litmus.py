@@ -222,6 +222,24 @@ def test_new_test_from_a_model_file(tmp_path: Path) -> None:
     assert t.exists_text == "1:r0=sigsegv"
 
 
+def test_new_test_with_the_new_kinds_and_vmas(tmp_path: Path) -> None:
+    f = tmp_path / "m.toml"
+    f.write_text('[[model]]\nname = "m"\nprotocol = "mainline"\npages = 7\nptes_per_table = 1\n'
+                 'munmap = { start = 1, end = 3 }\nvmas = [ { start = 1, end = 3, flags = [] }, '
+                 '{ start = 4, end = 5, flags = ["prot_none"], populated = false }, '
+                 '{ start = 6, end = 8, flags = ["shared_file"], eof = 7, populated = [6] } ]\n'
+                 'threads = [ { kind = "mincore", addr = 6 }, { kind = "mlock", start = 1, end = 3 },'
+                 ' { kind = "mmap_fixed", start = 4, end = 5, prot = "none" } ]\n')
+    out = tmp_path / "t.toml"
+    out.write_text(new_test(str(f)))
+    t = load_tests([out])[0]
+    assert [[op.text() for op in ops] for ops in t.threads] == [
+        ["munmap 1 3"], ["mincore 6"], ["mlock 1 3"], ["mmap_fixed 4 5 none"]]
+    assert [(v.prot, v.file_eof, v.populated) for v in t.vmas] == [
+        ("rw", None, True), ("none", None, False), ("rw", 7, True)]
+    assert t.exists_text == "1:r0=enomem"
+
+
 def test_reproducer_for_a_scenario() -> None:
     found = reproducer_for("MunmapAtomic", "observers")
     assert found is not None and found[0].name == "observers"
