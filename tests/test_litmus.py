@@ -153,7 +153,7 @@ def test_new_operations_and_vmas_in_the_model() -> None:
         "exists": "0:r0=enomem /\\ 0:r1=sigbus"}, "x.toml")
     lm = to_model(t, "mainline")
     assert lm.model.munmap == (2, 3)  # mremap [1, 3) -> [1, 2): the tail's munmap
-    assert [(th.kind.value, th.addr, th.start, th.end, th.prot) for th in lm.model.threads] == [
+    assert [(th.kind, th.addr, th.start, th.end, th.get("prot")) for th in lm.model.threads] == [
         ("mincore", 1, None, None, None), ("fault", 6, None, None, None),
         ("mlock", None, 1, 3, None), ("mmap_fixed", None, 3, 4, "none")]
     flags = {v.start: ({f.value for f in v.flags}, v.eof, v.pages_populated())

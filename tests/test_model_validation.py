@@ -67,7 +67,7 @@ BAD = [
     ('flags = []', 'flags = ["mlocked"]', "vmas[0].flags", "unknown value"),
     ('flags = []', 'flags = ["locked", "locked"]', "vmas[0].flags", "twice"),
     ('flags = []', 'flags = ["growsdown", "growsup"]', "vmas[0].flags", "both"),
-    ('kind = "madvise"', 'kind = "mlock"', "threads[3].kind", "unknown value"),
+    ('kind = "madvise"', 'kind = "mremap"', "threads[3].kind", "unknown value"),
     ('NoThirdState = "violated"', 'NoZeroPage = "violated"', "expect.NoZeroPage", "unknown property"),
     ('NoThirdState = "violated"', 'NoThirdState = "fails"', "expect.NoThirdState", "holds"),
     ('vmas = [ { start = 1, end = 5, flags = [] } ]',
@@ -117,8 +117,6 @@ BAD = [
      "threads[0].addr", "shared_file"),
     ('{ kind = "mmap_fixed", start = 1, end = 3 }',
      '{ kind = "mmap_fixed", start = 1, end = 3, prot = "ro" }', "threads[1].prot", "none"),
-    ('{ kind = "mmap_fixed", start = 1, end = 3 }', '{ kind = "mlock", start = 1, end = 3 }',
-     "threads[1]", "whole VMAs"),
     ('{ kind = "mmap_fixed", start = 1, end = 3 }', '{ kind = "mincore", start = 1, end = 3 }',
      "threads[1].end", "unknown field"),
 ]
