@@ -267,3 +267,21 @@ def test_no_committed_test_tells_detach_fixed_from_detach_always_by_the_fault_pa
             assert not any(op.kind == "poll" for ops in t.threads for op in ops), t.name
         else:
             assert t.expect["detach_fixed"] == t.expect["detach_always"], t.name
+
+
+def test_mlock_of_part_of_a_vma_is_a_one_line_error_at_render(tmp_path: Path) -> None:
+    """mlock's split and merge are not modelled: the actor refuses a range that is not whole
+    plain VMAs when the model is rendered."""
+    from gen.load import load_models
+    from gen.render import render
+    from runner.errors import TemplateError
+
+    f = tmp_path / "m.toml"
+    f.write_text('[[model]]\nname = "m"\nprotocol = "baseline"\npages = 4\nptes_per_table = 1\n'
+                 'munmap = { start = 1, end = 3 }\nvmas = [ { start = 1, end = 4, flags = [] } ]\n'
+                 'threads = [ { kind = "mlock", start = 1, end = 3 } ]\n')
+    with pytest.raises(TemplateError, match="mlock of \\[1, 3\\) must cover whole VMAs") as e:
+        render(load_models(f)[0])
+    assert "\n" not in str(e.value)
+    f.write_text(f.read_text().replace("end = 3 } ]\n", "end = 4 } ]\n"))
+    assert "mlock1_apply_vma_lock_flags" in render(load_models(f)[0]).text
