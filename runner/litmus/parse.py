@@ -85,10 +85,6 @@ class Vma:
     prot: str = "rw"  # "none": PROT_NONE
     file_eof: int | None = None  # a MAP_SHARED file mapping; its file ends at this page
 
-    @property
-    def past_eof(self) -> set[int]:
-        return set(range(self.file_eof, self.end)) if self.file_eof is not None else set()
-
 
 # exists: an expression tree of ("and"|"or", [..]), ("not", e) and ("eq", thread, reg, value)
 Expr = tuple[Any, ...]
