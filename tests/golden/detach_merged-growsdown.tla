@@ -48,9 +48,6 @@ Special == {"locked", "hugetlb", "pfnmap"}        \* can_madv_dontneed_vma() ref
 NoVma == [id |-> 0, start |-> 0, end |-> 0, flags |-> {}, origin |-> 0]
 InitVmas == {[end |-> 3, flags |-> {}, id |-> 1, origin |-> 1, start |-> 1], [end |-> 5, flags |-> {"growsdown"}, id |-> 2, origin |-> 2, start |-> 3]}
 NInit == 2                          \* ids 1..NInit: the initial VMAs
-\* The pages of a shared_file VMA past its file's end (i_size): a fault there is SIGBUS
-\* (shmem_fault -> shmem_get_folio_gfp: -EINVAL past i_size -> VM_FAULT_SIGBUS; filemap_fault
-\* likewise).  Fixed by the layout: no operation changes the file's size or moves a VMA.
 PastEof == {}
 
 Max(S) == CHOOSE x \in S : \A y \in S : y <= x
