@@ -285,3 +285,13 @@ def test_mlock_of_part_of_a_vma_is_a_one_line_error_at_render(tmp_path: Path) ->
     assert "\n" not in str(e.value)
     f.write_text(f.read_text().replace("end = 3 } ]\n", "end = 4 } ]\n"))
     assert "mlock1_apply_vma_lock_flags" in render(load_models(f)[0]).text
+
+
+def test_a_later_mremap_shrink_is_the_mremap_actor() -> None:
+    t = parse_test({**OBSERVERS, "pages": 5, "vmas": [{"start": 1, "end": 4}, {"start": 5, "end": 6}],
+                    "threads": [["poll 2 until sigsegv", "read 3"],
+                                ["munmap 5 6", "mremap_shrink 1 4 2"]]}, "x.toml")
+    lm = to_model(t, "detach_merged")
+    assert lm.model.munmap == (5, 6)
+    assert [(th.kind, th.start, th.end, th.get("new_end")) for th in lm.model.threads][-1] == (
+        "mremap", 1, 4, 2)

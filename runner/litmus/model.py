@@ -2,7 +2,8 @@
 
 Each operation of a test's programs becomes one thread of the model (gen/model.py kinds:
 read/poll -> a read `fault`, write -> a write `fault`, mincore -> `mincore`, the first
-munmap (or mremap_shrink) -> the model's main munmap, a later one -> a `munmap` thread,
+munmap (or mremap_shrink: the munmap of its tail) -> the model's main munmap, a later one
+-> a `munmap` thread (a `mremap` thread, which runs the protocol's munmap over its tail),
 mmap_fixed -> `mmap_fixed` (prot = "none" for PROT_NONE), madvise_dontneed -> `madvise`,
 mlock -> `mlock`), rendered by the protocol's own template.  `mremap_shrink S E N` is the
 munmap of [N, E): mremap(2) shrinking in place unmaps the tail through the munmap path of
@@ -50,7 +51,7 @@ VALUE_RESULTS = {"orig": '"orig"', "zero": '"zero"', "sigsegv": '"segv"', "sigbu
                  "ok": '"written"'}
 VALUE_RESULTS.update({v: f'"{v}"' for v in ("resident", "notresident", "enomem")})
 THREAD_KINDS = {"read": "fault", "poll": "fault", "write": "fault", "munmap": "munmap",
-                "mremap_shrink": "munmap", "mmap_fixed": "mmap_fixed",
+                "mremap_shrink": "mremap", "mmap_fixed": "mmap_fixed",
                 "madvise_dontneed": "madvise", "mincore": "mincore", "mlock": "mlock"}
 
 
@@ -82,8 +83,8 @@ def to_model(test: LitmusTest, protocol: str, protocols: Protocols | None = None
                                          "access": "write" if op.kind == "write" else "read"}
             elif kind == "mincore":
                 entry = {"kind": kind, "addr": op.page}
-            elif unmaps is not None:
-                entry = {"kind": kind, "start": unmaps[0], "end": unmaps[1]}
+            elif op.kind == "mremap_shrink":  # the mremap actor: the protocol's munmap of the tail
+                entry = {"kind": kind, "start": op.start, "end": op.end, "new_end": op.new_end}
             else:
                 entry = {"kind": kind, "start": op.start, "end": op.end}
                 if op.prot == "none":
