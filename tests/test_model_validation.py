@@ -67,7 +67,7 @@ BAD = [
     ('flags = []', 'flags = ["mlocked"]', "vmas[0].flags", "unknown value"),
     ('flags = []', 'flags = ["locked", "locked"]', "vmas[0].flags", "twice"),
     ('flags = []', 'flags = ["growsdown", "growsup"]', "vmas[0].flags", "both"),
-    ('kind = "madvise"', 'kind = "mremap"', "threads[3].kind", "unknown value"),
+    ('kind = "madvise"', 'kind = "swapoff"', "threads[3].kind", "unknown value"),
     ('NoThirdState = "violated"', 'NoZeroPage = "violated"', "expect.NoZeroPage", "unknown property"),
     ('NoThirdState = "violated"', 'NoThirdState = "fails"', "expect.NoThirdState", "holds"),
     ('vmas = [ { start = 1, end = 5, flags = [] } ]',
