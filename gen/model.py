@@ -40,6 +40,8 @@ class Flag(str, Enum):
     UPROBE = "uprobe"
     GROWSDOWN = "growsdown"
     GROWSUP = "growsup"
+    PROT_NONE = "prot_none"  # mmap(PROT_NONE): every access is SIGSEGV (access_error)
+    SHARED_FILE = "shared_file"  # MAP_SHARED of a file: page cache content; SIGBUS past `eof`
 
 
 class Rwsem(str, Enum):
@@ -135,6 +137,12 @@ class Vma:
     # the pages faulted in (holding the original content) when the model starts: every page
     # (True), none (False) or the listed ones
     populated: bool | tuple[int, ...] = True
+    # shared_file only: the first page past the file's end (a fault there is SIGBUS);
+    # None: the file covers the whole VMA
+    eof: int | None = None
+
+    def pages_past_eof(self) -> set[int]:
+        return set(range(self.eof, self.end)) if self.eof is not None else set()
 
     def pages_populated(self) -> set[int]:
         if self.populated is True:
@@ -147,6 +155,8 @@ class Vma:
         if self.populated is not True:
             d["populated"] = (self.populated if isinstance(self.populated, bool)
                               else list(self.populated))
+        if self.eof is not None:
+            d["eof"] = self.eof
         return d
 
 
@@ -232,7 +242,7 @@ _Where, _choice, _int, _unknown, _range = Where, choice, integer, unknown, page_
 def _vma(where: Where, key: str, table: Any, pages: int) -> Vma:
     if not isinstance(table, dict):
         raise where.error(key, "must be a table { start, end, flags }")
-    unknown(where, key + ".", table, {"start", "end", "flags", "populated"})
+    unknown(where, key + ".", table, {"start", "end", "flags", "populated", "eof"})
     start, end = page_range(where, key, {k: table.get(k) for k in ("start", "end")
                                          if k in table}, pages)
     flags = table.get("flags", [])
@@ -254,7 +264,23 @@ def _vma(where: Where, key: str, table: Any, pages: int) -> Vma:
         populated = tuple(sorted(set(raw)))
     else:
         raise where.error(key + ".populated", "must be true, false or a list of its pages")
-    return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)), populated)
+    if Flag.PROT_NONE in parsed and populated is not False:
+        raise where.error(key + ".populated", "a prot_none VMA cannot be populated (set "
+                          "populated = false: nothing can fault its pages in)")
+    eof = None
+    if "eof" in table:
+        if Flag.SHARED_FILE not in parsed:
+            raise where.error(key + ".eof", "only a shared_file VMA has an end of file")
+        eof = integer(where, key + ".eof", table["eof"], start, end)
+        if (populated is True and eof < end) or (
+                isinstance(populated, tuple) and any(q >= eof for q in populated)):
+            raise where.error(key + ".populated", f"pages from eof ({eof}) on are past the end "
+                              "of the file: they cannot be populated")
+    if len({Flag.SHARED_FILE, Flag.PROT_NONE, Flag.UPROBE, Flag.PFNMAP, Flag.HUGETLB}
+           & set(parsed)) > 1:
+        raise where.error(key + ".flags", "at most one of shared_file, prot_none, uprobe, "
+                          "pfnmap, hugetlb")
+    return Vma(start, end, tuple(sorted(parsed, key=lambda f: f.value)), populated, eof)
 
 
 def _option_values(where: Where, table: dict[str, Any], protocol: Protocol) -> dict[str, Any]:

@@ -283,6 +283,7 @@ def render(model: Model) -> Rendered:
             tla({"id": i, "start": v.start, "end": v.end, "flags": {f.value for f in v.flags},
                  "origin": i, "seq": -1}) for i, v in enumerate(vmas, start=1)) + "}",
         "n_init": len(vmas),
+        "past_eof": tla({p for v in vmas for p in v.pages_past_eof()}),
         "unpopulated": tla({p for v in vmas for p in range(v.start, v.end)
                             if p not in v.pages_populated()}),
         "vma_locks": False,  # a protocol template sets it (per-VMA locks, 6.4)

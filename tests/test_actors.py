@@ -22,7 +22,7 @@ from runner.errors import ConfigError
 # the contract of every model file.
 CONTRACT = {
     "fault": {"kind", "access", "addr", "count", "repeat"},
-    "mmap_fixed": {"kind", "start", "end", "count"},
+    "mmap_fixed": {"kind", "start", "end", "count", "prot"},  # prot: litmus (PROT_NONE)
     "munmap": {"kind", "start", "end", "count"},
     "madvise": {"kind", "start", "end", "count", "lock"},
     "follow_pte": {"kind", "addr", "lookup", "count"},
@@ -30,6 +30,7 @@ CONTRACT = {
 }
 ADDED = {"mprotect": {"kind", "start", "end", "count"},  # the actors added since
          "mremap": {"kind", "start", "end", "new_end", "to", "count"},
+         "mincore": {"kind", "addr", "count"}, "mlock": {"kind", "start", "end", "count"},
          # observers that take no mmap_lock, or not only it (issue 18 §1)
          "gup_fast": {"kind", "addr", "count"}, "rmap_walk": {"kind", "addr", "count"},
          "proc_maps": {"kind", "lock", "count"}}
@@ -150,8 +151,8 @@ def test_the_environment_variable_finds_actors_and_an_earlier_one_hides(
     ('{ kind = "walker", addr = 2, lock = "read" }', "threads[0].lock",
      "unknown field (allowed: addr, count, kind, mode, twice)"),
     ('{ kind = "walkers", addr = 2 }', "threads[0].kind", ("unknown value 'walkers' (one of: "
-     "munmap, fault, mmap_fixed, madvise, follow_pte, binder, mprotect, walker, gup_fast, "
-     "rmap_walk, proc_maps, mremap)")),
+     "munmap, fault, mmap_fixed, madvise, follow_pte, binder, mincore, mlock, mprotect, walker, "
+     "gup_fast, rmap_walk, proc_maps, mremap)")),
 ])
 def test_one_validator_checks_every_actors_keys(tmp_path: Path, threads: str, key: str,
                                                 problem: str) -> None:
@@ -297,7 +298,7 @@ def test_layout_checks_come_from_the_front_matter() -> None:
     binder, fault = builtin()["binder"], builtin()["fault"]
     assert binder.key("addr").in_vma.startswith("binder caches the VMA")
     assert [(r.key, r.flag, r.when) for r in fault.refuse] == [
-        ("addr", "uprobe", (("access", "write"),))]
+        ("addr", "uprobe", (("access", "write"),)), ("addr", "shared_file", (("access", "write"),))]
 
 
 def test_new_actor_writes_a_valid_copy_that_list_shows(tmp_path: Path,

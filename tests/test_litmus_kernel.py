@@ -56,3 +56,22 @@ def test_debian_guest_runs_a_test_end_to_end(tools) -> None:  # type: ignore[no-
     assert obs.kernel.startswith("6.12.") and obs.protocol == "detach_always"
     assert obs.verdict == "forbidden" and obs.status == "not-observed"
     assert sum(obs.histogram.values()) == 2 and obs.histogram.get("0:r0=sigsegv") == 2
+
+
+def test_new_layout_elements_behave_as_the_model_says(tmp_path: Path) -> None:
+    """On this kernel, with nothing racing: a shared file mapping gives its content before
+    EOF and SIGBUS past it, mincore finds it resident and a hole ENOMEM, a PROT_NONE VMA is
+    SIGSEGV, mlock and mremap's shrink work (the page it cut off is gone)."""
+    from runner.litmus.parse import parse_test
+
+    t = parse_test({
+        "name": "elements", "pages": 7,
+        "vmas": [{"start": 1, "end": 3, "file_eof": 2}, {"start": 4, "end": 5, "prot": "none"},
+                 {"start": 6, "end": 8, "populated": False}],
+        "threads": [["mlock 6 8", "mremap_shrink 6 8 7", "read 2", "read 1", "read 4",
+                     "mincore 1", "mincore 7"]],
+        "exists": "0:r0=sigbus"}, str(tmp_path / "elements.toml"))
+    obs = observe_host(t, 3, scale_mib=4)
+    assert not obs.problems, obs.problems
+    assert dict(obs.histogram) == {
+        "0:r0=sigbus 0:r1=orig 0:r2=sigsegv 0:r3=resident 0:r4=enomem": 3}

@@ -67,7 +67,7 @@ BAD = [
     ('flags = []', 'flags = ["mlocked"]', "vmas[0].flags", "unknown value"),
     ('flags = []', 'flags = ["locked", "locked"]', "vmas[0].flags", "twice"),
     ('flags = []', 'flags = ["growsdown", "growsup"]', "vmas[0].flags", "both"),
-    ('kind = "madvise"', 'kind = "mlock"', "threads[3].kind", "unknown value"),
+    ('kind = "madvise"', 'kind = "swapoff"', "threads[3].kind", "unknown value"),
     ('NoThirdState = "violated"', 'NoZeroPage = "violated"', "expect.NoZeroPage", "unknown property"),
     ('NoThirdState = "violated"', 'NoThirdState = "fails"', "expect.NoThirdState", "holds"),
     ('vmas = [ { start = 1, end = 5, flags = [] } ]',
@@ -108,6 +108,17 @@ BAD = [
      "threads[0].addr", "uprobe"),
     ('section_pages = 1', 'section_pages = 1\nsecton_pages = 2', "secton_pages", "unknown field"),
     ('munmap = { start = 1, end = 5 }\n', '', "munmap", "missing"),
+    ('flags = []', 'flags = ["prot_none"]', "vmas[0].populated", "prot_none"),
+    ('flags = []', 'flags = [], eof = 3', "vmas[0].eof", "shared_file"),
+    ('flags = []', 'flags = ["shared_file"], eof = 3', "vmas[0].populated", "past the end"),
+    ('flags = []', 'flags = ["shared_file", "pfnmap"]', "vmas[0].flags", "at most one"),
+    ('flags = [] } ]\nthreads = [\n  { kind = "fault", access = "read", addr = 2 },',
+     'flags = ["shared_file"] } ]\nthreads = [\n  { kind = "fault", access = "write", addr = 2 },',
+     "threads[0].addr", "shared_file"),
+    ('{ kind = "mmap_fixed", start = 1, end = 3 }',
+     '{ kind = "mmap_fixed", start = 1, end = 3, prot = "ro" }', "threads[1].prot", "none"),
+    ('{ kind = "mmap_fixed", start = 1, end = 3 }', '{ kind = "mincore", start = 1, end = 3 }',
+     "threads[1].end", "unknown field"),
 ]
 
 

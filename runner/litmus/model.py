@@ -1,9 +1,21 @@
 """A litmus test as a model of the shared mm, and TLC's verdict on its `exists` clause.
 
 Each operation of a test's programs becomes one thread of the model (gen/model.py kinds:
-read/poll -> a read `fault`, write -> a write `fault`, the first munmap -> the model's main
-munmap, a later one -> a `munmap` thread, mmap_fixed -> `mmap_fixed`, madvise_dontneed ->
-`madvise`), rendered by the protocol's own template.  Two definitions are added to the
+read/poll -> a read `fault`, write -> a write `fault`, mincore -> `mincore`, the first
+munmap (or mremap_shrink: the munmap of its tail) -> the model's main munmap, a later one
+-> a `munmap` thread (a `mremap` thread, which runs the protocol's munmap over its tail),
+mmap_fixed -> `mmap_fixed` (prot = "none" for PROT_NONE), madvise_dontneed -> `madvise`,
+mlock -> `mlock`), rendered by the protocol's own template.  `mremap_shrink S E N` is the
+munmap of [N, E): mremap(2) shrinking in place unmaps the tail through the munmap path of
+each release, with munmap's downgrade from 4.20 on (a4913994/linux-4.20 mm/mremap.c:
+`__do_munmap(mm, addr+new_len, old_len - new_len, &uf_unmap, true)` under
+down_write_killable, up_read when it downgraded; 85a06835f6f1); 6.1's maple tree series:
+`do_mas_munmap(&mas, mm, addr + new_len, old_len - new_len, &uf_unmap, true)`; 6.4+:
+`do_vmi_munmap(&vmi, ..., true)`; v6.18 (gfunkmonk/linux-6.18.2 mm/mremap.c do_mremap ->
+mremap_at -> shrink_vma: `do_vmi_munmap(&vmi, mm, unmap_start, unmap_bytes, vrm->uf_unmap,
+drop_lock = true)`, as __vm_munmap's).  In 4.19 (baseline) it is do_munmap() under
+down_write, like munmap(2).  The layout's VMA flags: prot = "none" -> `prot_none`, a file
+mapping -> `shared_file` with `eof`.  Two definitions are added to the
 rendered module (before its last line; no template changes):
 
 - LitmusGate, an ACTION_CONSTRAINT: an operation takes no step before the operation before it
@@ -37,8 +49,10 @@ from runner.litmus.parse import Expr, LitmusTest, Op
 PROPERTY = "LitmusNotExists"
 VALUE_RESULTS = {"orig": '"orig"', "zero": '"zero"', "sigsegv": '"segv"', "sigbus": '"sigbus"',
                  "ok": '"written"'}
+VALUE_RESULTS.update({v: f'"{v}"' for v in ("resident", "notresident", "enomem")})
 THREAD_KINDS = {"read": "fault", "poll": "fault", "write": "fault", "munmap": "munmap",
-                "mmap_fixed": "mmap_fixed", "madvise_dontneed": "madvise"}
+                "mremap_shrink": "mremap", "mmap_fixed": "mmap_fixed",
+                "madvise_dontneed": "madvise", "mincore": "mincore", "mlock": "mlock"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,8 @@ def to_model(test: LitmusTest, protocol: str, protocols: Protocols | None = None
     main: tuple[int, int] | None = None
     for t, ops in enumerate(test.threads):
         for k, op in enumerate(ops):
-            if op.kind == "munmap" and main is None:
+            unmaps = op.unmaps()
+            if unmaps is not None and main is None:
                 main = (t, k)
                 members[(t, k)] = "Munmap0"
                 continue
@@ -66,24 +81,43 @@ def to_model(test: LitmusTest, protocol: str, protocols: Protocols | None = None
             if kind == "fault":
                 entry: dict[str, Any] = {"kind": kind, "addr": op.page,
                                          "access": "write" if op.kind == "write" else "read"}
+            elif kind == "mincore":
+                entry = {"kind": kind, "addr": op.page}
+            elif op.kind == "mremap_shrink":  # the mremap actor: the protocol's munmap of the tail
+                entry = {"kind": kind, "start": op.start, "end": op.end, "new_end": op.new_end}
             else:
                 entry = {"kind": kind, "start": op.start, "end": op.end}
+                if op.prot == "none":
+                    entry["prot"] = "none"
             threads.append(entry)
             i = len(threads)
             members[(t, k)] = "".join(w.capitalize() for w in kind.split("_")) + str(i)
     assert main is not None  # parse_test requires a munmap
-    first = test.threads[main[0]][main[1]]
+    first = test.threads[main[0]][main[1]].unmaps()
+    assert first is not None
     table = {
         "name": f"{test.name}-{protocol}"[:64], "protocol": protocol, "pages": test.pages,
         "ptes_per_table": 1,  # an abstract page spans whole page tables (64 MiB: 32 of them)
-        "munmap": {"start": first.start, "end": first.end},
-        "vmas": [{"start": v.start, "end": v.end, "flags": list(v.flags),
-                  "populated": v.populated} for v in test.vmas],
+        "munmap": {"start": first[0], "end": first[1]},
+        "vmas": [_vma(v) for v in test.vmas],
         "threads": threads,
         "description": f"litmus test {test.name}: {test.description}",
     }
     model = parse_model(table, test.path, 0, protocols if protocols is not None else discover())
     return LitmusModel(test, model, members)
+
+
+def _vma(v: Any) -> dict[str, Any]:
+    """A litmus VMA as a model file's: prot = "none" -> prot_none, a file -> shared_file."""
+    flags = list(v.flags) + (["prot_none"] if v.prot == "none" else []) + (
+        ["shared_file"] if v.file_eof is not None else [])
+    out: dict[str, Any] = {"start": v.start, "end": v.end, "flags": flags,
+                           "populated": v.populated}
+    if v.file_eof is not None and v.file_eof < v.end:
+        out["eof"] = v.file_eof
+        if v.populated:
+            out["populated"] = list(range(v.start, v.file_eof))
+    return out
 
 
 def _value(lm: LitmusModel, value: str) -> str:
@@ -118,7 +152,7 @@ def litmus_definitions(lm: LitmusModel) -> str:
     polls = []
     for t, ops in enumerate(lm.test.threads):
         for k, op in enumerate(ops):
-            if op.kind == "poll":
+            if op.until:
                 vals = ", ".join(_value(lm, u) for u in op.until)
                 polls.append(f"res[LitmusOne({lm.const(t, k)})] \\in {{{vals}}}")
     gates = [(lm.const(t, k - 1), lm.const(t, k))

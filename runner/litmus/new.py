@@ -20,16 +20,22 @@ def new_test(path: str, name: str | None = None) -> str:
                           f"{MAX_PAGES})")
     vmas = []
     for v in m.vmas:
-        flags = [f.value for f in v.flags]
+        flags = [f.value for f in v.flags if f.value not in ("prot_none", "shared_file")]
+        extra = (', prot = "none"' if any(f.value == "prot_none" for f in v.flags) else "") + (
+            f", file_eof = {v.eof if v.eof is not None else v.end}"
+            if any(f.value == "shared_file" for f in v.flags) else "")
         bad = [f for f in flags if f not in FLAGS]
         if bad:
             raise ConfigError(f"{path}: model {m.name}: a {bad[0]} VMA cannot be made from user "
                               f"space in a litmus test (flags: {', '.join(FLAGS)})")
-        if v.populated not in (True, False):
+        file_part = set(range(v.start, v.eof)) if v.eof is not None else None
+        if not isinstance(v.populated, bool) and set(v.populated) != file_part:
             raise ConfigError(f"{path}: model {m.name}: partly populated VMAs are not litmus "
                               "layouts (populated = true or false)")
         pop = "" if v.populated is True else ", populated = false"
-        vmas.append(f"{{ start = {v.start}, end = {v.end}, flags = {flags!r}{pop} }}"
+        if any(f.value == "shared_file" for f in v.flags) and v.eof is not None:
+            pop = ", populated = false" if not v.pages_populated() else ""
+        vmas.append(f"{{ start = {v.start}, end = {v.end}, flags = {flags!r}{pop}{extra} }}"
                     .replace("'", '"'))
     programs = [[f"munmap {m.munmap[0]} {m.munmap[1]}"]]
     reads = []
@@ -42,9 +48,16 @@ def new_test(path: str, name: str | None = None) -> str:
             elif t.kind == "fault":
                 values += 1
                 op = f"write {t.addr} v{values}"
+            elif t.kind == "mmap_fixed" and t.get("prot") == "none":
+                op = f"mmap_fixed {t.start} {t.end} none"
             elif t.kind == "mmap_fixed":
                 values += 1
                 op = f"mmap_fixed {t.start} {t.end} v{values}"
+            elif t.kind == "mincore":
+                op = f"mincore {t.addr}"
+                reads.append(-len(programs))  # negative: a mincore register
+            elif t.kind == "mlock":
+                op = f"mlock {t.start} {t.end}"
             elif t.kind == "madvise":
                 op = f"madvise_dontneed {t.start} {t.end}"
             elif t.kind == "munmap":
@@ -58,7 +71,7 @@ def new_test(path: str, name: str | None = None) -> str:
     if not reads:
         raise ConfigError(f"{path}: model {m.name}: no read fault: a litmus test needs a register "
                           "for its exists clause (add a read thread)")
-    exists = f"{reads[0]}:r0=sigsegv"
+    exists = f"{-reads[0]}:r0=enomem" if reads[0] < 0 else f"{reads[0]}:r0=sigsegv"
     lines = [
         f"# A litmus test started from model {m.name} of {path} (mmcheck litmus new).",
         "# EDIT: the programs (a thread's operations run in order), the exists clause (the",

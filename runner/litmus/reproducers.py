@@ -26,9 +26,11 @@ def reproducer_for(prop: str, scenario: str | None,
     if prop not in USER_VISIBLE or not directory.is_dir():
         return None
     tests = [t for t in _tests(directory) if t.shows == prop]
-    # the test named after the scenario, then one that lists it first, then any
+    # the test named after the scenario, then one that lists it first, then any that shows
+    # the outcome somewhere (not a control, forbidden everywhere), those naming scenarios first
     best = sorted((t for t in tests if scenario in t.scenarios),
-                  key=lambda t: (t.name != scenario, t.scenarios.index(str(scenario)))) or tests
+                  key=lambda t: (t.name != scenario, t.scenarios.index(str(scenario)))) or sorted(
+        tests, key=lambda t: ("allowed" not in t.expect.values(), not t.scenarios))
     if not best:
         return None
     t = best[0]

@@ -31,7 +31,7 @@ def holds(test: LitmusTest, regs: dict[tuple[int, str], str]) -> bool:
     """Whether the outcome `regs` satisfies the test's exists clause and every poll ended on
     its condition (as the model's LitmusExists)."""
     for (t, r), op in test.registers().items():
-        if op.kind == "poll" and regs.get((t, r)) not in op.until:
+        if op.until and regs.get((t, r)) not in op.until:
             return False
     return _eval(test.exists, regs)
 

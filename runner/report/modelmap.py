@@ -13,7 +13,8 @@ from gen.model import Model
 WIDTH = 80
 LABEL = 14  # width of the row names
 FLAG_NAMES = {"locked": "VM_LOCKED", "hugetlb": "VM_HUGETLB", "pfnmap": "VM_PFNMAP",
-              "uprobe": "uprobe", "growsdown": "VM_GROWSDOWN", "growsup": "VM_GROWSUP"}
+              "uprobe": "uprobe", "growsdown": "VM_GROWSDOWN", "growsup": "VM_GROWSUP",
+              "prot_none": "PROT_NONE", "shared_file": "VM_SHARED"}
 
 
 # How the map names a thread that acts at a page.
@@ -54,6 +55,8 @@ def thread_rows(model: Model) -> list[tuple[str, str, str]]:
                                                          for j in range(1, t.count + 1))
         if t.kind == "fault":
             what = f"{t.access} fault at page {t.addr}" + (", repeating forever" if t.repeat else "")
+        elif t.kind == "mmap_fixed" and t.get("prot") == "none":
+            what = f"mmap(MAP_FIXED, PROT_NONE) of [{t.start}, {t.end})"
         elif t.kind == "mmap_fixed":
             what = f"mmap(MAP_FIXED) of [{t.start}, {t.end}), then a write fault at {t.start}"
         elif t.kind == "munmap":
@@ -107,7 +110,9 @@ def address_map(model: Model) -> list[str]:
     for v, ltr in zip(vmas, letters):
         flags = ", ".join(FLAG_NAMES.get(f.value, f.value) for f in v.flags) or "no flags"
         kind = "file text" if any(f.value == "uprobe" for f in v.flags) else \
-            "device memory" if any(f.value == "pfnmap" for f in v.flags) else "anonymous"
+            "device memory" if any(f.value == "pfnmap" for f in v.flags) else \
+            "a shared file" + (f" (past its end from page {v.eof})" if v.eof is not None else "") \
+            if any(f.value == "shared_file" for f in v.flags) else "anonymous"
         held = v.pages_populated()
         pop = ("every page populated" if held == set(range(v.start, v.end)) else
                "no page populated yet" if not held else

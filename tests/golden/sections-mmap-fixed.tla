@@ -39,7 +39,8 @@ Gap == 0                  \* stack_guard_gap, in pages
 \* FALSE: the 4.x rwsem-xadd, a FIFO wait queue (see down_read/down_write in mm.j2).
 HypotheticalReaderPreferring == FALSE
 Nobody == "nobody"
-Flags == {"locked", "hugetlb", "pfnmap", "uprobe", "growsdown", "growsup", "dead"}
+Flags == {"locked", "hugetlb", "pfnmap", "uprobe", "growsdown", "growsup", "dead",
+          "prot_none", "shared_file"}
 Special == {"locked", "hugetlb", "pfnmap"}        \* can_madv_dontneed_vma() refuses these
 \* A VMA: the object `id` (vm_area_alloc; __split_vma gives the new part a new object) and
 \* the mapping `origin` it belongs to (the id of the VMA its mmap created; kept by splits
@@ -47,6 +48,7 @@ Special == {"locked", "hugetlb", "pfnmap"}        \* can_madv_dontneed_vma() ref
 NoVma == [id |-> 0, start |-> 0, end |-> 0, flags |-> {}, origin |-> 0]
 InitVmas == {[end |-> 5, flags |-> {}, id |-> 1, origin |-> 1, start |-> 1]}
 NInit == 1                          \* ids 1..NInit: the initial VMAs
+PastEof == {}
 
 Max(S) == CHOOSE x \in S : \A y \in S : y <= x
 Min(S) == CHOOSE x \in S : \A y \in S : x <= y
@@ -73,7 +75,7 @@ InitPte == [p \in Pages |-> IF \E v \in InitVmas : Covers(v, p) /\ p \notin Unpo
 InitPt == [t \in Tables |-> IF \E p \in TablePages(t) : InitPte[p] # "none" THEN "present" ELSE "none"]
 Contents == {"none", "orig", "zero"} \cup Threads   \* a thread's id: the data it wrote
 Results == {"none", "segv", "sigbus", "stale", "written", "orig", "zero", "einval", "esrch",
-            "efault", "uaf"} \cup Threads
+            "efault", "uaf", "enomem", "resident", "notresident"} \cup Threads
 PropertyNames == {"RwsemExclusive", "NoThirdState", "NoLostWrite", "PageTableSafety",
                   "MunmapAtomic", "RangeUnmapped", "NoVmaUseAfterFree"}
 
@@ -166,7 +168,7 @@ define
   Newly(q, a) == (\E v \in Expand(a) : Covers(v, q)) /\ ~(\E v \in vmas : Covers(v, q))
   \* what a read fault of an absent pte installs: the page cache page of a file mapping
   \* (uprobe VMAs are file text), else a zero page (do_anonymous_page, hugetlb_no_page)
-  FaultIn(v) == IF "uprobe" \in v.flags THEN "orig" ELSE "zero"
+  FaultIn(v) == IF v.flags \cap {"uprobe", "shared_file"} # {} THEN "orig" ELSE "zero"
   \* the MMU uses a present pte in a present page table; writes need a writable page
   HwRead(a) == pte[a] # "none" /\ pt[Table(a)] = "present"
   HwWrite(a) == pte[a] \notin {"none", "zero"} /\ pt[Table(a)] = "present"
@@ -442,6 +444,9 @@ mmap_fixed1_pf_handle_mm_fault:  \* walk to the page table, allocating it (__pte
   if ~Maps(fv[self], 1) then
     res[self] := "segv";  \* expand_stack failed: bad_area
     goto mmap_fixed1_pf_up_read;
+  elsif "prot_none" \in fv[self].flags then
+    res[self] := "segv";  \* access_error(): a PROT_NONE VMA allows no access (bad_area_access_error)
+    goto mmap_fixed1_pf_up_read;
   elsif "hugetlb" \in fv[self].flags /\ "dead" \in fv[self].flags then
     res[self] := "segv";  \* RFC v4: check_stable_address_space() at hugetlb_fault()'s entry
     goto mmap_fixed1_pf_up_read;
@@ -453,6 +458,8 @@ mmap_fixed1_pf_handle_pte_fault:  \* the pte access itself, in the table the wal
     broken := broken \cup {"PageTableSafety"} || res[self] := "stale";
   elsif pte[1] # "none" then  \* present: the store goes through, or do_wp_page copies the zero page (no VM_DEAD check)
     pte[1] := self || res[self] := "written";
+  elsif "shared_file" \in fv[self].flags /\ 1 \in PastEof then  \* past i_size: shmem_fault/filemap_fault give VM_FAULT_SIGBUS
+    res[self] := "sigbus";
   elsif "pfnmap" \in fv[self].flags then  \* remap_pfn_range() mapping without ->fault: do_fault() gives VM_FAULT_SIGBUS
     res[self] := "sigbus";
   elsif "dead" \in fv[self].flags then  \* RFC v4: check_stable_address_space() before the pte is installed
@@ -462,7 +469,9 @@ mmap_fixed1_pf_handle_pte_fault:  \* the pte access itself, in the table the wal
   end if;
 mmap_fixed1_pf_up_read:  \* the access returns (a SIGSEGV is delivered now)
   readers := readers \ {self} || walked[self] := 0 || stale := stale \ {self} ||
-  segv_seen := IF res[self] = "segv" THEN segv_seen \cup SawGone(1) ELSE segv_seen;
+  \* (a SIGSEGV of access_error on a PROT_NONE VMA that maps the page shows nothing of a munmap)
+  segv_seen := IF res[self] = "segv" /\ ~(Maps(fv[self], 1) /\ "prot_none" \in fv[self].flags)
+               THEN segv_seen \cup SawGone(1) ELSE segv_seen;
 
 end process;
 end algorithm; *)
