@@ -31,3 +31,6 @@ def test_third_state_is_allowed_by_a_protocol_that_zaps_before_detaching(tools) 
     [t] = load_tests([LITMUS / "third-state-munmap.toml"])
     [d] = check([t], ["madvise_user"], tools)
     assert d.verdict == "allowed" and "zap_page_range" in d.diagram
+    narrow = d.drawn(60)  # --width: the same diagram, drawn again in 60 columns
+    assert max(len(line) for line in narrow.splitlines()) <= 60 < max(
+        len(line) for line in d.diagram.splitlines())

@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a protocol (repeatable; default: the installed kernel protocols)")
     c.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON")
     c.add_argument("--jobs", type=int, default=1, metavar="N", help="TLC runs at once (default 1)")
-    add_width(c, "verdict table")
+    add_width(c, "verdict table and race diagrams")
     c.add_argument("--diagram", action="store_true",
                    help="print the race diagram of every allowed outcome, and the certificate "
                         "(the states TLC explored) of every forbidden one")
@@ -117,7 +117,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.diagram:
         for d in decisions:
             if d.diagram:
-                print(f"\n{d.test} on {d.protocol}: allowed\n{d.diagram}")
+                print(f"\n{d.test} on {d.protocol}: allowed\n{d.drawn(args.width or WIDTH)}")
             elif d.verdict == "forbidden":
                 print(f"\n{d.test} on {d.protocol}: forbidden: {d.message}")
     for t, d, want in wrong:

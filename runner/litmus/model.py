@@ -35,7 +35,7 @@ model's mmap_fixed thread does.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,14 @@ class Decision:
     states: int | None
     seconds: float | None
     message: str = ""
-    diagram: str = ""  # the race diagram of an allowed outcome
+    diagram: str = ""  # the race diagram of an allowed outcome, in 80 columns
+    race: Any = field(default=None, compare=False, repr=False)  # its RaceDiagram
+
+    def drawn(self, width: int) -> str:
+        """The race diagram in `width` columns ("" when there is none)."""
+        from runner.report.diagram import render_text
+
+        return render_text(self.race, width) if self.race is not None else self.diagram
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.test, "protocol": self.protocol, "verdict": self.verdict,
@@ -233,16 +240,17 @@ def decide(test: LitmusTest, protocol: str, tools: Any, *, timeout: float = 300,
                         f"no behaviour reaches the outcome ({states} distinct states)")
     if result.outcome is Outcome.INVARIANT and result.violated == PROPERTY:
         return Decision(test.name, protocol, "allowed", states, result.wall_seconds,
-                        "a behaviour reaches the outcome", _diagram(lm, result.trace))
+                        "a behaviour reaches the outcome", *_diagram(lm, result.trace))
     return Decision(test.name, protocol, None, states, result.wall_seconds,
                     f"TLC: {result.outcome.value}: {result.message}".strip())
 
 
-def _diagram(lm: LitmusModel, trace: Any) -> str:
+def _diagram(lm: LitmusModel, trace: Any) -> tuple[str, Any]:
+    """The race diagram of an allowed outcome: its text in 80 columns, and itself."""
     from runner.judge import Verdict
     from runner.report.diagram import build, render_text
 
     if trace is None:
-        return ""
+        return "", None
     d = build(lm.model, Verdict(PROPERTY, "violated", "holds", trace=trace))
-    return render_text(d) if d is not None else ""
+    return (render_text(d), d) if d is not None else ("", None)
