@@ -47,7 +47,7 @@ Nothing here renders a spec.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -194,23 +194,11 @@ class Actor:
 
 
 @dataclass(frozen=True)
-class Actors(Mapping[str, Actor]):
+class Actors(fm.ByName[Actor]):
     """The actors found, by name, in process order; `hidden` are the later same names."""
 
     found: dict[str, Actor]
     hidden: tuple[Actor, ...] = ()
-
-    def __getitem__(self, name: str) -> Actor:
-        return self.found[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.found)
-
-    def __len__(self) -> int:
-        return len(self.found)
-
-    def names(self) -> str:
-        return ", ".join(self.found)
 
 
 @dataclass(frozen=True)
@@ -268,10 +256,7 @@ def _key(path: Path, name: str, table: Any) -> Key:
                              if fm.NAME.match(name) else "not a name (letters, digits and '_')"))
     if not isinstance(table, dict):
         raise ConfigError(f"{fm.where(path, label)}: must be a table with a type")
-    extra = sorted(set(table) - KEY_FIELDS)
-    if extra:
-        raise ConfigError(f"{fm.where(path, label + '.' + extra[0])}: unknown field "
-                          f"(allowed: {', '.join(sorted(KEY_FIELDS))})")
+    fm.no_unknown(path, label, table, KEY_FIELDS)
     kind = table.get("type")
     if kind not in TYPES:
         raise ConfigError(f"{fm.where(path, label + '.type')}: {kind!r} is not a key type "
@@ -329,10 +314,7 @@ def _refusal(path: Path, i: int, table: Any, keys: tuple[Key, ...]) -> Refusal:
     label = f"refuse[{i}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{fm.where(path, label)}: must be a table of key, flag, when, problem")
-    extra = sorted(set(table) - REFUSE_KEYS)
-    if extra:
-        raise ConfigError(f"{fm.where(path, label + '.' + extra[0])}: unknown field "
-                          f"(allowed: {', '.join(sorted(REFUSE_KEYS))})")
+    fm.no_unknown(path, label, table, REFUSE_KEYS)
     key = next((k for k in keys if k.name == table.get("key") and k.type == "page"), None)
     if key is None:
         raise ConfigError(f"{fm.where(path, label + '.key')}: must name a page key")
@@ -351,10 +333,7 @@ def parse_actor(path: Path, text: str | None = None, builtin: bool = False) -> A
     text = fm.read(path) if text is None else text
     table = fm.front_matter(text, path, "actor template",
                             "name, description, kernel and keys")
-    extra = sorted(set(table) - FRONT_KEYS)
-    if extra:
-        raise ConfigError(f"{fm.where(path, extra[0])}: unknown field "
-                          f"(allowed: {', '.join(sorted(FRONT_KEYS))})")
+    fm.no_unknown(path, "", table, FRONT_KEYS)
     name = fm.check_name(path, table, SUFFIX, "actor")
     keys_raw = table.get("keys", {})
     if not isinstance(keys_raw, dict):

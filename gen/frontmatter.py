@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from runner.errors import ConfigError
 
@@ -37,8 +37,39 @@ def show(path: Path) -> str:
         return str(path)
 
 
+T = TypeVar("T")
+
+
+class ByName(Mapping[str, T]):
+    """What discovery found along a search path, read by name (protocols, actors): a
+    subclass holds it in `found`, in order."""
+
+    found: dict[str, T]
+
+    def __getitem__(self, name: str) -> T:
+        return self.found[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.found)
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def names(self) -> str:
+        return ", ".join(self.found)
+
+
 def where(path: Path, key: str | None = None) -> str:
     return f"{show(path)}: front matter" + (f": {key}" if key else "")
+
+
+def no_unknown(path: Path, label: str, table: dict[str, Any], allowed: set[str]) -> None:
+    """A one-line error naming the first field of `table` (at `label`: "" for the top
+    level, else e.g. "keys.addr") that is not in `allowed`."""
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise ConfigError(f"{where(path, label + '.' + extra[0] if label else extra[0])}: "
+                          f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
 
 def front_matter(text: str, path: Path, what: str = "protocol template",

@@ -25,7 +25,7 @@ are looked up in the protocol's own directory first, then in the built-in one.  
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +39,10 @@ from gen.frontmatter import (
     FRONT_CLOSE,
     FRONT_OPEN,
     NAME,
+    ByName,
     check_name,
     front_matter,
+    no_unknown,
     search_dirs,
     signature,
     toml_value,
@@ -119,7 +121,7 @@ class Protocol:
 
 
 @dataclass(frozen=True)
-class Protocols(Mapping[str, Protocol]):
+class Protocols(ByName[Protocol]):
     """The protocols found, by name, in search order; `hidden` are the later same names."""
 
     found: dict[str, Protocol]
@@ -131,18 +133,6 @@ class Protocols(Mapping[str, Protocol]):
     @property
     def actors(self) -> Actors:
         return self.actor_defs if self.actor_defs is not None else actors_mod.builtin()
-
-    def __getitem__(self, name: str) -> Protocol:
-        return self.found[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.found)
-
-    def __len__(self) -> int:
-        return len(self.found)
-
-    def names(self) -> str:
-        return ", ".join(self.found)
 
 
 # ---------------------------------------------------------------- front matter
@@ -156,10 +146,7 @@ def _option(path: Path, name: str, table: Any) -> Option:
                              else "not a name (letters, digits and '_')"))
     if not isinstance(table, dict):
         raise ConfigError(f"{_where(path, key)}: must be a table of values, default, description")
-    extra = sorted(set(table) - OPTION_KEYS)
-    if extra:
-        raise ConfigError(f"{_where(path, key + '.' + extra[0])}: unknown field "
-                          f"(allowed: {', '.join(sorted(OPTION_KEYS))})")
+    no_unknown(path, key, table, OPTION_KEYS)
     values = table.get("values")
     if (not isinstance(values, list) or not values
             or not all(isinstance(v, (str, int, bool)) for v in values)
@@ -189,10 +176,7 @@ def parse_protocol(path: Path, text: str | None = None, builtin: bool = False) -
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{_show(path)}: cannot read ({e})") from None
     table = front_matter(text, path)
-    extra = sorted(set(table) - FRONT_KEYS)
-    if extra:
-        raise ConfigError(f"{_where(path, extra[0])}: unknown field "
-                          f"(allowed: {', '.join(sorted(FRONT_KEYS))})")
+    no_unknown(path, "", table, FRONT_KEYS)
     name = check_name(path, table, SUFFIX, "protocol")
     fault_path = table.get("fault_path", DEFAULT_FAULT_PATH)
     if not isinstance(fault_path, str) or not NAME.match(fault_path):
