@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from runner.errors import ConfigError, ToolNotFound
+from runner.errors import ToolNotFound
 from runner.jvm import (  # noqa: F401 - re-exported: the names callers know runner.java by
     INSTALL_JAVA,
     KILL_GRACE_SECONDS,
@@ -38,6 +38,7 @@ from runner.jvm import (  # noqa: F401 - re-exported: the names callers know run
     cancel_all,
     cancelled,
     forget,
+    open_log,
     private_dir,
     remove_stale_private_dirs,
     reset_cancel,
@@ -175,12 +176,7 @@ def run_java(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
     log = None
     start = time.monotonic()
     try:
-        if log_path is not None:
-            try:
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                log = log_path.open("w", encoding="utf-8")
-            except OSError as e:
-                raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None
+        log = open_log(log_path)
         proc = start_tied(argv, cwd=cwd, stdout=subprocess.PIPE)
         timer = None
         if timeout is not None:

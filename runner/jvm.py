@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from runner.errors import MmcheckError, OutputError, ToolNotFound
+from runner.errors import ConfigError, MmcheckError, OutputError, ToolNotFound
 
 INSTALL_JAVA = "install Java >= 11 (Debian: apt-get install default-jre-headless) or set JAVA_HOME"
 KILL_GRACE_SECONDS = 2.0
@@ -234,3 +234,15 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             continue
 
+
+
+def open_log(log_path: Path | None) -> IO[str] | None:
+    """The file a tool's whole output is copied to (None: no log), its directory made; the
+    caller closes it.  One that cannot be written is a one-line ConfigError."""
+    if log_path is None:
+        return None
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        return log_path.open("w", encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None

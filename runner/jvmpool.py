@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import IO
 
 from runner import cds
-from runner.errors import ConfigError
 from runner.jvm import (
     QUICK_JIT,
     Cancelled,
@@ -46,6 +45,7 @@ from runner.jvm import (
     _kill_group,
     cancelled,
     forget,
+    open_log,
     private_dir,
     remove_stale_private_dirs,
     start_tied,
@@ -330,12 +330,7 @@ def run(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
     start = time.monotonic()
     log = None
     try:
-        if log_path is not None:
-            try:
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                log = log_path.open("w", encoding="utf-8")
-            except OSError as e:
-                raise ConfigError(f"{log_path}: cannot write the log ({e.strerror})") from None
+        log = open_log(log_path)
         code, output, timed_out = jvm.run(cwd, args, timeout, on_line, log)
     finally:
         if log is not None:
