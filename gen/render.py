@@ -127,6 +127,28 @@ def _fail(message: str) -> str:
     raise jinja2.TemplateRuntimeError(message)
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by every environment in this process: a model with
+    another set of actors gets an environment of its own (its loader differs), but
+    base.tla.j2, mm.j2 and the protocol compile once, not once per environment.  Jinja
+    keys an entry by the template's name and file and checks its source's checksum."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+# The line marks' extension changes the compiled code: one store with it, one without.
+_COMPILED = {False: _CompiledTemplates(), True: _CompiledTemplates()}
+
+
 @lru_cache(maxsize=32)
 def _environment(search_path: tuple[Path, ...], actors: tuple[tuple[str, Path], ...] = (),
                  marks: bool = False) -> jinja2.Environment:
@@ -152,6 +174,7 @@ def _environment(search_path: tuple[Path, ...], actors: tuple[tuple[str, Path], 
         lstrip_blocks=True,
         autoescape=False,
         extensions=[LineMarks] if marks else [],
+        bytecode_cache=_COMPILED[marks],
     )
     env.globals.update(tla=tla, range_case=_range_case, fail=_fail)
     return env
