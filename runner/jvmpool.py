@@ -144,8 +144,12 @@ class _Jvm:
         # The archive's class path (the jar) is a prefix of this one: the JVM accepts it.
         self.argv = [*argv, *flags, "-cp", f"{tools.jar}{os.pathsep}{classes}", CLASS,
                      str(tools.jar), self.mark]
-        self.proc = start_tied(self.argv, cwd=self.tmp, stdout=subprocess.PIPE,
-                               stdin=subprocess.PIPE, what="JVM")
+        try:
+            self.proc = start_tied(self.argv, cwd=self.tmp, stdout=subprocess.PIPE,
+                                   stdin=subprocess.PIPE, what="JVM")
+        except BaseException:  # Cancelled (Ctrl-C in another thread), no java: no JVM, no dir
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         self.runs = 0
         self.retiring = False  # the launcher said it exits after its last run
 
