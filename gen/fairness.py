@@ -122,7 +122,7 @@ def cheap_fairness(translated: str, procs: Sequence[tuple[str, str]]) -> str | N
         thread = _definition(translated, f"{proc}(self) == ")
         if thread is None:
             return None
-        labels = re.findall(r"(\w+)\(self\)", " ".join(thread)[len(proc) + 7:])
+        labels = re.findall(r"(\w+)\(self\)", " ".join(thread).split("==", 1)[1])
         blocked = ['pc[self] = "Done"']
         own: list[str] = []
         for label in labels:
