@@ -36,8 +36,10 @@ history: $(STAMP) bytecode
 test: $(EXTRAS)
 	$(BIN)/pytest -q
 
+# The quick tier (seconds): no Java, browser or kernel, and not the tests that go over every
+# committed model or fuzz (marked slow; make test runs them).
 test-pure: $(EXTRAS)
-	$(BIN)/pytest -q -m "not java and not browser and not kernel"
+	$(BIN)/pytest -q -m "not java and not browser and not kernel and not slow"
 
 # The litmus tests (specs/litmus/) on this machine's kernel and on Debian's 6.12, 6.1 and
 # 5.10 under QEMU (TCG: slower, so fewer runs at 32 MiB a page); JSON in results/litmus/.

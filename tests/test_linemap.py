@@ -30,6 +30,7 @@ def model_of(tmp_path: Path, body: str, name: str = "mine"):  # type: ignore[no-
     return m
 
 
+@pytest.mark.slow
 def test_every_label_maps_to_the_template_line_that_wrote_it() -> None:
     """For every model of the matrix, the template line a label maps to is the line that
     spells the label (`{{ P }}_<name>:` or `{{ g.prefix }}_<name>:`)."""

@@ -39,6 +39,7 @@ def test_the_committed_models_keep_their_names() -> None:
         assert m.name == f"{m.protocol}-{m.name[len(m.protocol) + 1:]}"
 
 
+@pytest.mark.slow
 def test_every_committed_model_renders_and_has_its_configs() -> None:
     for m in load_models(MATRIX):
         r = render(m)

@@ -38,6 +38,7 @@ def test_golden_render(name: str) -> None:
             pytest.fail(f"{filename} differs from its golden file:\n{diff[:4000]}")
 
 
+@pytest.mark.slow
 def test_every_model_renders_without_jinja_delimiters() -> None:
     for m in matrix().values():
         text = render(m).text
@@ -46,6 +47,7 @@ def test_every_model_renders_without_jinja_delimiters() -> None:
         assert text.rstrip().endswith("=" * 80)
 
 
+@pytest.mark.slow
 def test_each_protocol_has_its_own_steps() -> None:
     """Each protocol's munmap shows its kernel steps and not the others'."""
     by_protocol = {}

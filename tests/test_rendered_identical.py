@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rendered_digests import PINNED, digests
 
 
+@pytest.mark.slow
 def test_every_pinned_render_is_unchanged() -> None:
     pinned = json.loads(PINNED.read_text())
     now = digests()
