@@ -112,7 +112,11 @@ def test_each_negative_control_breaks_what_its_walker_protects(matrix, tools,  #
     names = ["baseline-neg-gup-no-table-sync", "mainline-neg-unlink-after-free",
              "mainline-neg-maps-no-vma-lock", "mainline-neg-maps-null-window",
              "baseline-gup-fast", "mainline-rmap-walk"]
-    results = check_models([matrix[n] for n in names], tmp_path, tools, jobs=1)
+    # the safety properties asserted here only: the null-window model's liveness takes a
+    # 22,000-state liveness run (a retry cycle), which the matrix checks
+    chosen = ("PageTableSafety", "NoVmaUseAfterFree", "MunmapAtomic")
+    results = check_models([matrix[n] for n in names], tmp_path, tools, jobs=1,
+                           properties=chosen)
     by = dict(zip(names, results))
     for name, prop, thread, res in (
             ("baseline-neg-gup-no-table-sync", "PageTableSafety", "gup_fast1", "stale"),
@@ -126,4 +130,4 @@ def test_each_negative_control_breaks_what_its_walker_protects(matrix, tools,  #
     assert v.trace.states[-1].values["pc"]["proc_maps1"] == "Done"  # broken at m_stop
     for name in ("baseline-gup-fast", "mainline-rmap-walk"):
         assert by[name].verdicts["PageTableSafety"].verdict == "holds"
-    assert all(r.verdicts[p].verdict == r.model.expected(p) for r in results for p in r.verdicts)
+    assert all(r.verdicts[p].verdict == r.model.expected(p) for r in results for p in chosen)
