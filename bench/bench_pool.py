@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gen.model import INVARIANTS, load_models
+from gen.load import load_models
+from gen.model import INVARIANTS
 from gen.render import render, tlc_cfg
 from runner import jvmpool
 from runner.java import QUICK_JIT, locate_tools

@@ -64,6 +64,20 @@ def enabled() -> bool:
     return os.environ.get("MMCHECK_POOL", "").strip().lower() not in ("0", "off", "no", "false")
 
 
+# Runs per shared class loader (MmcheckTlcPool.Reused): after so many a new one is made, so
+# that nothing a reset might miss lives long.
+REUSE_RUNS = 50
+
+
+def reuse_runs() -> int:
+    """Runs that share one class loader (0: a fresh loader for every run);
+    MMCHECK_POOL_REUSE=0 turns sharing off, =N sets N."""
+    raw = os.environ.get("MMCHECK_POOL_REUSE", "").strip().lower()
+    if raw in ("0", "off", "no", "false"):
+        return 0
+    return int(raw) if raw.isdigit() else REUSE_RUNS
+
+
 def cache_dir() -> Path:
     explicit = os.environ.get("MMCHECK_POOL_DIR")
     if explicit:
@@ -143,7 +157,7 @@ class _Jvm:
             argv.append(f"-Xmx{heap_mb}m")
         # The archive's class path (the jar) is a prefix of this one: the JVM accepts it.
         self.argv = [*argv, *flags, "-cp", f"{tools.jar}{os.pathsep}{classes}", CLASS,
-                     str(tools.jar), self.mark]
+                     str(tools.jar), self.mark, str(reuse_runs())]
         try:
             self.proc = start_tied(self.argv, cwd=self.tmp, stdout=subprocess.PIPE,
                                    stdin=subprocess.PIPE, what="JVM")
