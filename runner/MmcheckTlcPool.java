@@ -64,9 +64,17 @@ import javax.management.ObjectName;
 public final class MmcheckTlcPool {
     private static PrintStream out;
     private static volatile OutputStream sink;
-    /** With $MMCHECK_POOL_TRACE set: which loader each run got, on the JVM's stderr. */
-    private static final PrintStream TRACE = System.getenv("MMCHECK_POOL_TRACE") == null ? null
-            : new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+    /** MMCHECK_POOL_TRACE=FILE: which loader each run got, appended to FILE. */
+    private static final PrintStream TRACE = trace(System.getenv("MMCHECK_POOL_TRACE"));
+
+    private static PrintStream trace(String file) {
+        try {
+            return file == null || file.isEmpty() ? null
+                    : new PrintStream(new FileOutputStream(file, true), true, "UTF-8");
+        } catch (IOException e) {
+            return null;
+        }
+    }
 
     private static int reuse;
 
@@ -119,8 +127,16 @@ public final class MmcheckTlcPool {
                 }
             }
             if (shared != null && shared.fitsWords(dir, args)) {
-                reused = shared;
-                reused.restore();
+                try {
+                    shared.restore();
+                    reused = shared;
+                } catch (RuntimeException e) {  // not put back: not used again
+                    if (TRACE != null) {
+                        TRACE.println("mmcheck-pool: shared loader not put back: " + e);
+                    }
+                    shared.loader.close();
+                    shared = null;
+                }
             }
         }
         if (TRACE != null) {
@@ -225,11 +241,17 @@ public final class MmcheckTlcPool {
      *    spec must not be one of this.  A string that a new JVM would number only after the
      *    spec's first strings (made by a class initializer that runs late, such as TLC's
      *    "level", "exit", Generator's "nullODN") is numbered before them here: a run whose
-     *    spec or cfg has such a word gets a fresh loader (fitsWords).
+     *    spec has such a word (outside comments; a string literal's text: any such string)
+     *    gets a fresh loader (fitsWords); so does a run whose cfg names any string the
+     *    loader holds (a new JVM reads the cfg, its model values, first).
      * 4. The contents of static collections and arrays, final or not (SANY's operator tables,
      *    BuiltInLevel's data, TLARegistry, FP64's tables, the JavaCC lookahead arrays,
      *    BufferedRandomAccessFile's buffer pool, ToolIO's messages ...), and the value of
-     *    static atomic counters (SemanticNode.uid, numbering the nodes SANY makes).
+     *    static atomic counters (SemanticNode.uid, numbering the nodes SANY makes: a run's
+     *    nodes are numbered from where the loader's initializers left it, not from where a
+     *    new JVM's would be, since those ran before; TLC 2.15 uses the numbers as hash codes
+     *    only, of sets whose order decides nothing it prints: SANY's level parameters,
+     *    SpecProcessor's processed definitions, coverage's tables (-coverage: see 1)).
      * 5. One level down: the fields of every object of the jar held by a static field (the
      *    intern table itself, MP's recorder, LiveWorker.STATS, the constant values and nodes
      *    held by static finals, e.g. ToolGlobals.EXCEPT_AT's tool objects), with arrays and
@@ -246,6 +268,8 @@ public final class MmcheckTlcPool {
         private final List<Runnable> restores = new ArrayList<>();
         private final Set<String> lateWords = new HashSet<>();
         private final Set<String> lateStrings = new HashSet<>();
+        private final Set<String> cfgWords = new HashSet<>();
+        private final Set<String> cfgStrings = new HashSet<>();
         private final List<Class<?>> classes = new ArrayList<>();
         private final Set<Object> strings = Collections.newSetFromMap(new IdentityHashMap<>());
         private Class<?> uniqueString;
@@ -272,6 +296,11 @@ public final class MmcheckTlcPool {
                 "ELSE", "ENABLED", "EXCEPT", "EXTENDS", "IF", "IN", "INSTANCE", "LET", "LOCAL", "MODULE",
                 "OTHER", "SF_", "SUBSET", "THEN", "THEOREM", "UNCHANGED", "UNION", "VARIABLE",
                 "VARIABLES", "WF_", "WITH", "LAMBDA", "BOOLEAN", "STRING", "TRUE", "FALSE"));
+        /** The cfg's keywords: never a model value. */
+        private static final Set<String> CFG_KEYWORDS = new HashSet<>(Arrays.asList(
+                "CONSTANT", "CONSTANTS", "INIT", "NEXT", "SPECIFICATION", "INVARIANT", "INVARIANTS",
+                "PROPERTY", "PROPERTIES", "SYMMETRY", "VIEW", "CONSTRAINT", "CONSTRAINTS",
+                "ACTION_CONSTRAINT", "ACTION_CONSTRAINTS", "TYPE", "TYPE_CONSTRAINT", "TRUE", "FALSE"));
         private static final Pattern STRING = Pattern.compile("\"((?:[^\"\\\\\\n]|\\\\.)*)\"");
 
         private static final Pattern WORD = Pattern.compile("[A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*");
@@ -285,15 +314,18 @@ public final class MmcheckTlcPool {
             for (File f : files) {
                 try {
                     String text = uncommented(new String(Files.readAllBytes(f.toPath()), StandardCharsets.UTF_8));
+                    // A cfg's model values and strings come first in a new JVM (TLC reads the
+                    // cfg before SANY starts): none may be one of the loader's strings.
+                    boolean cfg = f.getName().endsWith(".cfg");
                     Matcher s = STRING.matcher(text);
                     while (s.find()) {
-                        if (lateStrings.contains(s.group(1))) {
+                        if ((cfg ? cfgStrings : lateStrings).contains(s.group(1))) {
                             return false;
                         }
                     }
                     Matcher m = WORD.matcher(text);
                     while (m.find()) {
-                        if (lateWords.contains(m.group())) {
+                        if ((cfg ? cfgWords : lateWords).contains(m.group())) {
                             if (TRACE != null) {
                                 TRACE.println("mmcheck-pool: " + f.getName() + " has the late string " + m.group());
                             }
@@ -402,6 +434,12 @@ public final class MmcheckTlcPool {
                 }
             }
             for (Object u : (Object[]) table.get(internTbl)) {
+                if (u != null) {
+                    cfgStrings.add(u.toString());
+                }
+                if (u != null && WORD.matcher(u.toString()).matches() && !CFG_KEYWORDS.contains(u.toString())) {
+                    cfgWords.add(u.toString());
+                }
                 if (u != null && !early.contains(u.toString())) {
                     lateStrings.add(u.toString());
                 }

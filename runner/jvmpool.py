@@ -1,12 +1,20 @@
 """Long-lived JVMs for the many short TLC runs of a matrix, a compare or a sweep: each run
-in a fresh class loader of a JVM that is already up (runner/MmcheckTlcPool.java, whose
-header has the protocol), instead of a JVM of its own.
+on a JVM that is already up (runner/MmcheckTlcPool.java, whose header has the protocol),
+instead of a JVM of its own, in a class loader shared with the runs before it (TLC's classes
+loaded and JIT-compiled once), whose static state the launcher puts back before each run to
+what it was when the loader was new (MmcheckTlcPool.Reused lists what and why).
 
-Measured on matrix models (bench/bench_pool.py): 1.07 s of CPU per short run on a JVM of
-its own, 0.84 s on the pool.  TLC's own class loading and warm-up are paid per run still,
-since each run gets new classes (TLC keeps state in static fields); reusing them would
-take a run to about 0.3 s, but needs every static field of TLC reset between runs.
+Measured on matrix models (bench/bench_pool.py): CPU per short run 1.07 s on a JVM of its
+own, 0.84 s on the pool with a fresh class loader per run, and less with a shared one
+(docs/figures.md has the current figures); every run decides the same (outcome, counts,
+trace) all three ways.
 
+* A shared loader serves REUSE_RUNS runs, then a new one is made; so does a run that threw,
+  left a thread, or left a string in TLC's static fields that the loader did not have.
+  Runs with -coverage (read into static finals) and runs whose spec or cfg names a string
+  that a new JVM would meet only after the spec's first ones (its order would differ) get a
+  fresh loader, as every run does with MMCHECK_POOL_REUSE=0 (=N: N runs a loader).
+  MMCHECK_POOL_TRACE=FILE: the launcher appends which loader each run got.
 * Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
   expected to be short (C1 only: runner.check's choice for all but long runs), only
   with the bundled jar (the launcher does what its main does), only with a JDK's `javac`
