@@ -4,17 +4,19 @@ instead of a JVM of its own, in a class loader shared with the runs before it (T
 loaded and JIT-compiled once), whose static state the launcher puts back before each run to
 what it was when the loader was new (MmcheckTlcPool.Reused lists what and why).
 
-Measured on matrix models (bench/bench_pool.py): CPU per short run 1.07 s on a JVM of its
-own, 0.84 s on the pool with a fresh class loader per run, and less with a shared one
-(docs/figures.md has the current figures); every run decides the same (outcome, counts,
-trace) all three ways.
+Measured on matrix models (bench/bench_pool.py, 40 short runs each way, interleaved): CPU
+per run 0.90 s on a JVM of its own, 0.66 s on the pool with a fresh class loader per run,
+0.22 s with a shared one; every run decides the same (outcome, counts, trace) all three
+ways.  The cold matrix (352 models, 600 runs): 341 s CPU against 842 s with a fresh loader
+per run, every verdict and state count the same (docs/figures.md).
 
-* A shared loader serves REUSE_RUNS runs, then a new one is made; so does a run that threw,
-  left a thread, or left a string in TLC's static fields that the loader did not have.
-  Runs with -coverage (read into static finals) and runs whose spec or cfg names a string
-  that a new JVM would meet only after the spec's first ones (its order would differ) get a
-  fresh loader, as every run does with MMCHECK_POOL_REUSE=0 (=N: N runs a loader).
-  MMCHECK_POOL_TRACE=FILE: the launcher appends which loader each run got.
+* A shared loader serves REUSE_RUNS runs, then a new one is made; so it is after a run
+  that left a string in TLC's static fields that the loader did not have (a run that threw
+  or left a thread ends its JVM, as before).  Runs with -coverage (read into static finals)
+  and runs whose spec or cfg names a string that a new JVM would meet at another point
+  (TLC orders strings and model values by when a run first met them) get a fresh loader,
+  as every run does with MMCHECK_POOL_REUSE=0 (=N: N runs a loader).
+  MMCHECK_POOL_TRACE=FILE: the launcher appends which loader each run got to FILE.
 * Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
   expected to be short (C1 only: runner.check's choice for all but long runs), only
   with the bundled jar (the launcher does what its main does), only with a JDK's `javac`

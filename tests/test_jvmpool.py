@@ -224,3 +224,26 @@ def test_reuse_off_gives_a_fresh_loader_each_run(tools, tmp_path: Path,  # type:
     trace = (tmp_path / "trace").read_text()
     assert trace.count("fresh loader") == 2 and "shared loader" not in trace, trace
     assert pid_of(rs[0]) == pid_of(rs[1])  # one JVM still
+
+
+def test_a_spec_naming_a_late_string_gets_a_fresh_loader(tools, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # "exit" is interned by the initializer of TLC's module class, which a new JVM runs
+    # only after it has read the spec: on a shared loader it would come first
+    d = tmp_path / "late"
+    d.mkdir()
+    text = (SPECS / "Live.tla").read_text()
+    (d / "Live.tla").write_text(text[:text.rindex("====")] + 'Unused == "exit"\n====\n')
+    shutil.copy(SPECS / "Live.cfg", d / "Live.cfg")
+    alone = run_tlc(d / "Live.tla", d / "Live.cfg", tools=tools, workers=1, timeout=60,
+                    jvm_args=QUICK_JIT)
+    monkeypatch.setenv("MMCHECK_POOL_TRACE", str(tmp_path / "trace"))
+    with jvmpool.session():
+        pooled = run_tlc(d / "Live.tla", d / "Live.cfg", tools=tools, workers=1, timeout=60,
+                         jvm_args=QUICK_JIT)
+    trace = (tmp_path / "trace").read_text()
+    assert "fresh loader" in trace and "shared loader" not in trace, trace
+    assert alone.outcome is Outcome.LIVENESS
+    assert summary(pooled) == summary(alone)
+    # the loader made for later runs registered no MBean a fresh loader's TLC collides with
+    assert "Exception" not in pooled.output
