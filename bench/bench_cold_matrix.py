@@ -112,7 +112,9 @@ def models_matching(tree: Path, pattern: str) -> list[str]:
     import re
     import subprocess as sp
 
-    code = ("from gen.model import load_models; import sys; "
+    # gen.load since 63a51b6; gen.model in trees before it
+    code = ("import sys\ntry:\n    from gen.load import load_models\nexcept ImportError:\n"
+            "    from gen.model import load_models\n"
             "print('\\n'.join(m.name for m in load_models(sys.argv[1])))")
     names = sp.run([sys.executable, "-c", code, str(tree / "specs" / "matrix.toml")],
                    cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)), capture_output=True,

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""TLC runs on a JVM of their own against runs on a long-lived JVM (runner.jvmpool): the
-CPU (user+sys of the JVMs) and wall time per run, on the specs of a few matrix models as
-mmcheck renders them (their first safety cfg).  Blocks of --runs runs of every model,
-alternated over --rounds; the state counts of every run are checked to be the same both
-ways.  Prints figures; not a test.
+"""TLC runs on a JVM of their own against runs on a long-lived JVM (runner.jvmpool), each
+run in a fresh class loader (MMCHECK_POOL_REUSE=0) or in a loader shared by the runs, TLC's
+static state put back between them (the default): the CPU (user+sys of the JVMs) and wall
+time per run, on the specs of a few matrix models as mmcheck renders them (their first
+safety cfg).  Blocks of --runs runs of every model, the three ways alternated over
+--rounds; what every run decides (outcome, violated property, exit code, state counts and
+the trace, with every value as TLC prints it) is checked to be the same all three ways.
+Prints figures; not a test.
 
     .venv/bin/python bench/bench_pool.py [--model NAME ...] [--runs 5] [--rounds 2]
 """
@@ -20,20 +23,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gen.model import INVARIANTS, load_models
+from gen.load import load_models
+from gen.model import INVARIANTS
 from gen.render import render, tlc_cfg
 from runner import jvmpool
 from runner.java import QUICK_JIT, locate_tools
 from runner.pcal import translate
 from runner.tlc import run_tlc
+from runner.tlc_output import TlcResult
 
 DEFAULT_MODELS = ("detach_merged-fault", "baseline-mmap-fixed", "vm_dead-observers",
-                  "mainline-fault")
+                  "mainline-fault", "detach_merged-neg-keep-writer")
 
 
 def cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def decided(r: TlcResult) -> tuple[object, ...]:
+    """What a run decides: everything the parser makes of it but the timings."""
+    trace = None if r.trace is None else (
+        tuple((s.action, dict(s.values)) for s in r.trace.states), r.trace.loop_to,
+        r.trace.stuttering)
+    s = r.stats
+    return (r.outcome, r.violated, r.exit_code, s.initial_states, s.states_generated,
+            s.distinct_states, s.states_left, s.depth, trace)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,33 +76,38 @@ def main(argv: list[str] | None = None) -> int:
         cfg.write_text(tlc_cfg(r, INVARIANTS, report_write_hold=True))
         specs.append(spec)
 
-    def block() -> list[tuple[int | None, int | None]]:
-        return [(res.stats.distinct_states, res.stats.states_generated)
-                for spec in specs for _ in range(args.runs)
+    def block() -> list[object]:
+        return [decided(res) for spec in specs for _ in range(args.runs)
                 for res in [run_tlc(spec, spec.parent / "safety.cfg", tools=tools, workers=1,
                                     jvm_args=QUICK_JIT)]]
 
-    figures: dict[str, list[tuple[float, float]]] = {"own JVM": [], "pool": []}
-    counts: dict[str, list[object]] = {"own JVM": [], "pool": []}
+    ways = {"own JVM": None, "fresh loader": "0", "shared loader": None}
+    figures: dict[str, list[tuple[float, float]]] = {w: [] for w in ways}
+    counts: dict[str, list[object]] = {w: [] for w in ways}
     n = args.runs * len(specs)
     for _ in range(args.rounds):
         for label, rows in figures.items():
+            os.environ.pop("MMCHECK_POOL_REUSE", None)
+            if ways[label] is not None:
+                os.environ["MMCHECK_POOL_REUSE"] = str(ways[label])
             c0, w0 = cpu(), time.monotonic()
-            if label == "pool":
+            if label == "own JVM":
+                got = block()
+            else:
                 with jvmpool.session():
                     got = block()
-            else:
-                got = block()
             rows.append(((cpu() - c0) / n, (time.monotonic() - w0) / n))
             counts[label].append(got)
+    os.environ.pop("MMCHECK_POOL_REUSE", None)
     print(f"{len(specs)} models x {args.runs} runs x {args.rounds} rounds "
           f"({', '.join(names)}); cores 2, load {os.getloadavg()[0]:.1f}")
     for label, rows in figures.items():
-        print(f"  {label:8s} CPU per run: median {statistics.median(r[0] for r in rows):.3f} s "
+        print(f"  {label:13s} CPU per run: median {statistics.median(r[0] for r in rows):.3f} s "
               f"[min {min(r[0] for r in rows):.3f}]; wall per run: median "
               f"{statistics.median(r[1] for r in rows):.3f} s")
-    same = all(c == counts["own JVM"][0] for c in counts["own JVM"] + counts["pool"])
-    print(f"  state counts of every run: {'the same both ways' if same else 'DIFFERENT'}")
+    same = all(c == counts["own JVM"][0] for w in ways for c in counts[w])
+    print(f"  what every run decided (outcome, counts, trace): "
+          f"{'the same all three ways' if same else 'DIFFERENT'}")
     return 0 if same else 1
 
 

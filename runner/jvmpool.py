@@ -1,12 +1,22 @@
 """Long-lived JVMs for the many short TLC runs of a matrix, a compare or a sweep: each run
-in a fresh class loader of a JVM that is already up (runner/MmcheckTlcPool.java, whose
-header has the protocol), instead of a JVM of its own.
+on a JVM that is already up (runner/MmcheckTlcPool.java, whose header has the protocol),
+instead of a JVM of its own, in a class loader shared with the runs before it (TLC's classes
+loaded and JIT-compiled once), whose static state the launcher puts back before each run to
+what it was when the loader was new (MmcheckTlcPool.Reused lists what and why).
 
-Measured on matrix models (bench/bench_pool.py): 1.07 s of CPU per short run on a JVM of
-its own, 0.84 s on the pool.  TLC's own class loading and warm-up are paid per run still,
-since each run gets new classes (TLC keeps state in static fields); reusing them would
-take a run to about 0.3 s, but needs every static field of TLC reset between runs.
+Measured on matrix models (bench/bench_pool.py, 40 short runs each way, interleaved): CPU
+per run 0.90 s on a JVM of its own, 0.66 s on the pool with a fresh class loader per run,
+0.22 s with a shared one; every run decides the same (outcome, counts, trace) all three
+ways.  The cold matrix (352 models, 600 runs): 341 s CPU against 842 s with a fresh loader
+per run, every verdict and state count the same (docs/figures.md).
 
+* A shared loader serves REUSE_RUNS runs, then a new one is made; so it is after a run
+  that left a string in TLC's static fields that the loader did not have (a run that threw
+  or left a thread ends its JVM, as before).  Runs with -coverage (read into static finals)
+  and runs whose spec or cfg names a string that a new JVM would meet at another point
+  (TLC orders strings and model values by when a run first met them) get a fresh loader,
+  as every run does with MMCHECK_POOL_REUSE=0 (=N: N runs a loader).
+  MMCHECK_POOL_TRACE=FILE: the launcher appends which loader each run got to FILE.
 * Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
   expected to be short (C1 only: runner.check's choice for all but long runs), only
   with the bundled jar (the launcher does what its main does), only with a JDK's `javac`
@@ -62,6 +72,20 @@ COMPILE_TIMEOUT = 120.0
 
 def enabled() -> bool:
     return os.environ.get("MMCHECK_POOL", "").strip().lower() not in ("0", "off", "no", "false")
+
+
+# Runs per shared class loader (MmcheckTlcPool.Reused): after so many a new one is made, so
+# that nothing a reset might miss lives long.
+REUSE_RUNS = 50
+
+
+def reuse_runs() -> int:
+    """Runs that share one class loader (0: a fresh loader for every run);
+    MMCHECK_POOL_REUSE=0 turns sharing off, =N sets N."""
+    raw = os.environ.get("MMCHECK_POOL_REUSE", "").strip().lower()
+    if raw in ("0", "off", "no", "false"):
+        return 0
+    return int(raw) if raw.isdigit() else REUSE_RUNS
 
 
 def cache_dir() -> Path:
@@ -143,7 +167,7 @@ class _Jvm:
             argv.append(f"-Xmx{heap_mb}m")
         # The archive's class path (the jar) is a prefix of this one: the JVM accepts it.
         self.argv = [*argv, *flags, "-cp", f"{tools.jar}{os.pathsep}{classes}", CLASS,
-                     str(tools.jar), self.mark]
+                     str(tools.jar), self.mark, str(reuse_runs())]
         try:
             self.proc = start_tied(self.argv, cwd=self.tmp, stdout=subprocess.PIPE,
                                    stdin=subprocess.PIPE, what="JVM")

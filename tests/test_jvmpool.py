@@ -140,3 +140,110 @@ def test_cancel_all_kills_the_idle_pool(tools, tmp_path: Path) -> None:  # type:
         finally:
             java.reset_cancel()
     assert dead
+
+
+# Specs whose runs on one shared class loader would differ from a JVM of their own if any
+# of TLC's static state leaked from one run to the next (runner/MmcheckTlcPool.java, Reused):
+# `x` a VARIABLE in one and an operator in the next (its string's variable location), model
+# values and strings met in another order (TLC orders both by when the run first met them:
+# sets and functions print and are enumerated in that order), SYMMETRY in one run and not
+# in the next (TLCStateMut's permutations), another number of variables.
+LEAK_SPECS = {
+    "LeakA": """---- MODULE LeakA ----
+EXTENDS Naturals, TLC
+CONSTANT Procs
+VARIABLES x, y
+Perms == Permutations(Procs)
+Init == x = 0 /\\ y = [p \\in Procs |-> "idle"]
+Next == \\E p \\in Procs : /\\ y[p] = "idle"
+                        /\\ y' = [y EXCEPT ![p] = "busy"]
+                        /\\ x' = x + 1
+Inv == x < 2
+====
+""",
+    "LeakB": """---- MODULE LeakB ----
+EXTENDS Naturals, FiniteSets
+CONSTANT Procs
+VARIABLE y
+x == 3
+Init == y = [p \\in Procs |-> {"busy"}]
+Next == \\E p \\in Procs : y' = [y EXCEPT ![p] = y[p] \\cup {"done", "idle"}]
+Inv == x = 3 /\\ \\A p \\in Procs : Cardinality(y[p]) < 3 \\/ p = CHOOSE q \\in Procs : TRUE
+====
+""",
+}
+LEAK_CFGS = {  # (spec, cfg name, cfg text)
+    "a-sym": ("LeakA", "CONSTANT Procs = {p1, p2, p3}\nINIT Init\nNEXT Next\nINVARIANT Inv\n"
+                       + "SYMMETRY Perms\n"),
+    "b": ("LeakB", "CONSTANT Procs = {q3, p2, p1}\nINIT Init\nNEXT Next\nINVARIANT Inv\n"),
+    "a": ("LeakA", "CONSTANT Procs = {p1, p2, p3}\nINIT Init\nNEXT Next\nINVARIANT Inv\n"),
+    "a-2": ("LeakA", "CONSTANT Procs = {p3, p1}\nINIT Init\nNEXT Next\n"),
+}
+
+
+def run_leak(name: str, tmp_path: Path, tools: java.JavaTools) -> TlcResult:
+    spec, cfg = LEAK_CFGS[name]
+    d = tmp_path / "leak"
+    d.mkdir(exist_ok=True)
+    (d / f"{spec}.tla").write_text(LEAK_SPECS[spec])
+    (d / f"{name}.cfg").write_text(cfg)
+    return run_tlc(d / f"{spec}.tla", d / f"{name}.cfg", tools=tools, workers=1, timeout=60,
+                   jvm_args=QUICK_JIT)
+
+
+def test_runs_on_a_shared_loader_give_what_a_jvm_of_their_own_gives(  # type: ignore[no-untyped-def]
+        tools, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    order = ["a-sym", "b", "a", "a-2", "b", "a-sym", "a"]
+    alone = {n: run_leak(n, tmp_path, tools) for n in set(order)}
+    monkeypatch.setenv("MMCHECK_POOL_TRACE", str(tmp_path / "trace"))
+    monkeypatch.delenv("MMCHECK_POOL_REUSE", raising=False)
+    with jvmpool.session():
+        shared = [(n, run_leak(n, tmp_path, tools)) for n in order]
+    trace = (tmp_path / "trace").read_text()
+    assert jvmpool.launcher(tools) is not None
+    # every run but the first on the loader the first made (nothing retired it)
+    assert [f"shared loader, run {i}" in trace for i in range(1, len(order) + 1)] == \
+        [True] * len(order), trace
+    assert "fresh loader" not in trace
+    for n, r in shared:
+        assert summary(r) == summary(alone[n]), n
+    # the specs show what they are meant to: violations with traces, and the unreduced run
+    # has more states than the symmetric one
+    assert alone["a"].outcome is Outcome.INVARIANT and alone["a"].trace is not None
+    assert alone["b"].outcome is Outcome.INVARIANT and alone["b"].trace is not None
+    assert alone["a-2"].outcome is Outcome.DEADLOCK
+    assert alone["a"].stats.distinct_states != alone["a-sym"].stats.distinct_states
+
+
+def test_reuse_off_gives_a_fresh_loader_each_run(tools, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MMCHECK_POOL_TRACE", str(tmp_path / "trace"))
+    monkeypatch.setenv("MMCHECK_POOL_REUSE", "0")
+    with jvmpool.session():
+        rs = [run_leak(n, tmp_path, tools) for n in ("a", "b")]
+    trace = (tmp_path / "trace").read_text()
+    assert trace.count("fresh loader") == 2 and "shared loader" not in trace, trace
+    assert pid_of(rs[0]) == pid_of(rs[1])  # one JVM still
+
+
+def test_a_spec_naming_a_late_string_gets_a_fresh_loader(tools, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # "exit" is interned by the initializer of TLC's module class, which a new JVM runs
+    # only after it has read the spec: on a shared loader it would come first
+    d = tmp_path / "late"
+    d.mkdir()
+    text = (SPECS / "Live.tla").read_text()
+    (d / "Live.tla").write_text(text[:text.rindex("====")] + 'Unused == "exit"\n====\n')
+    shutil.copy(SPECS / "Live.cfg", d / "Live.cfg")
+    alone = run_tlc(d / "Live.tla", d / "Live.cfg", tools=tools, workers=1, timeout=60,
+                    jvm_args=QUICK_JIT)
+    monkeypatch.setenv("MMCHECK_POOL_TRACE", str(tmp_path / "trace"))
+    with jvmpool.session():
+        pooled = run_tlc(d / "Live.tla", d / "Live.cfg", tools=tools, workers=1, timeout=60,
+                         jvm_args=QUICK_JIT)
+    trace = (tmp_path / "trace").read_text()
+    assert "fresh loader" in trace and "shared loader" not in trace, trace
+    assert alone.outcome is Outcome.LIVENESS
+    assert summary(pooled) == summary(alone)
+    # the loader made for later runs registered no MBean a fresh loader's TLC collides with
+    assert "Exception" not in pooled.output
