@@ -172,8 +172,9 @@ def _used(s: dict[str, Any]) -> set[int]:
     for t in s["threads"]:
         if "addr" in t:
             used.add(t["addr"])
-        else:
+        elif "start" in t:
             used |= set(range(t["start"], t["end"]))
+        # else a thread of no page (a /proc/pid/maps reader walks every VMA)
     return used
 
 
@@ -206,7 +207,8 @@ def describe(s: dict[str, Any]) -> str:
         else:
             extra = "".join(f" {k}={v}" for k, v in t.items()
                             if k not in ("kind", "start", "end", "count"))
-            parts.append(f"{n}{t['kind']} [{t['start']},{t['end']}){extra}")
+            where = f" [{t['start']},{t['end']})" if "start" in t else ""
+            parts.append(f"{n}{t['kind']}{where}{extra}")
     return "; ".join(parts)
 
 

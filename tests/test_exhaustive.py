@@ -90,3 +90,18 @@ def test_more_threads_and_kinds_give_more_scenarios() -> None:
 @pytest.mark.parametrize("total,name", [(9, "x0001"), (12345, "x00001")])
 def test_scenario_names(total: int, name: str) -> None:
     assert exhaustive.scenario_name(1, total) == name
+
+
+def test_every_builtin_thread_kind_enumerates_including_one_of_no_page() -> None:
+    """A /proc/pid/maps reader has no page (it walks every VMA): its scenarios are made,
+    named and valid like the others (it was an internal error)."""
+    from gen.protocols import discover
+
+    actors = discover([]).actors
+    kinds = tuple(actors.found)
+    found = scenarios(Bound(2, 1, 1, kinds), ("growsdown", "growsup"), actors=actors)
+    assert {t["kind"] for s in found for t in s["threads"]} == set(kinds)
+    maps = [s for s in found if [t["kind"] for t in s["threads"]] == ["proc_maps"]]
+    assert maps and maps[0]["description"].endswith("; proc_maps")
+    for i, s in enumerate(maps):
+        parse_model(dict(s, name=f"x{i}", protocol="mainline"), "test", i)
