@@ -105,3 +105,15 @@ def test_every_builtin_thread_kind_enumerates_including_one_of_no_page() -> None
     assert maps and maps[0]["description"].endswith("; proc_maps")
     for i, s in enumerate(maps):
         parse_model(dict(s, name=f"x{i}", protocol="mainline"), "test", i)
+
+
+def test_kinds_all_is_every_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.cli import build_parser
+    from runner.commands.compare import exhaustive_models
+
+    monkeypatch.chdir(TEMPLATES.parent.parent)
+    args = build_parser().parse_args(["compare", "detach_merged", "detach_fixed",
+                                      "--exhaustive", "--max-pages", "1", "--kinds", "all"])
+    models, scope = exhaustive_models(args)
+    assert "thread kinds: munmap, fault," in scope and "proc_maps, mremap" in scope
+    assert {t.kind for m in models for t in m.threads} >= {"fault", "proc_maps", "binder"}

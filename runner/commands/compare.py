@@ -98,7 +98,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS), metavar="KIND",
                    help="--exhaustive: the kinds of the other threads (default: "
                         f"{' '.join(DEFAULT_KINDS)}; any actor: "
-                        f"{', '.join(builtin_actors())} or one of --protocols DIR)")
+                        f"{', '.join(builtin_actors())} or one of --protocols DIR; "
+                        "all: every one of them)")
     p.add_argument("--scenario-file", default=DEFAULT_SCENARIOS, metavar="FILE",
                    help=f"the scenarios (default: {DEFAULT_SCENARIOS})")
     p.add_argument("--matrix", default=DEFAULT_MATRIX, metavar="FILE",
@@ -235,6 +236,8 @@ def exhaustive_models(args: argparse.Namespace) -> tuple[list, str]:  # type: ig
     flags = exhaustive.cared_flags(base.template.read_text(encoding="utf-8"),
                                    new.template.read_text(encoding="utf-8"),
                                    library.read_text(encoding="utf-8"))
+    if args.kinds == ["all"]:
+        args.kinds = list(protocols.actors.found)
     for k in args.kinds:
         if k not in protocols.actors:
             raise ConfigError(f"--kinds {k}: unknown actor (one of: {protocols.actors.names()})")
