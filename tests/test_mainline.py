@@ -27,7 +27,7 @@ def test_mainline_munmap_is_v618s(matrix) -> None:  # type: ignore[no-untyped-de
     t = text(matrix, "mainline-fault")
     order = ["munmap0_vms_gather_munmap_vmas:", "munmap0_vma_start_write_wait:",
              "munmap0_split_vma:", "munmap0_vma_mark_detached:", "munmap0_vma_iter_clear_gfp:",
-             "munmap0_vms_complete_munmap_vmas:", "munmap0_vms_clear_ptes:",
+             "munmap0_vms_complete_munmap_vmas:", "munmap0_unmap_vmas:",
              "munmap0_free_pgtables:", "munmap0_remove_vma:", "munmap0_up_read:"]
     at = [t.index(label) for label in order]
     assert at == sorted(at)
@@ -41,7 +41,7 @@ def test_mainline_munmap_is_v618s(matrix) -> None:  # type: ignore[no-untyped-de
 
 def test_mainline_map_fixed_has_no_null_window(matrix) -> None:  # type: ignore[no-untyped-def]
     t = text(matrix, "mainline-mmap-fixed")
-    region = t.split("mmap_fixed1_mmap_region:")[1].split("mmap_fixed1_pf")[0]
+    region = t.split("fair process MmapFixed1Thread")[1].split("mmap_fixed1_pf")[0]
     assert "mmap_fixed1_vma_iter_clear_gfp:" not in region  # no NULL store before the new VMA
     assert region.index("mmap_fixed1_free_pgtables:") < region.index(
         "mmap_fixed1_vma_iter_store_new:") < region.index("mmap_fixed1_up_write:")

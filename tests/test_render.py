@@ -55,9 +55,9 @@ def test_each_protocol_has_its_own_steps() -> None:
         by_protocol.setdefault(m.protocol, render(m).text)
     steps = {
         "baseline": ["munmap0_down_write:", "munmap0_zap_pte_range:", "munmap0_free_pgtables:"],
-        "sections": ["munmap0_next_section:", "munmap0_section_done:"],
-        "madvise_user": ["munmap0_madvise_dontneed:", "munmap0_zap_page_range:"],
-        "madvise_kernel": ["munmap0_madvise_dontneed:"],
+        "sections": ["hi[self] := Min({lo[self] + 1, MEnd(self)});", "goto munmap0_down_write;"],
+        "madvise_user": ["munmap0_down_read:", "munmap0_zap_page_range:"],
+        "madvise_kernel": ["munmap0_zap_page_range:"],
         "vm_dead": ["munmap0_set_vm_dead:", "munmap0_downgrade_write:", "munmap0_again_down_write_killable:"],
         "detach_posted": ["munmap0_downgrade_write:", "munmap0_unmap_region:"],
         "detach_merged": ["munmap0_down_write_killable:", "munmap0_munlock_vma_pages_all:",
@@ -68,7 +68,7 @@ def test_each_protocol_has_its_own_steps() -> None:
             assert label in by_protocol[protocol], (protocol, label)
     assert "downgrade_write" not in by_protocol["baseline"]
     assert "set_vm_dead" not in by_protocol["detach_merged"]
-    assert "madvise_dontneed:" not in by_protocol["vm_dead"]
+    assert "madvise_up_read:" not in by_protocol["vm_dead"]
 
 
 def test_threads_and_layout_are_rendered_not_hard_coded() -> None:

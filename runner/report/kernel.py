@@ -139,6 +139,8 @@ STEPS: dict[str, dict[str, Call]] = {
     "munmap": {
         "munmap": _c("munmap", ENTRY),
         "return": _c("munmap > return to user space", LOCK),
+        # next_section, section_done (sections), zap_start (vm_dead), vms_clear_ptes
+        # (mainline): steps of runs stored before their fusion (docs/reduction.md)
         "next_section": _c("munmap > next section", LOCK),
         "section_done": _c("munmap > section done", LOCK),
         **_LOCKS, **_DO_MUNMAP, **_MADVISE,

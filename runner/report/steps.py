@@ -48,6 +48,8 @@ FUNCTIONS = {
     "madvise_dontneed": "madvise_dontneed",
     "zap_page_range": "zap_page_range",
     "madvise_up_read": "up_read",
+    # next_section, section_done, zap_start: steps of runs stored before their fusion into
+    # the steps around them (docs/reduction.md); kept so that those runs still report
     "next_section": "next section",
     "section_done": "section done",
     "set_vm_dead": "set VM_DEAD",

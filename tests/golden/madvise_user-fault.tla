@@ -251,16 +251,14 @@ munmap0_munmap:  \* the syscall: history records what the range holds now
   lo[self] := MStart(self) || hi[self] := MEnd(self);
 munmap0_down_read:
   if ReadFast then
-    readers := readers \cup {self};
-    goto munmap0_madvise_dontneed;
+    readers := readers \cup {self} || cur[self] := lo[self];
+    goto munmap0_zap_page_range;
   else
     wq := QueueReader(self);
   end if;
 munmap0_rwsem_down_read_failed:  \* woken by __rwsem_mark_wake with the readers at the head
   await ReadGranted(self);
-  readers := readers \cup {self} || wq := Dequeue(wq, self);
-munmap0_madvise_dontneed:
-  cur[self] := lo[self];
+  readers := readers \cup {self} || wq := Dequeue(wq, self) || cur[self] := lo[self];
 munmap0_zap_page_range:  \* stops at the first VMA that madvise refuses (-EINVAL)
   while cur[self] < hi[self] /\ ~\E v \in vmas : Covers(v, cur[self]) /\ v.flags \cap Special # {} do
     if pte[cur[self]] # "none" then

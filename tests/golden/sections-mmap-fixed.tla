@@ -91,8 +91,8 @@ variables
   walked = [t \in Threads |-> 0],     \* the page table a fault's walk found (0: none)
   stale = {},             \* faults whose walked page table was freed under them
   cur = [t \in Threads |-> 0],        \* registers: the page a loop is at,
-  lo = [t \in Threads |-> 0],         \*   the range being unmapped,
-  hi = [t \in Threads |-> 0],
+  lo = [t \in Threads |-> IF t \in MmapFixed1 THEN 1 ELSE 0],         \*   the range being unmapped,
+  hi = [t \in Threads |-> IF t \in MmapFixed1 THEN 3 ELSE 0],
   det = [t \in Threads |-> {}],       \*   the detached VMAs,
   pv = [t \in Threads |-> 0],         \*   unmap_region's prev and next VMA objects (ids),
   nx = [t \in Threads |-> 0],
@@ -249,9 +249,8 @@ begin
 munmap0_munmap:  \* the syscall: history records what the range holds now
   snap[self] := [p \in MRange(self) |-> [c |-> pte[p], g |-> Gen(p)]] ||
   lo[self] := MStart(self) || hi[self] := MEnd(self);
-munmap0_next_section:
-  hi[self] := Min({lo[self] + 1, MEnd(self)});
 munmap0_down_write:  \* the fast path, or a steal of a free lock ahead of the queue
+  hi[self] := Min({lo[self] + 1, MEnd(self)});
   if Free then
     writer := self || wz[self] := 0 || wm[self] := 0;
     goto munmap0_find_vma;
@@ -323,10 +322,9 @@ munmap0_remove_vma_list:  \* remove_vma(): vm_ops->close, vm_area_free
 munmap0_up_write:  \* the queued readers at the head, or the writer at the head, get it next
   writer := Nobody;
 
-munmap0_section_done:
-  if hi[self] < MEnd(self) then
+  if hi[self] < MEnd(self) then  \* the next section
     lo[self] := hi[self];
-    goto munmap0_next_section;
+    goto munmap0_down_write;
   end if;
 munmap0_return:  \* munmap returns: nothing of what the range held may still be mapped
   if \E p \in MRange(self) : /\ snap[self][p].c \notin {"none", "zero"}
@@ -339,8 +337,7 @@ end process;
 \* mmap_fixed1: mmap_fixed of [1, 3)
 fair process MmapFixed1Thread \in MmapFixed1
 begin
-mmap_fixed1_mmap_region:  \* mmap(MAP_FIXED): do_munmap whatever is there, under down_write
-  lo[self] := 1 || hi[self] := 3;
+  \* mmap(MAP_FIXED) -> mmap_region: do_munmap whatever is there, under down_write
 mmap_fixed1_down_write:  \* the fast path, or a steal of a free lock ahead of the queue
   if Free then
     writer := self;

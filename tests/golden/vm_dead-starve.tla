@@ -294,7 +294,8 @@ munmap0_downgrade_write:  \* atomically write -> read: no writer gets in; the qu
   if writer # self then broken := broken \cup {"RwsemExclusive"} end if;
   writer := Nobody || readers := readers \cup {self};
 
-munmap0_zap_start:
+  \* zap_page_range's start: thread-local (self's registers only), so part of the
+  \* downgrade's step rather than a step of its own (docs/reduction.md)
   cur[self] := lo[self];
 munmap0_zap_page_range:
   while cur[self] < hi[self] do
