@@ -239,7 +239,7 @@ def run_tool(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
     if jvmpool.active():
         pooled = jvmpool.run(tools, main_class, args, cwd=cwd, timeout=timeout,
                              heap_mb=heap_mb, on_line=on_line, log_path=log_path, flags=flags)
-        if pooled is not None:
+        if pooled is not None and not (heap_mb is None and jvmpool.out_of_heap(pooled)):
             return pooled
     share = cds.archive_args(tools, heap_mb)
     run = run_java(tools, main_class, args, cwd=cwd, timeout=timeout, heap_mb=heap_mb,

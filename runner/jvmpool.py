@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -67,6 +68,7 @@ from runner.jvm import (
 SOURCE = Path(__file__).with_name("MmcheckTlcPool.java")
 CLASS = "MmcheckTlcPool"
 START_TIMEOUT = 60.0
+OUT_OF_HEAP = re.compile(r"Java heap space|OutOfMemoryError|GC overhead limit exceeded")
 COMPILE_TIMEOUT = 120.0
 
 
@@ -302,7 +304,22 @@ def active() -> bool:
     return _sessions > 0
 
 
+# A long-lived JVM keeps the heap it grew to (the parallel collector gives little back), and
+# TLC sizes its fingerprint set as a share of the heap's maximum: with the JVM's default
+# maximum (a quarter of the memory) each JVM of the pool grew to 6-7 GB, and the matrix's
+# three ran a 24 GB machine out of memory under load.  The pool's runs are the short ones;
+# without --heap-mb they get this maximum, and a run that runs out of heap here is run
+# again on a JVM of its own with the default one (runner.java.run_tool).
+POOL_HEAP_MB = 2048
+
+
+def out_of_heap(run: ToolRun) -> bool:
+    """The run ran out of the pool JVM's heap (run it again on a JVM of its own)."""
+    return OUT_OF_HEAP.search(run.output) is not None
+
+
 def _jvm(tools: JavaTools, flags: list[str], heap_mb: int | None) -> _Jvm | None:
+    heap_mb = POOL_HEAP_MB if heap_mb is None else heap_mb
     key = (threading.get_ident(), tuple(flags), heap_mb)
     with _session_lock:
         jvm = _jvms.get(key)

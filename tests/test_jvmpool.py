@@ -247,3 +247,19 @@ def test_a_spec_naming_a_late_string_gets_a_fresh_loader(tools, tmp_path: Path, 
     assert summary(pooled) == summary(alone)
     # the loader made for later runs registered no MBean a fresh loader's TLC collides with
     assert "Exception" not in pooled.output
+
+
+def test_a_pool_jvm_has_a_bounded_heap_and_a_run_out_of_it_runs_again(  # type: ignore[no-untyped-def]
+        tools, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's JVMs get POOL_HEAP_MB (not a quarter of the memory each, kept for good);
+    a run that runs out of it is run again on a JVM of its own with the default heap."""
+    with jvmpool.session():
+        run_case("ok", tools, tmp_path)
+        assert all(f"-Xmx{jvmpool.POOL_HEAP_MB}m" in j.argv for j in jvmpool._jvms.values())
+    monkeypatch.setattr(jvmpool, "POOL_HEAP_MB", 24)
+    spec = tmp_path / "ok"
+    with jvmpool.session():
+        r = run_tlc(spec / "Oom.tla", spec / "Oom.cfg", tools=tools, workers=1, timeout=120,
+                    jvm_args=QUICK_JIT)
+    assert r.outcome is Outcome.OK, r.output[-2000:]
+    assert "OutOfMemoryError" not in r.output
