@@ -30,13 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_termination import cpu
+from bench.bench_termination import interleaved
 from gen.fairness import BLOCKED_EXACT, FAIR_SPEC, MOVED_EXACT, with_cheap_fairness
 from gen.model import INVARIANTS, parse_model
 from gen.render import liveness_cfg, render, tlc_cfg
 from runner.java import locate_tools
 from runner.pcal import translate
-from runner.tlc import run_tlc
 
 
 def model(protocol: str, n: int):
@@ -100,20 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                          False, []),
                 "fair+side": (with_side(live, True), False, ["-lncheck", "final"]),
             }
-            cpus: dict[str, list[float]] = {k: [] for k in runs}
-            states: dict[str, str] = {}
-            for _ in range(args.rounds):
-                for name, (cfg_text, deadlock, extra) in runs.items():
-                    cfg = d / f"{name.replace('+', '-')}.cfg"
-                    cfg.write_text(cfg_text)
-                    c0 = cpu()
-                    r = run_tlc(spec, cfg, tools=tools, workers=1, deadlock=deadlock,
-                                extra_args=extra)
-                    cpus[name].append(cpu() - c0)
-                    s = r.stats
-                    states[name] = (f"{s.states_generated or 0:,} / {s.distinct_states or 0:,} "
-                                    f"{r.outcome.value}"
-                                    + (f" {r.violated}" if r.violated else ""))
+            cpus, states = interleaved(runs, spec, tools, args.rounds)
             med = {k: statistics.median(v) for k, v in cpus.items()}
             for name in runs:
                 print(f"N={n} {name:<12} {states[name]:<36} {med[name]:6.2f} "

@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +38,29 @@ from runner.tlc import run_tlc
 def cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+Runs = dict[str, tuple[str, bool, list[str]]]  # name -> (cfg text, deadlock, TLC args)
+
+
+def interleaved(runs: Runs, spec: Path, tools: Any, rounds: int, jvm: list[str] | None = None
+                ) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Each run's CPU seconds per round (the runs interleaved, one TLC worker each) and
+    its last "generated / distinct outcome [violated]"; the cfgs go beside `spec`."""
+    cpus: dict[str, list[float]] = {k: [] for k in runs}
+    states: dict[str, str] = {}
+    for _ in range(rounds):
+        for name, (text, deadlock, extra) in runs.items():
+            cfg = spec.parent / f"{name.replace('+', '-')}.cfg"
+            cfg.write_text(text)
+            c0 = cpu()
+            r = run_tlc(spec, cfg, tools=tools, workers=1, deadlock=deadlock,
+                        extra_args=extra, jvm_args=jvm or [])
+            cpus[name].append(cpu() - c0)
+            s = r.stats
+            states[name] = (f"{s.states_generated or 0:,} / {s.distinct_states or 0:,} "
+                            f"{r.outcome.value}" + (f" {r.violated}" if r.violated else ""))
+    return cpus, states
 
 
 def model(protocol: str, pages: int, n: int):
@@ -78,19 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                                 ["-lncheck", "final"]),
             }
             runs = {k: v for k, v in runs.items() if k in args.variants}
-            cpus: dict[str, list[float]] = {k: [] for k in runs}
-            states: dict[str, str] = {}
-            for _ in range(args.rounds):
-                for name, (text, deadlock, extra) in runs.items():
-                    cfg = d / f"{name}.cfg"
-                    cfg.write_text(text)
-                    c0 = cpu()
-                    r = run_tlc(spec, cfg, tools=tools, workers=1, deadlock=deadlock,
-                                extra_args=extra, jvm_args=jvm)
-                    cpus[name].append(cpu() - c0)
-                    s = r.stats
-                    states[name] = (f"{s.states_generated:,} / {s.distinct_states:,} "
-                                    f"{r.outcome.value}")
+            cpus, states = interleaved(runs, spec, tools, args.rounds, jvm)
             for name in runs:
                 print(f"N={n} {name:<12} {states[name]:<28} "
                       f"{statistics.median(cpus[name]):6.2f} [{min(cpus[name]):.2f}] s")
