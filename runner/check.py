@@ -393,7 +393,8 @@ class _ModelCheck:
         spec_text = self.spec_text = self.translate(rendered)
         spec = self.dir / rendered.filename
         # Where liveness needs liveness runs by design (a thread repeats), the module gets
-        # cheap fairness's definitions, for a large one (inert otherwise).
+        # cheap fairness's definitions (gen/fairness.py): a large liveness run uses them,
+        # nothing else reads them.
         fair: bool | None = None  # FairSpec for the liveness runs: None not yet decided
         if not terminates_decidable(rendered):
             text = with_cheap_fairness(spec_text, [(g.const, g.proc) for g in rendered.groups])
