@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gen.protocols import discover
+from runner import jvmpool
 from runner.java import private_dir
 from runner.litmus.cprog import DEFAULT_SCALE_MIB, compile_program, program
 from runner.litmus.model import Decision, decide
@@ -99,7 +100,8 @@ def check(tests: list[LitmusTest], protocols: list[str], tools: Any, *, jobs: in
                      f"({d.states} states, {d.seconds or 0:.1f} s)")
         return d
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    # the many short TLC runs go to long-lived JVMs (runner.jvmpool), as a check's do
+    with jvmpool.session(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(one, pairs))
 
 
