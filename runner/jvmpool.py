@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -61,6 +60,7 @@ from runner.jvm import (
     remove_stale_private_dirs,
     start_tied,
 )
+from runner.tlc_output import OOM_TEXT
 
 # Only runs expected to be short (runner.check gives them C1 only, runner.java.QUICK_JIT):
 # those are the many whose JVM start counts; a long run gets a JVM of its own, whose start
@@ -68,7 +68,6 @@ from runner.jvm import (
 SOURCE = Path(__file__).with_name("MmcheckTlcPool.java")
 CLASS = "MmcheckTlcPool"
 START_TIMEOUT = 60.0
-OUT_OF_HEAP = re.compile(r"Java heap space|OutOfMemoryError|GC overhead limit exceeded")
 COMPILE_TIMEOUT = 120.0
 
 
@@ -315,7 +314,7 @@ POOL_HEAP_MB = 2048
 
 def out_of_heap(run: ToolRun) -> bool:
     """The run ran out of the pool JVM's heap (run it again on a JVM of its own)."""
-    return OUT_OF_HEAP.search(run.output) is not None
+    return OOM_TEXT.search(run.output) is not None
 
 
 def _jvm(tools: JavaTools, flags: list[str], heap_mb: int | None) -> _Jvm | None:

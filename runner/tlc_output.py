@@ -291,8 +291,9 @@ def parse_state(text: str, warnings: list[str]) -> TraceState | None:
 
 _CONFIG_CODES = frozenset([*range(2222, 2246), 2272, 2273, 2274, 2280, 2281, *range(5001, 5007)])
 _OOM_CODES = frozenset({1001, 1002, 1003})
-_OOM_TEXT = re.compile(r"Java heap space|OutOfMemoryError|GC overhead limit exceeded|"
-                       r"Direct buffer memory|ran out of memory")
+# what TLC or the JVM prints when a run runs out of memory (runner.jvmpool reads it too)
+OOM_TEXT = re.compile(r"Java heap space|OutOfMemoryError|GC overhead limit exceeded|"
+                      r"Direct buffer memory|ran out of memory")
 # Exit codes each outcome may come with (2.15, 1.7.x, 1.8.0).  None: not checked.
 _EXPECTED_EXIT: dict[Outcome, frozenset[int] | None] = {
     Outcome.OK: frozenset({0}),
@@ -466,9 +467,9 @@ def _verdict(msgs: list[Message], codes: set[int], loose: str,
         return next((m for m in msgs if m.code in wanted), None)
 
     errors = [m for m in msgs if m.cls == 1]
-    oom = first(*_OOM_CODES) or next((m for m in errors if _OOM_TEXT.search(m.full_text())),
+    oom = first(*_OOM_CODES) or next((m for m in errors if OOM_TEXT.search(m.full_text())),
                                      None)
-    if oom is not None or (_OOM_TEXT.search(loose) and not codes & {2193}):
+    if oom is not None or (OOM_TEXT.search(loose) and not codes & {2193}):
         return Outcome.OUT_OF_MEMORY, None, _short(oom.full_text() if oom else loose), 0
     if m := first(3002, 3001):
         return Outcome.PARSE_ERROR, None, _short(_sany_errors(loose) or m.full_text()), 0
