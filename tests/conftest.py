@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 CORPUS_SPECS = Path(__file__).parent / "corpus" / "specs"
+MATRIX = Path(__file__).resolve().parent.parent / "specs" / "matrix.toml"
 
 
 def tiny_model(protocol: str) -> str:
@@ -49,6 +50,21 @@ def tools():  # type: ignore[no-untyped-def]
         return locate_tools()
     except ToolNotFound as e:  # a failure, not a skip: .ci/run installs Java
         pytest.fail(f"java tests need Java and the jar: {e} (or run: pytest -m 'not java')")
+
+
+@pytest.fixture(scope="module")
+def matrix():  # type: ignore[no-untyped-def]
+    """The committed matrix's models, by name."""
+    from gen.load import load_models
+
+    return {m.name: m for m in load_models(MATRIX)}
+
+
+def text(matrix, name: str) -> str:  # type: ignore[no-untyped-def]
+    """The spec one of `matrix`'s models renders."""
+    from gen.render import render
+
+    return render(matrix[name]).text
 
 
 @pytest.fixture

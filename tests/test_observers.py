@@ -7,22 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import text
 
 from gen.load import load_models
 from gen.render import render
 from runner.errors import ConfigError, TemplateError
-
-ROOT = Path(__file__).resolve().parent.parent
-MATRIX = ROOT / "specs" / "matrix.toml"
-
-
-@pytest.fixture(scope="module")
-def matrix():  # type: ignore[no-untyped-def]
-    return {m.name: m for m in load_models(MATRIX)}
-
-
-def text(matrix, name: str) -> str:  # type: ignore[no-untyped-def]
-    return render(matrix[name]).text
 
 
 def free_step(t: str, label: str) -> str:
