@@ -1,6 +1,6 @@
 /*
- * A long-lived JVM that runs TLC many times (runner/jvmpool.py starts it, compiles it once
- * with the JDK's javac, and is the only user of its protocol).
+ * A long-lived JVM that runs TLC and the PlusCal translator many times (runner/jvmpool.py
+ * starts it, compiles it once with the JDK's javac, and is the only user of its protocol).
  *
  * A run either gets a fresh class loader over tla2tools.jar whose parent is the platform
  * loader, so every TLC class, and with it all of TLC's static state, is new for the run; or,
@@ -17,10 +17,13 @@
  *   argv: JAR MARK [REUSE]   MARK: a random string of the caller's; REUSE: runs per shared
  *                            loader (0 or absent: a fresh loader for every run)
  *   out:  MARK ready         once started
- *   in:   DIR \t ARG \t ...  one run: DIR its working directory (TLC's user dir), ARGs TLC's
- *   out:  TLC's output, then MARK exit CODE [retire]  on a line of its own
- * A run that leaves a thread running, or that threw, retires the JVM: it says so on its
- * MARK line and exits, so that nothing of that run can touch the next.  A run whose TLC calls
+ *   in:   CLASS \t DIR \t ARG \t ...  one run: CLASS tlc2.TLC or pcal.trans (the PlusCal
+ *                            translator, see pcal()), DIR its working directory (TLC's user
+ *                            dir), ARGs the tool's
+ *   out:  the tool's output, then MARK exit CODE [retire]  on a line of its own
+ * A run that leaves a thread running (other than an idle executor worker, which is ended:
+ * see endIdleExecutor), or that threw, retires the JVM: it says so on its MARK line and
+ * exits, so that nothing of that run can touch the next.  A run whose TLC calls
  * System.exit ends the JVM with that code, as it would end a JVM of its own.  End of stdin
  * ends the JVM.
  */
@@ -101,7 +104,7 @@ public final class MmcheckTlcPool {
         String line;
         while ((line = in.readLine()) != null && !line.isEmpty()) {
             String[] fields = line.split("\t", -1);
-            boolean retire = run(jar, fields[0], Arrays.copyOfRange(fields, 1, fields.length));
+            boolean retire = run(jar, fields[0], fields[1], Arrays.copyOfRange(fields, 2, fields.length));
             out.println(mark + " exit " + code + (retire ? " retire" : ""));
             out.flush();
             if (retire) {
@@ -118,17 +121,18 @@ public final class MmcheckTlcPool {
 
     /** One TLC run in a thread group of its own, in the shared loader or a fresh one; true:
      *  retire the JVM. */
-    private static boolean run(URL jar, String dir, String[] args) throws Exception {
+    private static boolean run(URL jar, String mainClass, String dir, String[] args) throws Exception {
         ThreadGroup group = new ThreadGroup("mmcheck-run");
         Reused reused = null;
-        if (reuse > 0 && Reused.fits(dir, args)) {
+        boolean pcal = mainClass.equals(PCAL);
+        if (reuse > 0 && (pcal || Reused.fits(dir, args))) {
             if (shared == null) {
                 shared = Reused.start(jar);  // null: this JVM cannot reuse one
                 if (shared == null) {
                     reuse = 0;
                 }
             }
-            if (shared != null && shared.fitsWords(dir, args)) {
+            if (shared != null && (pcal || shared.fitsWords(dir, args))) {
                 try {
                     shared.restore();
                     reused = shared;
@@ -143,14 +147,14 @@ public final class MmcheckTlcPool {
         }
         if (TRACE != null) {
             TRACE.println("mmcheck-pool: " + (reused != null ? "shared loader, run " + (reused.runs + 1)
-                    : "fresh loader") + ": " + String.join(" ", args));
+                    : "fresh loader") + ": " + mainClass + " " + String.join(" ", args));
         }
         URLClassLoader loader = reused != null ? reused.loader
                 : new URLClassLoader(new URL[] {jar}, ClassLoader.getPlatformClassLoader());
         Throwable[] thrown = new Throwable[1];
         Thread main = new Thread(group, () -> {
             try {
-                code = tlc(loader, dir, args);
+                code = pcal ? pcal(loader, dir, args) : tlc(loader, dir, args);
             } catch (InvocationTargetException e) {
                 thrown[0] = e.getCause();
             } catch (Throwable e) {
@@ -173,6 +177,7 @@ public final class MmcheckTlcPool {
         for (int i = 0; i < n; i++) {
             // The JDK's common fork-join pool outlives every run; its idle workers are not TLC's.
             if (!threads[i].getName().startsWith("ForkJoinPool.commonPool-worker")) {
+                endIdleExecutor(threads[i]);
                 threads[i].join(2000);
                 left |= threads[i].isAlive();
             }
@@ -186,11 +191,79 @@ public final class MmcheckTlcPool {
         return thrown[0] != null || left;
     }
 
+    /**
+     * A worker of an executor that the run made and did not shut down, waiting for a task
+     * that can only come through that executor, which nothing but the worker still reaches:
+     * TLC 2.15's LiveWorker.printTrace makes one for every liveness violation it prints.
+     * Shut that executor down, so that the worker ends instead of retiring the JVM (which
+     * cost every liveness violation a new JVM and a 2 s wait).  Needs the JVM's
+     * --add-opens of java.lang and java.util.concurrent (runner/jvmpool.py gives them);
+     * without them, or for any other thread, nothing is done and the thread counts as left.
+     */
+    private static void endIdleExecutor(Thread t) {
+        boolean idle = false;
+        for (StackTraceElement e : t.getStackTrace()) {
+            idle |= e.getClassName().equals("java.util.concurrent.ThreadPoolExecutor")
+                    && e.getMethodName().equals("getTask");
+        }
+        if (!idle) {
+            return;
+        }
+        try {
+            Field target = Thread.class.getDeclaredField("target");
+            target.setAccessible(true);
+            Object worker = target.get(t);
+            if (worker == null || !worker.getClass().getName().equals("java.util.concurrent.ThreadPoolExecutor$Worker")) {
+                return;
+            }
+            Field outer = worker.getClass().getDeclaredField("this$0");
+            outer.setAccessible(true);
+            java.util.concurrent.ThreadPoolExecutor executor = (java.util.concurrent.ThreadPoolExecutor) outer.get(worker);
+            if (executor.getActiveCount() == 0 && executor.getQueue().isEmpty()) {
+                executor.shutdown();
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {  // not opened: left
+            if (TRACE != null) {
+                TRACE.println("mmcheck-pool: idle executor of " + t.getName() + " not shut down: " + e);
+            }
+        }
+    }
+
     /** TLC registers its statistics as platform MBeans: a new run registers them again. */
     private static void unregisterBeans() throws Exception {
         MBeanServer beans = ManagementFactory.getPlatformMBeanServer();
         for (ObjectName name : beans.queryNames(new ObjectName("tlc2*:*"), null)) {
             beans.unregisterMBean(name);
+        }
+    }
+
+    static final String PCAL = "pcal.trans";
+
+    /**
+     * pcal.trans.main of TLC 2.15 (version 1.9 of the translator), returning the status that
+     * main would exit with.  main exits the JVM even on success unless ToolIO is in TOOL
+     * mode; in that mode the translator keeps its messages, printed here after it, and does
+     * not print its version line.  It opens its file relative to the JVM's directory: a
+     * relative one is made absolute against the run's.  ToolIO's mode and messages are
+     * static state that a shared loader puts back (Reused).
+     */
+    private static int pcal(ClassLoader loader, String dir, String[] args) throws Exception {
+        Class<?> toolIO = Class.forName("util.ToolIO", true, loader);
+        toolIO.getMethod("setUserDir", String.class).invoke(null, dir);
+        toolIO.getMethod("setMode", int.class).invoke(null, toolIO.getField("TOOL").getInt(null));
+        toolIO.getMethod("reset").invoke(null);
+        String[] absolute = args.clone();
+        if (absolute.length > 0 && !new File(absolute[absolute.length - 1]).isAbsolute()) {
+            absolute[absolute.length - 1] = new File(dir, absolute[absolute.length - 1]).getPath();
+        }
+        try {
+            Method runMe = Class.forName("pcal.trans", true, loader).getMethod("runMe", String[].class);
+            runMe.setAccessible(true);  // a public method of a class that is not
+            return (Integer) runMe.invoke(null, (Object) absolute) & 0xff;  // as System.exit's
+        } finally {
+            for (String m : (String[]) toolIO.getMethod("getAllMessages").invoke(null)) {
+                out.println(m);
+            }
         }
     }
 
@@ -225,10 +298,10 @@ public final class MmcheckTlcPool {
      * A class loader over the jar shared by several runs, and what its static state was when
      * it was new.  The reset list, each item with why:
      *
-     * 1. Every class of tla2sany, tlc2 and util is initialized when the loader is made
-     *    (initAll), before its first run: so no class initializer runs during a run, none
-     *    interns a string in the middle of one (see 3), and all static state exists to be
-     *    recorded.  The classes whose initializer reads an option of the run (ModelChecker,
+     * 1. Every class of tla2sany, tlc2, util and pcal (the translator; SANY validates with
+     *    it) is initialized when the loader is made (initAll), before its first run: so no
+     *    class initializer runs during a run, none interns a string in the middle of one
+     *    (see 3), and all static state exists to be recorded.  The classes whose initializer reads an option of the run (ModelChecker,
      *    Worker, Spec, Value, ActionItemList read `-coverage` into static finals) would keep
      *    the first run's option: runs with -coverage get a fresh loader (fits).
      * 2. Every static field that is not final (TLCGlobals' options, mainChecker and simulator,
@@ -427,7 +500,7 @@ public final class MmcheckTlcPool {
                 for (JarEntry e : Collections.list(jf.entries())) {
                     String n = e.getName();
                     if (n.endsWith(".class") && (n.startsWith("tla2sany/") || n.startsWith("tlc2/")
-                            || n.startsWith("util/"))) {
+                            || n.startsWith("util/") || n.startsWith("pcal/"))) {
                         names.add(n.substring(0, n.length() - 6).replace('/', '.'));
                     }
                 }

@@ -18,7 +18,8 @@ per run, every verdict and state count the same (docs/figures.md).
   as every run does with MMCHECK_POOL_REUSE=0 (=N: N runs a loader).
   MMCHECK_POOL_TRACE=FILE: the launcher appends which loader each run got to FILE.
 * Only inside `session()` (runner.check.check_models opens one), only for tlc2.TLC runs
-  expected to be short (C1 only: runner.check's choice for all but long runs), only
+  expected to be short (C1 only: runner.check's choice for all but long runs) and
+  pcal.trans runs with the same flags (POOLED; the launcher's pcal() says how), only
   with the bundled jar (the launcher does what its main does), only with a JDK's `javac`
   beside `java` (the launcher is compiled once per JDK into the user's cache directory,
   $MMCHECK_POOL_DIR, else $XDG_CACHE_HOME/mmcheck/pool), and not with MMCHECK_POOL=0.
@@ -68,6 +69,8 @@ from runner.tlc_output import OOM_TEXT
 SOURCE = Path(__file__).with_name("MmcheckTlcPool.java")
 CLASS = "MmcheckTlcPool"
 START_TIMEOUT = 60.0
+# The main classes the launcher runs (as their main would, without exiting the JVM).
+POOLED = ("tlc2.TLC", "pcal.trans")
 COMPILE_TIMEOUT = 120.0
 
 
@@ -163,7 +166,10 @@ class _Jvm:
                  heap_mb: int | None) -> None:
         self.mark = "@!@!@mmcheck-pool-" + secrets.token_hex(8)
         self.tmp = private_dir("jvm")
-        argv = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={self.tmp}"]
+        # The launcher shuts down executors a run left idle (MmcheckTlcPool.endIdleExecutor).
+        argv = [str(tools.java), "-XX:+UseParallelGC", f"-Djava.io.tmpdir={self.tmp}",
+                *(f"--add-opens=java.base/{p}=ALL-UNNAMED"
+                  for p in ("java.lang", "java.util.concurrent"))]
         if heap_mb is not None:
             argv.append(f"-Xmx{heap_mb}m")
         # The archive's class path (the jar) is a prefix of this one: the JVM accepts it.
@@ -215,7 +221,7 @@ class _Jvm:
             forget(self.proc)
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def run(self, cwd: Path, args: list[str], timeout: float | None,
+    def run(self, main_class: str, cwd: Path, args: list[str], timeout: float | None,
             on_line: Callable[[str], None] | None, log: IO[str] | None
             ) -> tuple[int | None, str, bool]:
         """(exit code, output, timed out); the JVM is dead afterwards unless the launcher
@@ -231,7 +237,7 @@ class _Jvm:
         timer = threading.Timer(timeout, expire) if timeout is not None else None
         code: int | str | None = None
         try:
-            self.proc.stdin.write(("\t".join([str(cwd), *args]) + "\n").encode())
+            self.proc.stdin.write(("\t".join([main_class, str(cwd), *args]) + "\n").encode())
             self.proc.stdin.flush()
             if timer is not None:
                 timer.daemon = True
@@ -361,7 +367,7 @@ def run(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
         flags: list[str]) -> ToolRun | None:
     """Run `main_class` on a JVM of the pool; None when this run cannot be pooled (the
     caller runs it on a JVM of its own).  The log is written as the output comes."""
-    if (not active() or main_class != "tlc2.TLC" or not tools.bundled or not enabled()
+    if (not active() or main_class not in POOLED or not tools.bundled or not enabled()
             or not set(QUICK_JIT) <= set(flags)
             or any("\t" in a or "\n" in a for a in [str(cwd), *args])):
         return None
@@ -375,7 +381,7 @@ def run(tools: JavaTools, main_class: str, args: list[str], *, cwd: Path,
     log = None
     try:
         log = open_log(log_path)
-        code, output, timed_out = jvm.run(cwd, args, timeout, on_line, log)
+        code, output, timed_out = jvm.run(main_class, cwd, args, timeout, on_line, log)
     finally:
         if log is not None:
             log.close()

@@ -263,3 +263,55 @@ def test_a_pool_jvm_has_a_bounded_heap_and_a_run_out_of_it_runs_again(  # type: 
                     jvm_args=QUICK_JIT)
     assert r.outcome is Outcome.OK, r.output[-2000:]
     assert "OutOfMemoryError" not in r.output
+
+
+def test_a_liveness_violation_keeps_the_jvm_and_its_loader(  # type: ignore[no-untyped-def]
+        tools, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLC's printing of a liveness violation leaves an executor's idle worker behind; the
+    launcher shuts that executor down instead of retiring the JVM (which made a new JVM and
+    waited 2 s for every violation), and the next run is as on a JVM of its own."""
+    alone = run_case("liveness_lasso", tools, tmp_path)
+    assert alone.outcome is Outcome.LIVENESS and alone.trace is not None
+    monkeypatch.setenv("MMCHECK_POOL_TRACE", str(tmp_path / "trace"))
+    monkeypatch.delenv("MMCHECK_POOL_REUSE", raising=False)
+    with jvmpool.session():
+        pooled = [run_case("liveness_lasso", tools, tmp_path) for _ in range(3)]
+    trace = (tmp_path / "trace").read_text()
+    assert "not shut down" not in trace, trace
+    assert [f"shared loader, run {i}" in trace for i in (1, 2, 3)] == [True] * 3, trace
+    assert len({pid_of(r) for r in pooled}) == 1
+    assert all(summary(r) == summary(alone) for r in pooled)
+
+
+def test_pcal_trans_on_the_pool_writes_what_its_own_jvm_writes(  # type: ignore[no-untyped-def]
+        tools, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The translator on a pool JVM (TOOL mode, without its exit): the same translation,
+    byte for byte, the same error and line for a broken algorithm, on one shared loader
+    with TLC runs between translations."""
+    from runner.errors import TranslationError
+    from runner.pcal import translate
+
+    def outcome(name: str, where: Path) -> tuple[str, str | None]:
+        where.mkdir(exist_ok=True)
+        tla = where / f"{name}.tla"
+        shutil.copy(SPECS / f"{name}.tla", tla)
+        try:
+            translate(tla, tools=tools, jvm_args=QUICK_JIT)
+            return tla.read_text(), None
+        except TranslationError as e:
+            return tla.read_text(), str(e).replace(str(where), "DIR")
+
+    alone = {n: outcome(n, tmp_path / "alone") for n in ("Mutex", "PcalErr")}
+    assert "\\* BEGIN TRANSLATION" in alone["Mutex"][0] and alone["Mutex"][1] is None
+    assert alone["PcalErr"][1] is not None and ":9:" in alone["PcalErr"][1]
+    monkeypatch.setenv("MMCHECK_POOL_TRACE", str(tmp_path / "trace"))
+    monkeypatch.delenv("MMCHECK_POOL_REUSE", raising=False)
+    with jvmpool.session():
+        pooled = []
+        for i, n in enumerate(["Mutex", "PcalErr", "Mutex", "PcalErr"]):
+            pooled.append((n, outcome(n, tmp_path / f"pool{i}")))
+            run_case("ok", tools, tmp_path)
+    trace = (tmp_path / "trace").read_text()
+    assert trace.count("pcal.trans -nocfg") == 4 and "fresh loader" not in trace, trace
+    for n, got in pooled:
+        assert got == alone[n], n
