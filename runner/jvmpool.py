@@ -79,8 +79,11 @@ def enabled() -> bool:
 
 
 # Runs per shared class loader (MmcheckTlcPool.Reused): after so many a new one is made, so
-# that nothing a reset might miss lives long.
-REUSE_RUNS = 50
+# that nothing a reset might miss lives long.  A new loader costs about 1 s of CPU (its
+# classes initialized, then JIT-compiled again): the cold matrix (900 runs, translations
+# included) took 156.8 s CPU with 50, 139.9 s with 1000 (bench/bench_cold_matrix.py
+# --env MMCHECK_POOL_REUSE=..., every verdict and state count the same).
+REUSE_RUNS = 1000
 
 
 def reuse_runs() -> int:
