@@ -11,6 +11,9 @@ environment (e.g. --env MMCHECK_POOL=0, runner.jvmpool off).
 Each variant's results are compared with the first one's: every model's verdicts, the
 outcome of each of its TLC runs and the distinct and generated states of each complete one
 must be the same (the differences are printed; "identical" when there are none).
+--same traces compares instead what a change of the runs themselves must keep: every
+model's verdicts, the trace of each safety violation (invariants, deadlock) state by state,
+and the model's distinct states (liveness traces depend on when TLC's periodic check ran).
 
     .venv/bin/python bench/bench_cold_matrix.py [--tree DIR ...] [--env NAME=VALUE ...]
                                                 [--rounds 1] [--jobs N] [--only REGEX]
@@ -33,6 +36,25 @@ ROOT = Path(__file__).resolve().parent.parent
 def cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+SAFETY = ("TypeOK", "RwsemExclusive", "NoThirdState", "NoLostWrite", "PageTableSafety",
+          "MunmapAtomic", "WriteHoldBound", "RangeUnmapped", "NoVmaUseAfterFree", "DeadlockFree")
+
+
+def traces(results: Path) -> dict[str, object]:
+    """model -> (its verdicts, each safety violation's trace, its distinct states, what
+    WriteHoldReport measured)."""
+    try:
+        models = json.loads(results.read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {m["name"]: ({p: v["verdict"] for p, v in m["properties"].items()},
+                        {p: v["trace"] for p, v in m["properties"].items() if p in SAFETY},
+                        m.get("distinct_states"),
+                        [m.get(k) for k in ("max_write_hold", "max_write_zap",
+                                            "max_write_munlock")])
+            for m in models}
 
 
 def figures(results: Path) -> dict[str, object]:
@@ -65,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--only", help="check only the models whose name matches (a regex)")
+    ap.add_argument("--same", choices=("runs", "traces"), default="runs",
+                    help="what must be the same as the first variant's (see above)")
     args = ap.parse_args(argv)
     trees = args.tree or [ROOT]
     variants: list[tuple[Path, dict[str, str]]] = [(t, {}) for t in trees]
@@ -95,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label}: exit {proc.returncode}, wall {wall:.1f} s, CPU {used:.1f} s "
                       f"(cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}); {summary}",
                       flush=True)
-                got = figures(Path(tmp) / "out" / "results.json")
+                got = (traces if args.same == "traces" else figures)(
+                    Path(tmp) / "out" / "results.json")
                 if first is None:
                     first = got
                 else:
                     diff = differences(first, got)
-                    print(f"  verdicts and state counts against the first: "
+                    print(f"  {'verdicts, traces' if args.same == 'traces' else 'verdicts and state counts'} against the first: "
                           f"{'identical' if not diff else f'{len(diff)} differences'} "
                           f"({len(got)} models)")
                     for line in diff:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gen import first_violations
 from gen.fairness import with_cheap_fairness
 from gen.model import DEADLOCK, INVARIANTS, LIVENESS, PROPERTIES, Model
 from gen.render import (
@@ -45,7 +46,14 @@ from runner.limits import check_timeout
 from runner.pcal import translate
 from runner.rundir import locked
 from runner.tlc import run_tlc
-from runner.tlc_output import Outcome, Progress, TlcResult, parse_tlc_output
+from runner.tlc_output import (
+    Outcome,
+    Progress,
+    TlcResult,
+    parse_tlc_output,
+    reports_left,
+    split_first_violations,
+)
 
 DEFAULT_TIMEOUT = 600.0  # seconds per TLC run
 UNDECIDED = ("error", "timeout", "no-violation", "not-checked")
@@ -434,6 +442,20 @@ class _ModelCheck:
         # run shows they cannot be (a cycle, a stuck state): then by liveness runs.
         terminate = (self.options.termination and not simulated
                      and self.options.distributed is None and terminates_decidable(rendered))
+        # The first safety run decides every invariant at once (gen/first_violations.py)
+        # where it checks no liveness property: a run more only where TLC stops early (a
+        # deadlock, an error) or where its output cannot be taken apart.
+        one_run = (not simulated and self.options.distributed is None
+                   and bool(safety.invariants) and (terminate or not together or live.done))
+        if one_run:
+            text = first_violations.with_first_violations(
+                spec_text, [*safety.invariants, *([TERMINATION_INVARIANT] if terminate else [])],
+                write_hold=True)
+            if text is None:
+                one_run = False
+            else:
+                write_atomic(spec, text)
+                spec_text = self.spec_text = text
         write_hold: dict[str, int] = {}
         distinct = depth = None
         n = 0
@@ -470,12 +492,45 @@ class _ModelCheck:
             # WriteHoldReport reads TLC register 1, which TLC 2.15's -simulate leaves
             # undefined ("TLCGet(1) was undefined"): not reported when simulating.
             report = not safety.done and not simulated
+            once, one_run = one_run, False
             cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report,
-                          termination=term, fair=kind == "liveness" and bool(fair))
+                          termination=term, fair=kind == "liveness" and bool(fair),
+                          one_run=once)
             # NoCycle is checked once, on the whole graph, after every invariant held
             result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock,
                               unreduced=kind == "liveness" and rendered.symmetric,
-                              extra_args=("-lncheck", "final") if term else ())
+                              extra_args=(("-continue",) if once else ())
+                              + (("-lncheck", "final") if term else ()))
+            if once:
+                reports, rest_text = split_first_violations(result.output)
+                if reports_left(rest_text):  # not taken apart: decided by the runs below
+                    self.event("run", f"{kind}-{n}: its reports could not be read: "
+                                      "one run per invariant")
+                    continue
+                rest = self._mapped(parse_tlc_output(
+                    rest_text, result.exit_code, timed_out=result.outcome is Outcome.TIMEOUT))
+                found = [name for names, _ in reports for name in names]
+                self.runs[-1] = replace(
+                    self.runs[-1], outcome=(Outcome.INVARIANT if found else rest.outcome).value,
+                    violated=", ".join(found) or None)
+                safety = judge.next_safety_first(safety, reports, rest, f"{kind}-{n}")
+                if rest.stats.distinct_states is not None:
+                    distinct, depth = rest.stats.distinct_states, rest.stats.depth
+                if _complete(rest):
+                    write_hold = {key: max((int(x) for x in rx.findall(result.output)),
+                                           default=0) for key, rx in WRITE_HOLD.items()}
+                if term and TERMINATION_INVARIANT in found:
+                    terminate = False
+                    self.event("run", f"{kind}-{n}: a state is stuck before the end: "
+                                      "liveness by liveness runs")
+                elif term and safety.done:
+                    if rest.outcome is Outcome.OK:
+                        live = judge.terminated(f"{kind}-{n}")
+                    elif rest.outcome is Outcome.LIVENESS:
+                        terminate = False  # a cycle: liveness by liveness runs
+                    else:  # TLC could not finish: liveness undecided too
+                        live = judge.next_liveness(live, rest, f"{kind}-{n}")
+                continue
             if term and result.outcome is Outcome.INVARIANT \
                     and result.violated == TERMINATION_INVARIANT:
                 terminate = False  # a stuck state: the same run again, then liveness runs

@@ -1,9 +1,11 @@
 """Judge: turn parsed TLC results into per-property verdicts.  Pure: no processes.
 
-Several properties are checked per TLC run.  A run checks every invariant still
-undecided (and deadlock freedom); TLC stops at the first violation, so the
-violated one is recorded and the run repeated without it until a run
-completes.  Liveness is checked by the same runs when the model has no
+Several properties are checked per TLC run.  The first safety run decides every
+invariant at once where it can (gen/first_violations.py, next_safety_first): each
+violated one with the trace to the first state that violates it.  Otherwise a run
+checks every invariant still undecided (and deadlock freedom); TLC stops at the
+first violation, so the violated one is recorded and the run repeated without it
+until a run completes.  Liveness is checked by the same runs when the model has no
 symmetry to exploit (a run with both is folded into both states), else by
 runs of its own.  AllThreadsComplete implies MunmapCompletes (every munmap
 thread is a thread that does not repeat), so liveness is checked by a run of
@@ -107,6 +109,22 @@ def next_safety(state: SafetyState, result: TlcResult, run: str,
     for prop in invariants + ((DEADLOCK,) if deadlock else ()):
         decided[prop] = (verdict, run, None, _why(result))
     return SafetyState((), False, decided)
+
+
+def next_safety_first(state: SafetyState, reports: list[tuple[tuple[str, ...], Trace | None]],
+                      rest: TlcResult, run: str) -> SafetyState:
+    """Fold a run of gen/first_violations.py's MmcheckInvariants: each invariant it reported
+    is violated, with the trace to the first state that violated it (its first report;
+    other names, e.g. ProgressE, are the caller's); then the rest of the run decides the
+    others as a run that checked only them (next_safety): all hold if it explored the whole
+    graph, a deadlock is violated, nothing is decided if TLC could not finish."""
+    decided = dict(state.decided)
+    for names, trace in reports:
+        for name in names:
+            if name in state.invariants and name not in decided:
+                decided[name] = ("violated", run, trace, f"Invariant {name} is violated.")
+    left = tuple(i for i in state.invariants if i not in decided)
+    return next_safety(SafetyState(left, state.check_deadlock, decided), rest, run)
 
 
 @dataclass(frozen=True)

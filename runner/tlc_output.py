@@ -496,3 +496,32 @@ def _verdict(msgs: list[Message], codes: set[int], loose: str,
         return Outcome.PARSE_ERROR, None, _short(_sany_errors(loose)), 0
     tail = _short(loose or text, 200)
     return None, None, tail, 0
+
+
+# One report of gen/first_violations.py's MmcheckInvariants (a -continue run): the names
+# PrintT gave, then TLC's violation message and its trace, as TLC 2.15 prints them with -tool.
+_FIRST_VIOLATION = re.compile(
+    r'^((?:<<"mmcheck_violated", "\w+">>\n)+)'
+    r"(@!@!@STARTMSG 2110:\d+ @!@!@\n.*?@!@!@ENDMSG 2110 @!@!@\n"
+    r"@!@!@STARTMSG 2121:\d+ @!@!@\n.*?@!@!@ENDMSG 2121 @!@!@\n"
+    r"(?:@!@!@STARTMSG 2217:\d+ @!@!@\n.*?@!@!@ENDMSG 2217 @!@!@\n)*)",
+    re.MULTILINE | re.DOTALL)
+_REPORTED = re.compile(r'^<<"mmcheck_violated", "(\w+)">>$', re.MULTILINE)
+
+
+def split_first_violations(text: str) -> tuple[list[tuple[tuple[str, ...], Trace | None]], str]:
+    """A -continue run of MmcheckInvariants: ([(the invariants a state was the first to
+    violate, TLC's trace to it)] in the order TLC found them, and the output without those
+    reports), which reads as the output of a run that checked no invariant (what ended it:
+    the end of the graph and NoCycle's check, a deadlock, a timeout ...).  Output it cannot
+    take apart leaves a report or a violation message in the rest: the caller checks."""
+    reports: list[tuple[tuple[str, ...], Trace | None]] = []
+    for m in _FIRST_VIOLATION.finditer(text):
+        names = tuple(_REPORTED.findall(m.group(1)))
+        reports.append((names, parse_tlc_output(m.group(2), None).trace))
+    return reports, _FIRST_VIOLATION.sub("", text)
+
+
+def reports_left(rest: str) -> bool:
+    """The rest of split_first_violations still holds a report or a violation message."""
+    return _REPORTED.search(rest) is not None or "@!@!@STARTMSG 2110:" in rest

@@ -28,6 +28,30 @@ def test_safety_reruns_without_the_violated_invariant_until_a_run_completes() ->
     assert s.decided["TypeOK"][:2] == ("holds", "r3")
 
 
+def test_one_run_decides_what_it_reported_then_as_a_run_of_the_others() -> None:
+    """gen/first_violations.py's run: its reports (the first of each name; a name not
+    asked for, e.g. ProgressE, is the caller's), then what ended it, as next_safety."""
+    other = Trace((TraceState(1, None, None, {"x": 0}),))
+    reports = [(("WriteHoldBound", "ProgressE"), TRACE), (("NoLostWrite",), other),
+               (("WriteHoldBound",), other)]
+    s = judge.next_safety_first(judge.SafetyState(INVARIANTS, True), reports,
+                                result(Outcome.OK), "r1")
+    assert s.done
+    assert s.decided["WriteHoldBound"] == ("violated", "r1", TRACE,
+                                           "Invariant WriteHoldBound is violated.")
+    assert s.decided["NoLostWrite"][2] is other and "ProgressE" not in s.decided
+    assert s.decided["TypeOK"][:2] == ("holds", "r1") and s.decided[DEADLOCK][0] == "holds"
+    # a deadlock ends it: the invariants it did not report are left to the next runs
+    s = judge.next_safety_first(judge.SafetyState(INVARIANTS, True), reports[:1],
+                                result(Outcome.DEADLOCK), "r1")
+    assert not s.done and s.decided[DEADLOCK][0] == "violated"
+    assert s.invariants == tuple(i for i in INVARIANTS if i != "WriteHoldBound")
+    # TLC could not finish: only what it reported is decided
+    s = judge.next_safety_first(judge.SafetyState(INVARIANTS, True), reports[:1],
+                                result(Outcome.TIMEOUT), "r1")
+    assert s.decided["WriteHoldBound"][0] == "violated" and s.decided["TypeOK"][0] == "timeout"
+
+
 def test_a_liveness_violation_decides_the_invariants_only_after_a_complete_search() -> None:
     s = judge.SafetyState(INVARIANTS, True)
     mid = judge.next_safety(s, result(Outcome.LIVENESS, left=12), "r1")
