@@ -502,7 +502,7 @@ class _ModelCheck:
                               extra_args=(("-continue",) if once else ())
                               + (("-lncheck", "final") if term else ()))
             if once:
-                reports, rest_text = split_first_violations(result.output)
+                reports, rest_text = split_first_violations(result.output, result.traces)
                 if reports_left(rest_text):  # not taken apart: decided by the runs below
                     self.event("run", f"{kind}-{n}: its reports could not be read: "
                                       "one run per invariant")

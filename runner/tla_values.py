@@ -16,6 +16,7 @@ so a set holding both would collapse; TLC specs practically never mix the two.  
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, NoReturn
@@ -172,6 +173,13 @@ class _Parser:
 
 def parse_value(text: str) -> Any:
     """Parse one TLC-printed value; raise ValueSyntaxError if it is not one."""
+    return _parse_value(text)
+
+
+# A trace repeats most values from one state to the next, and the traces of a run share
+# their first states: the values are immutable, so each text is parsed once.
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_value(text: str) -> Any:
     p = _Parser(text)
     v = p.value()
     if p.peek()[0] != "end":

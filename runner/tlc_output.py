@@ -12,6 +12,7 @@ exit 14 instead of exit 75 without one.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ class TlcResult:
     progress: tuple[Progress, ...] = ()
     warnings: tuple[str, ...] = ()
     violations: int = 0  # how many violations TLC reported (> 1 only with -continue)
+    traces: tuple[Trace, ...] = field(default=(), repr=False)  # every trace, in order
     # Filled in by runner.tlc.run_tlc, not by the parser:
     log_path: str | None = None
     wall_seconds: float | None = None
@@ -415,10 +417,8 @@ def _parse(text: str, exit_code: int | None, timed_out: bool) -> TlcResult:
             cur["loop_to"] = int(b.group(1)) if b else None
         elif m.code == 2218 and cur is not None:
             cur["stuttering"] = True
-    trace = None
-    if traces and traces[0]["states"]:
-        t = traces[0]
-        trace = Trace(tuple(t["states"]), t["loop_to"], t["stuttering"])
+    every = tuple(Trace(tuple(t["states"]), t["loop_to"], t["stuttering"]) for t in traces)
+    trace = every[0] if every and every[0].states else None
 
     outcome, violated, message, violations = _verdict(msgs, codes, loose, text)
     finished = 2186 in codes and all_closed
@@ -448,7 +448,8 @@ def _parse(text: str, exit_code: int | None, timed_out: bool) -> TlcResult:
         message = f"TLC exited with code {exit_code}"
 
     return TlcResult(outcome, violated, message, stats, trace, version, revision, exit_code,
-                     disagreement, tuple(progress), tuple(warnings), violations, output=text)
+                     disagreement, tuple(progress), tuple(warnings), violations, every,
+                     output=text)
 
 
 def _duration(text: str) -> float | None:
@@ -507,18 +508,28 @@ _FIRST_VIOLATION = re.compile(
     r"(?:@!@!@STARTMSG 2217:\d+ @!@!@\n.*?@!@!@ENDMSG 2217 @!@!@\n)*)",
     re.MULTILINE | re.DOTALL)
 _REPORTED = re.compile(r'^<<"mmcheck_violated", "(\w+)">>$', re.MULTILINE)
+_TRACE_OPENS = re.compile(r"^@!@!@STARTMSG (?:2121|2264|2107|2108):", re.MULTILINE)
 
 
-def split_first_violations(text: str) -> tuple[list[tuple[tuple[str, ...], Trace | None]], str]:
+def split_first_violations(text: str, traces: tuple[Trace, ...] | None = None
+                           ) -> tuple[list[tuple[tuple[str, ...], Trace | None]], str]:
     """A -continue run of MmcheckInvariants: ([(the invariants a state was the first to
     violate, TLC's trace to it)] in the order TLC found them, and the output without those
     reports), which reads as the output of a run that checked no invariant (what ended it:
     the end of the graph and NoCycle's check, a deadlock, a timeout ...).  Output it cannot
-    take apart leaves a report or a violation message in the rest: the caller checks."""
+    take apart leaves a report or a violation message in the rest: the caller checks.
+    `traces`: the run's traces as parse_tlc_output read them (TlcResult.traces), each
+    report's then taken from there instead of parsed again."""
+    opens = [m.start() for m in _TRACE_OPENS.finditer(text)]
+    mine = traces is not None and len(traces) == len(opens)  # one trace per opening
     reports: list[tuple[tuple[str, ...], Trace | None]] = []
     for m in _FIRST_VIOLATION.finditer(text):
         names = tuple(_REPORTED.findall(m.group(1)))
-        reports.append((names, parse_tlc_output(m.group(2), None).trace))
+        if traces is not None and mine:
+            trace: Trace | None = traces[bisect.bisect_left(opens, m.start(2))]
+        else:
+            trace = parse_tlc_output(m.group(2), None).trace
+        reports.append((names, trace))
     return reports, _FIRST_VIOLATION.sub("", text)
 
 

@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
 
         report_error = None
         try:
-            write_all(out)
+            write_all(out, but=("json",))  # results.json: just written
         except OutputError as e:  # e.g. a failed model's directory: the rest is written
             report_error = e
     if len(results) > 1:  # results/latest: the last matrix (or compare) run, never one model's

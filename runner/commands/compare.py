@@ -347,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
                 c, fmt, args.style, width if fmt != "letter" else args.width or MAIL_WIDTH))
         report_error = None
         try:
-            write_all(out)
+            write_all(out, but=("json",))  # results.json: just written
         except OutputError as e:  # e.g. a model's directory: the rest is written
             report_error = e
     link_latest(out)  # `mmcheck report results/latest` rebuilds a compare run too

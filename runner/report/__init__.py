@@ -70,13 +70,15 @@ def write(run: StoredRun, fmt: str, models: list[str] | None = None) -> dict[str
     return out
 
 
-def write_all(run_dir: Path) -> dict[str, Path]:
-    """Every report of the run stored in `run_dir`: file name (relative to it) -> path.
-    As write(): every file that can be written is, then the first failure is raised."""
+def write_all(run_dir: Path, *, but: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Every report of the run stored in `run_dir` (but the formats in `but`, e.g. "json"
+    when the caller has just written results.json, which that format would write again):
+    file name (relative to it) -> path.  As write(): every file that can be written is,
+    then the first failure is raised."""
     run = load_run(Path(run_dir))
     out: dict[str, Path] = {}
     failed: OutputError | None = None
-    for fmt in FORMATS:
+    for fmt in (f for f in FORMATS if f not in but):
         try:
             out.update(write(run, fmt))
         except OutputError as e:
