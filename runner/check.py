@@ -151,6 +151,7 @@ class RunRecord:
     seconds: float | None
     cached: bool
     deadlock_checked: bool
+    continued: bool = False  # TLC ran with -continue (gen/first_violations.py's one run)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -443,9 +444,11 @@ class _ModelCheck:
         terminate = (self.options.termination and not simulated
                      and self.options.distributed is None and terminates_decidable(rendered))
         # The first safety run decides every invariant at once (gen/first_violations.py)
-        # where it checks no liveness property: a run more only where TLC stops early (a
-        # deadlock, an error) or where its output cannot be taken apart.
+        # where it checks no liveness property, with one TLC worker (several would each
+        # report each invariant, into each other's traces): a run more only where TLC stops
+        # early (a deadlock, an error) or where its output cannot be taken apart.
         one_run = (not simulated and self.options.distributed is None
+                   and self.options.workers == 1
                    and bool(safety.invariants) and (terminate or not together or live.done))
         if one_run:
             text = first_violations.with_first_violations(
@@ -512,7 +515,7 @@ class _ModelCheck:
                 found = [name for names, _ in reports for name in names]
                 self.runs[-1] = replace(
                     self.runs[-1], outcome=(Outcome.INVARIANT if found else rest.outcome).value,
-                    violated=", ".join(found) or None)
+                    violated=", ".join(found) or None, continued=True)
                 safety = judge.next_safety_first(safety, reports, rest, f"{kind}-{n}")
                 if rest.stats.distinct_states is not None:
                     distinct, depth = rest.stats.distinct_states, rest.stats.depth

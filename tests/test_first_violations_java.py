@@ -85,3 +85,28 @@ def test_matrix_models_decide_as_with_a_run_per_invariant(tmp_path: Path, tools)
     assert keep.runs[0].violated == "RwsemExclusive, WriteHoldBound, ProgressE"
     for r in results.values():
         assert all(v.matches for v in r.verdicts.values()), r.model.name
+
+
+def test_its_attachment_and_reproduce_command(tmp_path: Path, tools,  # type: ignore[no-untyped-def]
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The attachment draws each trace of the one run (several of the same length are not
+    "the same trace"), and its command re-runs that run, -continue included."""
+    from runner.cli import main
+    from runner.report.attachment import render
+
+    model, other = sorted((m for m in load_models(MATRIX)
+                           if m.name in ("baseline-neg-forget-zap", "baseline-fault")),
+                          key=lambda m: m.name != "baseline-neg-forget-zap")
+    [result] = check_models([model, other], tmp_path, tools, jobs=2)[:1]  # one worker each
+    text = render(result)
+    assert "The same trace as" not in text
+    command = f"mmcheck tlc baseline.tla --config {result.runs[0].cfg} --workers 1 --continue"
+    assert command in " ".join(text.split())
+    spec = tmp_path / model.name / "baseline.tla"
+    assert main(["tlc", str(spec), "--config", str(spec.with_name(result.runs[0].cfg)),
+                 "--workers", "1", "--continue"]) == 1  # violations found
+    out = capsys.readouterr().out
+    named = [line.split(": ", 1)[1] for line in out.splitlines()
+             if line.startswith("violated at the first state that violates it: ")]
+    assert named == ["WriteHoldBound", "PageTableSafety", "RangeUnmapped"]
+    assert "then: outcome: ok" in out

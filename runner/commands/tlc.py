@@ -7,6 +7,7 @@ file is never modified (run `pcal.trans` yourself to keep the translation).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from runner.pcal import has_pluscal, translate
 from runner.tlc import default_workers, run_tlc
 
 if TYPE_CHECKING:
-    from runner.tlc_output import Progress, TlcResult
+    from runner.tlc_output import Progress, TlcResult, Trace
 
 
 EXAMPLES = """\
@@ -54,6 +55,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the result as JSON")
     p.add_argument("--log", type=Path, metavar="PATH", help="keep TLC's complete output here")
     p.add_argument("--heap-mb", type=_positive_int, metavar="MB", help="JVM heap limit (-Xmx)")
+    p.add_argument("--continue", dest="continue_", action="store_true",
+                   help="TLC's -continue: go on after a violated invariant (what the cfg of "
+                        "mmcheck check's first safety run, MmcheckInvariants, is run with, "
+                        "and --workers 1: each of its invariants is reported at its first "
+                        "violation)")
     d = p.add_argument_group("distributed TLC (no temporal properties, TLCGet/TLCSet or "
                              "violation names)")
     d.add_argument("--distributed", type=_count, metavar="N",
@@ -129,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
             + (f", timeout {args.timeout:g} s" if args.timeout else "") + ")")
     result = run_tlc(spec, cfg, tools=tools, workers=workers, timeout=args.timeout,
                      deadlock=not args.no_deadlock, on_progress=_progress, log_path=args.log,
-                     heap_mb=args.heap_mb, prepare=prepare)
+                     heap_mb=args.heap_mb, prepare=prepare,
+                     extra_args=["-continue"] if args.continue_ else [])
     return _finish(args, result)
 
 
@@ -197,8 +204,24 @@ def _progress(p: Progress) -> None:
 
 
 def summary(r: TlcResult) -> str:
-    from runner.tla_values import format_value
+    """What a run found, for people.  A run of MmcheckInvariants (gen/first_violations.py)
+    names each invariant with the trace to the first state that violated it, then says how
+    the run ended."""
+    from runner.tlc_output import parse_tlc_output, reports_left, split_first_violations
 
+    reports, rest = split_first_violations(r.output, r.traces) if r.output else ([], "")
+    if not reports or reports_left(rest):
+        return _summary(r)
+    lines = []
+    for names, trace in reports:
+        lines.append(f"violated at the first state that violates it: {', '.join(names)}")
+        lines += _trace_lines(trace)
+    ended = dataclasses.replace(parse_tlc_output(rest, r.exit_code), log_path=r.log_path,
+                                wall_seconds=r.wall_seconds)
+    return "\n".join(lines + ["then: " + _summary(ended)])
+
+
+def _summary(r: TlcResult) -> str:
     head = f"outcome: {r.outcome.value}"
     if r.violated:
         head += f" ({r.violated} violated)"
@@ -216,23 +239,31 @@ def summary(r: TlcResult) -> str:
     lines.append(f"time: {secs} ({tlc}, exit code {r.exit_code})")
     if r.disagreement:
         lines.append(f"note: {r.disagreement}; the messages decide")
-    if r.trace:
-        lines.append(f"trace ({len(r.trace.states)} states):")
-        prev: dict[str, Any] = {}
-        for st in r.trace.states:
-            changed = {k: v for k, v in st.values.items() if k not in prev or prev[k] != v}
-            what = "initial" if st.action is None else st.action + (
-                f"({st.action_args})" if st.action_args else "")
-            vals = " ".join(f"{k}={format_value(v)}" for k, v in sorted(changed.items()))
-            lines.append(f"  {st.number:>3} {what}: {vals or '(no change)'}")
-            prev = dict(st.values)
-        if r.trace.loop_to is not None:
-            lines.append(f"      -> back to state {r.trace.loop_to}")
-        if r.trace.stuttering:
-            lines.append("      -> stutters forever")
+    lines += _trace_lines(r.trace)
     if r.log_path:
         lines.append(f"log: {r.log_path}")
     return "\n".join(lines)
+
+
+def _trace_lines(trace: Trace | None) -> list[str]:
+    from runner.tla_values import format_value
+
+    if not trace:
+        return []
+    lines = [f"trace ({len(trace.states)} states):"]
+    prev: dict[str, Any] = {}
+    for st in trace.states:
+        changed = {k: v for k, v in st.values.items() if k not in prev or prev[k] != v}
+        what = "initial" if st.action is None else st.action + (
+            f"({st.action_args})" if st.action_args else "")
+        vals = " ".join(f"{k}={format_value(v)}" for k, v in sorted(changed.items()))
+        lines.append(f"  {st.number:>3} {what}: {vals or '(no change)'}")
+        prev = dict(st.values)
+    if trace.loop_to is not None:
+        lines.append(f"      -> back to state {trace.loop_to}")
+    if trace.stuttering:
+        lines.append("      -> stutters forever")
+    return lines
 
 
 def json_result(r: TlcResult) -> dict[str, Any]:

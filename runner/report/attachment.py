@@ -7,6 +7,7 @@ reading the model's spec and cfg files to hash them.
 from __future__ import annotations
 
 import hashlib
+import json
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ def reproduce_command(result: ModelResult, rec: RunRecord) -> str:
                 f" -config {rec.cfg}" + ("" if rec.deadlock_checked else " -deadlock")
                 + f" {result.spec}")
     return f"mmcheck tlc {result.spec} --config {rec.cfg}" + (
-        "" if rec.deadlock_checked else " --no-deadlock")
+        "" if rec.deadlock_checked else " --no-deadlock") + (
+        " --workers 1 --continue" if rec.continued else "")  # gen/first_violations.py
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def verdict_lines(result: ModelResult) -> list[str]:
 
 
 def counterexample_lines(result: ModelResult, v: Verdict,
-                         drawn: dict[tuple[str | None, int], str]) -> list[str]:
+                         drawn: dict[tuple[str | None, str], str]) -> list[str]:
     expected = "as expected" if v.matches else "NOT EXPECTED"
     out = _title(f"Counterexample: {v.prop} is violated ({expected})")
     d = diagram.build(result.model, v)
@@ -199,7 +201,10 @@ def counterexample_lines(result: ModelResult, v: Verdict,
     rec = record(result, v.run)
     log = f" (TLC's own trace: {rec.log})" if rec else ""
     out += _fill(f"Found by TLC run {v.run or '?'}{log}, {len(d.steps) + 1} states.")
-    key = (v.run, len(d.steps))
+    # one run can find several traces (gen/first_violations.py): the same run and the same
+    # trace, not just as many steps
+    key = (v.run, json.dumps(v.trace.to_dict(), sort_keys=True, default=str)
+           if v.trace is not None else str(len(d.steps)))
     k = kernel.build_kernel(result.model, v)
     if key in drawn:
         out += [""] + _fill(f"The same trace as {drawn[key]} above.")
@@ -268,7 +273,7 @@ def render(result: ModelResult) -> str:
                 if p in result.verdicts and result.verdicts[p].verdict == "violated"]
     if violated:
         out += [""] + _fill(HOW_TO_READ)
-    drawn: dict[tuple[str | None, int], str] = {}
+    drawn: dict[tuple[str | None, str], str] = {}
     for v in violated:
         out += [""] + counterexample_lines(result, v, drawn)
         reproducer = reproducer_lines(result, v)

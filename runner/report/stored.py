@@ -32,7 +32,7 @@ _NUMBER = (int, float, type(None))
 RUN_FIELDS: dict[str, Any] = {"name": str, "cfg": str, "log": str, "outcome": str, "violated": _STR,
               "distinct_states": _INT, "states_generated": _INT, "depth": _INT,
               "fp_collision": _NUMBER, "seconds": _NUMBER, "cached": bool,
-              "deadlock_checked": bool}
+              "deadlock_checked": bool, "continued": bool}
 
 
 class _Bad(Exception):
@@ -156,6 +156,7 @@ def verdict_from_dict(prop: str, d: dict[str, Any]) -> Verdict:
 
 def _run_record(d: dict[str, Any]) -> RunRecord:
     values: dict[str, Any] = {f.name: d.get(f.name) for f in fields(RunRecord)}
+    values["continued"] = bool(values["continued"])  # absent before the one run
     return RunRecord(**values)
 
 
