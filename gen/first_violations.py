@@ -28,7 +28,7 @@ same state for I (no state before it violates I, and none of the invariants it s
 fails earlier, or that one would be reported first and left out of the next run), and TLC's
 trace to a state is its path in the search tree, which is the same.  With several workers
 each has its own registers: an invariant may be reported once by each, never missed, but
-their reports interleave in the output (runner.check uses this with one worker only).
+their reports interleave in the output (runner.check runs it on one worker).
 
 Pure text work on the translated module: nothing here runs TLC.
 """

@@ -348,7 +348,7 @@ class _ModelCheck:
 
     def tlc(self, name: str, spec: Path, spec_text: str, cfg_text: str, deadlock: bool,
             distributed: bool = False, unreduced: bool = False,
-            extra_args: tuple[str, ...] = ()) -> TlcResult:
+            extra_args: tuple[str, ...] = (), workers: int | None = None) -> TlcResult:
         cfg = self.dir / f"{name}.cfg"
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
@@ -386,7 +386,7 @@ class _ModelCheck:
             self.event("run", f"{name} ...")
             on_progress = self.on_progress
             progress = (lambda p: on_progress(self.model, p)) if on_progress else None
-            result = run_tlc(spec, cfg, tools=self.tools, workers=opts.workers,
+            result = run_tlc(spec, cfg, tools=self.tools, workers=workers or opts.workers,
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb,
                              jvm_args=self.jit(unreduced))
@@ -451,11 +451,12 @@ class _ModelCheck:
         terminate = (self.options.termination and not simulated
                      and self.options.distributed is None and terminates_decidable(rendered))
         # The first safety run decides every invariant at once (gen/first_violations.py)
-        # where it checks no liveness property, with one TLC worker (several would each
-        # report each invariant, into each other's traces): a run more only where TLC stops
-        # early (a deadlock, an error) or where its output cannot be taken apart.
+        # where it checks no liveness property, on one TLC worker whatever --jobs leaves
+        # (several would each report each invariant, into each other's traces; and the
+        # same model checks the same runs, from the cache too, at any --jobs): a run more
+        # only where TLC stops early (a deadlock, an error) or where its output cannot be
+        # taken apart.
         one_run = (not simulated and self.options.distributed is None
-                   and self.options.workers == 1
                    and bool(safety.invariants) and (terminate or not together or live.done))
         if one_run:
             text = first_violations.with_first_violations(
@@ -510,7 +511,8 @@ class _ModelCheck:
             result = self.tlc(f"{kind}-{n}", spec, spec_text, cfg, safety.check_deadlock,
                               unreduced=kind == "liveness" and rendered.symmetric,
                               extra_args=(("-continue",) if once else ())
-                              + (("-lncheck", "final") if term else ()))
+                              + (("-lncheck", "final") if term else ()),
+                              workers=1 if once else None)
             if once:
                 reports, rest_text = split_first_violations(result.output, result.traces)
                 if reports_left(rest_text):  # not taken apart: decided by the runs below
