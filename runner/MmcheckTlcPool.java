@@ -301,9 +301,10 @@ public final class MmcheckTlcPool {
      * 1. Every class of tla2sany, tlc2, util and pcal (the translator; SANY validates with
      *    it) is initialized when the loader is made (initAll), before its first run: so no
      *    class initializer runs during a run, none interns a string in the middle of one
-     *    (see 3), and all static state exists to be recorded.  The classes whose initializer reads an option of the run (ModelChecker,
-     *    Worker, Spec, Value, ActionItemList read `-coverage` into static finals) would keep
-     *    the first run's option: runs with -coverage get a fresh loader (fits).
+     *    (see 3), and all static state exists to be recorded.  The classes whose
+     *    initializer reads an option of the run (ModelChecker, Worker, Spec, Value,
+     *    ActionItemList read `-coverage` into static finals) would keep the first run's
+     *    option: runs with -coverage get a fresh loader (fits).
      * 2. Every static field that is not final (TLCGlobals' options, mainChecker and simulator,
      *    TLC.traceNum, ToolIO's mode, resolver, user dir and streams, MP.instance (its warning
      *    history), TLCState.Empty and vars, TLCStateMut's tool, view and symmetry

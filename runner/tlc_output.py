@@ -521,11 +521,11 @@ def split_first_violations(text: str, traces: tuple[Trace, ...] | None = None
     `traces`: the run's traces as parse_tlc_output read them (TlcResult.traces), each
     report's then taken from there instead of parsed again."""
     opens = [m.start() for m in _TRACE_OPENS.finditer(text)]
-    mine = traces is not None and len(traces) == len(opens)  # one trace per opening
+    aligned = traces is not None and len(traces) == len(opens)  # one trace per opening
     reports: list[tuple[tuple[str, ...], Trace | None]] = []
     for m in _FIRST_VIOLATION.finditer(text):
         names = tuple(_REPORTED.findall(m.group(1)))
-        if traces is not None and mine:
+        if traces is not None and aligned:
             trace: Trace | None = traces[bisect.bisect_left(opens, m.start(2))]
         else:
             trace = parse_tlc_output(m.group(2), None).trace
