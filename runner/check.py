@@ -353,8 +353,9 @@ class _ModelCheck:
         log = self.dir / f"{name}.log"
         write_atomic(cfg, cfg_text)
         opts = self.options
+        jvm_args = self.jit(unreduced)
         extra = (opts.simulate.args() if opts.simulate else []) + list(extra_args)
-        if set(QUICK_JIT) <= set(self.jit(unreduced)):
+        if set(QUICK_JIT) <= set(jvm_args):
             extra += ["-fpmem", SHORT_RUN_FPMEM]
         key = digest("tlc", spec_text, cfg_text, self.tools.identity, f"deadlock={deadlock}",
                      " ".join(extra), *(["distributed"] if distributed else []))
@@ -375,7 +376,7 @@ class _ModelCheck:
             result = run_distributed(spec, cfg, tools=self.tools, workers=opts.distributed or 0,
                                      timeout=_run_timeout(opts), deadlock=deadlock,
                                      on_progress=self._progress(), log_path=log,
-                                     heap_mb=opts.heap_mb, jvm_args=self.jit(unreduced),
+                                     heap_mb=opts.heap_mb, jvm_args=jvm_args,
                                      no_registers=True)
             # The run's own output (the server's, as run_java returned it), never the log
             # file read back: another run into the same --out may have written it.
@@ -389,7 +390,7 @@ class _ModelCheck:
             result = run_tlc(spec, cfg, tools=self.tools, workers=workers or opts.workers,
                              timeout=_run_timeout(opts), deadlock=deadlock, extra_args=extra,
                              on_progress=progress, log_path=log, heap_mb=opts.heap_mb,
-                             jvm_args=self.jit(unreduced))
+                             jvm_args=jvm_args)
             # The run's own output, as run_java returned it: never the log file read back.
             if self.cache and result.outcome not in NOT_CACHED:
                 self.cache.put_run(key, result.output, result.exit_code)
@@ -487,7 +488,10 @@ class _ModelCheck:
         while not (safety.done and live.done):
             n += 1
             term = terminate and not safety.done
-            invariants = () if safety.done else safety.invariants
+            # this run checks invariants (a one run's reports are folded into `safety`
+            # before the rest of that run is)
+            checks_safety = not safety.done
+            invariants = safety.invariants if checks_safety else ()
             properties = () if term else live.properties if together or safety.done else ()
             kind = "liveness" if safety.done else "check" if properties else "safety"
             if kind == "liveness" and fair is None:
@@ -502,7 +506,7 @@ class _ModelCheck:
                     n += 1
             # WriteHoldReport reads TLC register 1, which TLC 2.15's -simulate leaves
             # undefined ("TLCGet(1) was undefined"): not reported when simulating.
-            report = not safety.done and not simulated
+            report = checks_safety and not simulated
             once, one_run = one_run, False
             cfg = tlc_cfg(rendered, invariants, properties, report_write_hold=report,
                           termination=term, fair=kind == "liveness" and bool(fair),
@@ -519,37 +523,27 @@ class _ModelCheck:
                     self.event("run", f"{kind}-{n}: its reports could not be read: "
                                       "one run per invariant")
                     continue
-                rest = self._mapped(parse_tlc_output(
-                    rest_text, result.exit_code, timed_out=result.outcome is Outcome.TIMEOUT))
                 found = [name for names, _ in reports for name in names]
+                safety = judge.first_violations(safety, reports, f"{kind}-{n}")
+                # What ended the run, as a run that checked only the invariants it did not
+                # report: folded below as any run is (the write-hold lines are read from
+                # the run's whole output, self.results).
+                result = self._mapped(parse_tlc_output(
+                    rest_text, result.exit_code, timed_out=result.outcome is Outcome.TIMEOUT))
                 self.runs[-1] = replace(
-                    self.runs[-1], outcome=(Outcome.INVARIANT if found else rest.outcome).value,
+                    self.runs[-1], outcome=(Outcome.INVARIANT if found else result.outcome).value,
                     violated=", ".join(found) or None, continued=True)
-                safety = judge.next_safety_first(safety, reports, rest, f"{kind}-{n}")
-                if rest.stats.distinct_states is not None:
-                    distinct, depth = rest.stats.distinct_states, rest.stats.depth
-                if _complete(rest):
-                    write_hold = {key: max((int(x) for x in rx.findall(result.output)),
-                                           default=0) for key, rx in WRITE_HOLD.items()}
                 if term and TERMINATION_INVARIANT in found:
-                    terminate = False
+                    terminate = term = False  # the invariants are decided all the same
                     self.event("run", f"{kind}-{n}: a state is stuck before the end: "
                                       "liveness by liveness runs")
-                elif term and safety.done:
-                    if rest.outcome is Outcome.OK:
-                        live = judge.terminated(f"{kind}-{n}")
-                    elif rest.outcome is Outcome.LIVENESS:
-                        terminate = False  # a cycle: liveness by liveness runs
-                    else:  # TLC could not finish: liveness undecided too
-                        live = judge.next_liveness(live, rest, f"{kind}-{n}")
-                continue
             if term and result.outcome is Outcome.INVARIANT \
                     and result.violated == TERMINATION_INVARIANT:
                 terminate = False  # a stuck state: the same run again, then liveness runs
                 self.event("run", f"{kind}-{n}: a state is stuck before the end: "
                                   "liveness by liveness runs")
                 continue
-            if not safety.done:
+            if checks_safety:
                 safety = judge.next_safety(safety, result, f"{kind}-{n}", simulated=simulated)
                 if result.stats.distinct_states is not None:
                     distinct, depth = result.stats.distinct_states, result.stats.depth

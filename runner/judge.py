@@ -1,7 +1,7 @@
 """Judge: turn parsed TLC results into per-property verdicts.  Pure: no processes.
 
 Several properties are checked per TLC run.  The first safety run decides every
-invariant at once where it can (gen/first_violations.py, next_safety_first): each
+invariant at once where it can (gen/first_violations.py, first_violations): each
 violated one with the trace to the first state that violates it.  Otherwise a run
 checks every invariant still undecided (and deadlock freedom); TLC stops at the
 first violation, so the violated one is recorded and the run repeated without it
@@ -111,20 +111,20 @@ def next_safety(state: SafetyState, result: TlcResult, run: str,
     return SafetyState((), False, decided)
 
 
-def next_safety_first(state: SafetyState, reports: list[tuple[tuple[str, ...], Trace | None]],
-                      rest: TlcResult, run: str) -> SafetyState:
-    """Fold a run of gen/first_violations.py's MmcheckInvariants: each invariant it reported
-    is violated, with the trace to the first state that violated it (its first report;
-    other names, e.g. ProgressE, are the caller's); then the rest of the run decides the
-    others as a run that checked only them (next_safety): all hold if it explored the whole
-    graph, a deadlock is violated, nothing is decided if TLC could not finish."""
+def first_violations(state: SafetyState, reports: list[tuple[tuple[str, ...], Trace | None]],
+                     run: str) -> SafetyState:
+    """The reports of a run of gen/first_violations.py's MmcheckInvariants: each invariant
+    reported is violated, with the trace to the first state that violated it (its first
+    report; other names, e.g. ProgressE, are the caller's).  The rest of that run then
+    decides the others with next_safety, as a run that checked only them: all hold if it
+    explored the whole graph, a deadlock is violated, nothing if TLC could not finish."""
     decided = dict(state.decided)
     for names, trace in reports:
         for name in names:
             if name in state.invariants and name not in decided:
                 decided[name] = ("violated", run, trace, f"Invariant {name} is violated.")
     left = tuple(i for i in state.invariants if i not in decided)
-    return next_safety(SafetyState(left, state.check_deadlock, decided), rest, run)
+    return SafetyState(left, state.check_deadlock, decided)
 
 
 @dataclass(frozen=True)

@@ -34,21 +34,21 @@ def test_one_run_decides_what_it_reported_then_as_a_run_of_the_others() -> None:
     other = Trace((TraceState(1, None, None, {"x": 0}),))
     reports = [(("WriteHoldBound", "ProgressE"), TRACE), (("NoLostWrite",), other),
                (("WriteHoldBound",), other)]
-    s = judge.next_safety_first(judge.SafetyState(INVARIANTS, True), reports,
-                                result(Outcome.OK), "r1")
+    s = judge.next_safety(judge.first_violations(judge.SafetyState(INVARIANTS, True),
+                                                 reports, "r1"), result(Outcome.OK), "r1")
     assert s.done
     assert s.decided["WriteHoldBound"] == ("violated", "r1", TRACE,
                                            "Invariant WriteHoldBound is violated.")
     assert s.decided["NoLostWrite"][2] is other and "ProgressE" not in s.decided
     assert s.decided["TypeOK"][:2] == ("holds", "r1") and s.decided[DEADLOCK][0] == "holds"
     # a deadlock ends it: the invariants it did not report are left to the next runs
-    s = judge.next_safety_first(judge.SafetyState(INVARIANTS, True), reports[:1],
-                                result(Outcome.DEADLOCK), "r1")
+    s = judge.next_safety(judge.first_violations(judge.SafetyState(INVARIANTS, True),
+                                                 reports[:1], "r1"), result(Outcome.DEADLOCK), "r1")
     assert not s.done and s.decided[DEADLOCK][0] == "violated"
     assert s.invariants == tuple(i for i in INVARIANTS if i != "WriteHoldBound")
     # TLC could not finish: only what it reported is decided
-    s = judge.next_safety_first(judge.SafetyState(INVARIANTS, True), reports[:1],
-                                result(Outcome.TIMEOUT), "r1")
+    s = judge.next_safety(judge.first_violations(judge.SafetyState(INVARIANTS, True),
+                                                 reports[:1], "r1"), result(Outcome.TIMEOUT), "r1")
     assert s.decided["WriteHoldBound"][0] == "violated" and s.decided["TypeOK"][0] == "timeout"
 
 
